@@ -1,0 +1,39 @@
+"""Thread <-> gevent-hub primitives, usable from any thread and any greenlet.
+
+Code running in foreign OS threads (Tango event threads, polling threads) hands
+calls and data to the gevent hub of the thread that owns the hardware objects
+through these primitives. Waiting is cooperative inside a greenlet (the other
+greenlets of its hub keep running) and native in a plain thread. Nothing here
+monkey-patches, and everything works whether or not the application did.
+
+Every crossing goes through one :class:`HubBridge` per hub: one async watcher
+created, started and closed in the hub's own thread, plus a deque that the hub
+drains completely on each wake-up.
+"""
+
+from ..errors import BridgeClosedError, InvalidThreadUseError, Timeout
+from ._hub import HubBridge, get_bridge, get_bridge_if_exists, spawn_logged
+from ._launch import HubTrigger, Launcher
+from ._sync import AsyncResult, Empty, Event, Full, Lock, Queue, RLock
+from ._thread import Thread, ThreadResource
+
+__all__ = [
+    "AsyncResult",
+    "BridgeClosedError",
+    "Empty",
+    "Event",
+    "Full",
+    "HubBridge",
+    "HubTrigger",
+    "InvalidThreadUseError",
+    "Launcher",
+    "Lock",
+    "Queue",
+    "RLock",
+    "Thread",
+    "ThreadResource",
+    "Timeout",
+    "get_bridge",
+    "get_bridge_if_exists",
+    "spawn_logged",
+]

@@ -1,0 +1,134 @@
+"""One waiting party: a greenlet (cooperative wait) or a plain thread (native wait).
+
+Every blocking primitive of the bridge parks its waiters in ``Waiter`` objects.
+The waiter decides at creation how to wait:
+
+* in a greenlet of a thread that has a gevent hub (and is not the hub itself),
+  it switches to the hub, so the other greenlets of that hub keep running;
+* in a thread without a hub it blocks on a native lock.
+
+:meth:`Waiter.wake` may be called from any thread. Exactly one of "woken" and
+"timed out" wins, decided by a native lock used as a one-shot token, so a
+primitive handing something to a waiter (a lock's ownership, a queue item)
+learns whether the waiter will take it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gevent._hub_local import get_hub_if_exists
+from greenlet import getcurrent
+
+from ..errors import InvalidThreadUseError
+from . import _native
+from ._hub import get_bridge
+
+__all__ = ["Waiter"]
+
+_WOKEN = object()
+_TIMED_OUT = object()
+
+
+class Waiter:
+    """A one-shot rendezvous between one waiting party and any waker.
+
+    Create it in the waiting thread or greenlet, publish it where a waker finds
+    it, then call :meth:`wait` once. :meth:`wake` is safe from any thread.
+    """
+
+    __slots__ = ("_active", "_bridge", "_greenlet", "_native", "_token", "payload")
+
+    def __init__(self, payload: Any = None) -> None:
+        #: free for the primitive's use (e.g. the waiting greenlet, an item)
+        self.payload = payload
+        self._token = _native.allocate_lock()
+        hub = get_hub_if_exists()
+        current = getcurrent()
+        if hub is None:
+            self._bridge = None
+            self._greenlet = None
+            self._native = _native.allocate_lock()
+            self._native.acquire()
+        elif current is hub:
+            raise InvalidThreadUseError(
+                "cannot block inside the gevent hub (a loop callback); "
+                "spawn a greenlet to wait"
+            )
+        else:
+            self._bridge = get_bridge()
+            self._greenlet = current
+            self._native = None
+        self._active = False
+
+    def wake(self) -> bool:
+        """Wake the waiter; safe from any thread.
+
+        :returns: ``True`` if the waiter will see the wake-up, ``False`` if it has
+            already timed out (or was cancelled) and will not.
+        """
+        if not self._token.acquire(False):
+            return False
+        if self._native is not None:
+            self._native.release()
+            return True
+        bridge = self._bridge
+        # The switch runs as a loop callback, never inside the bridge's drain,
+        # so one resumed greenlet cannot hold back the rest of a batch.
+        if bridge.in_hub_thread():
+            bridge.hub.loop.run_callback(self._switch, _WOKEN)
+        else:
+            bridge.post(bridge.hub.loop.run_callback, self._switch, _WOKEN)
+        return True
+
+    def cancel(self) -> bool:
+        """Take the token so no later :meth:`wake` succeeds.
+
+        :returns: ``True`` if cancelled, ``False`` if a wake already won.
+        """
+        return self._token.acquire(False)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until woken or until ``timeout`` seconds pass.
+
+        :returns: ``True`` if woken, ``False`` on timeout.
+        """
+        if self._native is not None:
+            wait_for = -1 if timeout is None else max(timeout, 0.0)
+            if self._native.acquire(True, wait_for):
+                return True
+            if self._token.acquire(False):
+                return False
+            # A wake won the race with the timeout; its release is imminent.
+            self._native.acquire()
+            return True
+        return self._wait_greenlet(timeout)
+
+    def _wait_greenlet(self, timeout: float | None) -> bool:
+        bridge = self._bridge
+        hub = bridge.hub
+        timer = None
+        if timeout is not None:
+            timer = hub.loop.timer(max(timeout, 0.0))
+            timer.start(self._on_timeout)
+        self._active = True
+        bridge.keepalive(+1)
+        try:
+            result = hub.switch()
+        finally:
+            self._active = False
+            bridge.keepalive(-1)
+            if timer is not None:
+                timer.stop()
+                timer.close()
+        return result is _WOKEN
+
+    def _on_timeout(self) -> None:
+        if self._token.acquire(False):
+            self._switch(_TIMED_OUT)
+
+    def _switch(self, value: object) -> None:
+        # Runs in the hub. A waiter killed while waiting is no longer active:
+        # resuming it now would jump into whatever it does next.
+        if self._active:
+            self._greenlet.switch(value)
