@@ -24,7 +24,7 @@ class HardwareRepositoryError(Exception):
     """Base class of the errors this package raises on its own behalf."""
 
 
-class Timeout(TimeoutError):
+class Timeout(TimeoutError):  # noqa: N818 (the name the issues give)
     """A wait ran out of time; the message says what was being waited for.
 
     A timeout never cancels work already running in another thread: it only

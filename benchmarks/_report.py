@@ -29,7 +29,9 @@ class Figure:
         """Format the figure as one line of ``make bench`` output."""
         verdict = {True: "ok", False: "MISSED", None: "--"}[self.ok]
         target = f"target {self.target} {self.unit}" if self.target else "reference"
-        text = f"{self.name:<58} {self.value:>12.4g} {self.unit:<8} {target:<24} {verdict}"
+        text = (
+            f"{self.name:<58} {self.value:>12.4g} {self.unit:<8} {target:<24} {verdict}"
+        )
         return f"{text}  ({self.note})" if self.note else text
 
 
@@ -38,7 +40,9 @@ def at_most(name: str, value: float, unit: str, limit: float, note: str = "") ->
     return Figure(name, value, unit, f"<= {limit:g}", value <= limit, note)
 
 
-def at_least(name: str, value: float, unit: str, limit: float, note: str = "") -> Figure:
+def at_least(
+    name: str, value: float, unit: str, limit: float, note: str = ""
+) -> Figure:
     """A figure whose target is ``value >= limit``."""
     return Figure(name, value, unit, f">= {limit:g}", value >= limit, note)
 

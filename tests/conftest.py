@@ -22,6 +22,14 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def main_thread_hub():
+    """Create the main thread's hub and bridge once; they live with the process."""
+    from HardwareRepository.bridge import get_bridge
+
+    return get_bridge()
+
+
 @pytest.fixture(autouse=True)
 def no_leaks(request: pytest.FixtureRequest):
     """Fail a test that leaves threads, running greenlets or descriptors behind."""

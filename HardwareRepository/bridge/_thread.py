@@ -125,7 +125,9 @@ class Thread:
             raise BridgeClosedError(f"{self!r} is not running")
         return self._launcher
 
-    def spawn(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> AsyncResult[T]:
+    def spawn(
+        self, func: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> AsyncResult[T]:
         """Run ``func`` in a new greenlet of this thread.
 
         :returns: an :class:`AsyncResult` with its value or exception.

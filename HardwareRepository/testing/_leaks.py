@@ -100,7 +100,8 @@ def _describe_thread(ident: int) -> str:
     frame = sys._current_frames().get(ident)
     if frame is None:
         return f"{ident:#x}"
-    return f"{ident:#x} in {frame.f_code.co_name} ({frame.f_code.co_filename}:{frame.f_lineno})"
+    code = frame.f_code
+    return f"{ident:#x} in {code.co_name} ({code.co_filename}:{frame.f_lineno})"
 
 
 def _compare(before: ResourceSnapshot) -> LeakReport:
