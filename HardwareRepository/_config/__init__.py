@@ -1,0 +1,1 @@
+"""XML configuration: a safe lxml parser and the value conversion rules."""

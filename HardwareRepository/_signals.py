@@ -1,0 +1,223 @@
+"""Signals: named notifications from an emitter to its receivers.
+
+Every emitter (hardware object, command, channel) owns its own receiver table;
+there is no global dispatcher. The semantics, in one place:
+
+* **References.** A bound method is held *weakly*: connecting
+  ``widget.on_value`` does not keep ``widget`` alive, and the receiver is
+  dropped when ``widget`` is collected (the mxCuBE habit). Every other callable
+  (plain function, lambda, ``functools.partial``, callable object) is held
+  *strongly* until it is disconnected or the emitter is closed, so a lambda
+  keeps working. Pass ``weak=False`` to hold a bound method strongly.
+* **Where receivers run.** Synchronously, in the emitter's greenlet and thread,
+  in the order they were connected, before :meth:`SignalEmitter._send` returns.
+  The emitters of this package emit only in their owning hub thread (values
+  from control-system threads are handed over through
+  :mod:`HardwareRepository.bridge` first), so receivers may touch Qt widgets
+  when the hub runs in the Qt thread. A receiver may wait cooperatively, but
+  this delays the emitter and the later receivers: spawn a greenlet for long
+  work.
+* **Errors.** An exception raised by one receiver is logged with its traceback
+  on the ``HardwareRepository.signals`` logger and the remaining receivers still
+  run. With :func:`set_raise_receiver_errors` (``True``, for tests), the
+  remaining receivers still run and the first exception is then raised to the
+  emitter.
+* **Connecting while emitting** is allowed: an emission calls the receivers that
+  were connected when it started.
+* A receiver connected twice (same callable, same signal) is called once.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import MethodType
+from typing import Any
+
+from .bridge import _native
+
+__all__ = [
+    "SignalEmitter",
+    "raise_receiver_errors",
+    "receiver_errors_raise",
+    "set_raise_receiver_errors",
+]
+
+log = logging.getLogger("HardwareRepository.signals")
+
+# Process-wide switch; read on every emission, written by tests.
+_raise_errors = False
+
+
+def set_raise_receiver_errors(flag: bool) -> bool:
+    """Choose whether a failing receiver's exception is raised to the emitter.
+
+    :param flag: ``True`` to raise (after the other receivers ran), ``False``
+        (the default) to log it with its traceback and continue.
+    :returns: the previous setting.
+    """
+    global _raise_errors
+    previous, _raise_errors = _raise_errors, bool(flag)
+    return previous
+
+
+def receiver_errors_raise() -> bool:
+    """Return whether failing receivers currently raise to the emitter."""
+    return _raise_errors
+
+
+@contextmanager
+def raise_receiver_errors(flag: bool = True) -> Iterator[None]:
+    """Within the ``with`` block, make failing receivers raise (or not)."""
+    previous = set_raise_receiver_errors(flag)
+    try:
+        yield
+    finally:
+        set_raise_receiver_errors(previous)
+
+
+class _Receiver:
+    """One connected callable, strong or weak (bound methods)."""
+
+    __slots__ = ("_ref", "key", "strong")
+
+    def __init__(self, func: Callable[..., Any], weak: bool, on_dead: Any) -> None:
+        if weak and isinstance(func, MethodType):
+            self._ref: Any = weakref.WeakMethod(func, on_dead)
+            self.strong = None
+            self.key = (id(func.__self__), id(func.__func__))
+        else:
+            self._ref = None
+            self.strong = func
+            self.key = _key(func)
+
+    def get(self) -> Callable[..., Any] | None:
+        if self._ref is None:
+            return self.strong
+        return self._ref()
+
+
+def _key(func: Callable[..., Any]) -> tuple[int, int]:
+    if isinstance(func, MethodType):
+        return (id(func.__self__), id(func.__func__))
+    return (id(func), 0)
+
+
+class SignalEmitter:
+    """Mixin giving an object its own signals.
+
+    Thread use: connect, disconnect and emit from the owning hub thread. The
+    tables are copy-on-write and their writers serialised by a native lock, so
+    a connection made from another thread is safe too (it is seen by the next
+    emission).
+    """
+
+    # Created lazily: most objects of a large configuration never get a receiver.
+    _signal_table: dict[str, list[_Receiver]] | None = None
+    _signal_lock: Any = None
+
+    def _receivers_lock(self) -> Any:
+        lock = self._signal_lock
+        if lock is None:
+            lock = self._signal_lock = _native.allocate_lock()
+        return lock
+
+    def _add_receiver(
+        self, signal: str, func: Callable[..., Any], weak: bool = True
+    ) -> bool:
+        """Connect ``func`` to ``signal``; return ``False`` if it already was."""
+        if not callable(func):
+            raise TypeError(f"cannot connect {func!r} to {signal!r}: not callable")
+        self_ref = weakref.ref(self)
+
+        def on_dead(_ref: Any, signal: str = signal) -> None:
+            emitter = self_ref()
+            if emitter is not None:
+                emitter._prune(signal)
+
+        receiver = _Receiver(func, weak, on_dead)
+        with self._receivers_lock():
+            table = self._signal_table
+            if table is None:
+                table = self._signal_table = {}
+            current = table.get(signal, [])
+            for existing in current:
+                if existing.key == receiver.key and existing.get() is not None:
+                    return False
+            table[signal] = [*current, receiver]
+        return True
+
+    def _remove_receiver(self, signal: str, func: Callable[..., Any]) -> bool:
+        """Disconnect ``func`` from ``signal``; return whether it was connected."""
+        key = _key(func)
+        with self._receivers_lock():
+            table = self._signal_table
+            if not table or signal not in table:
+                return False
+            current = table[signal]
+            kept = [r for r in current if r.key != key]
+            if len(kept) == len(current):
+                return False
+            if kept:
+                table[signal] = kept
+            else:
+                del table[signal]
+        return True
+
+    def _prune(self, signal: str) -> None:
+        with self._receivers_lock():
+            table = self._signal_table
+            if not table or signal not in table:
+                return
+            kept = [r for r in table[signal] if r.get() is not None]
+            if kept:
+                table[signal] = kept
+            else:
+                del table[signal]
+
+    def _clear_receivers(self) -> None:
+        """Disconnect every receiver of every signal (used at close/discard)."""
+        with self._receivers_lock():
+            self._signal_table = None
+
+    def _has_receivers(self, signal: str) -> bool:
+        table = self._signal_table
+        return bool(table and table.get(signal))
+
+    def _receiver_count(self, signal: str) -> int:
+        table = self._signal_table
+        if not table:
+            return 0
+        return sum(1 for r in table.get(signal, ()) if r.get() is not None)
+
+    def _send(self, signal: str, args: tuple[Any, ...]) -> None:
+        """Call every receiver of ``signal`` with ``args``, exactly as given.
+
+        :raises Exception: the first receiver exception, only when
+            :func:`set_raise_receiver_errors` is on; otherwise receiver errors
+            are logged with their traceback.
+        """
+        table = self._signal_table
+        if not table:
+            return
+        receivers = table.get(signal)
+        if not receivers:
+            return
+        first_error: BaseException | None = None
+        for receiver in receivers:
+            func = receiver.get()
+            if func is None:
+                continue
+            try:
+                func(*args)
+            except Exception as exc:
+                if _raise_errors and first_error is None:
+                    first_error = exc
+                else:
+                    log.exception(
+                        "receiver %r of signal %r from %r failed", func, signal, self
+                    )
+        if first_error is not None:
+            raise first_error
