@@ -1,0 +1,486 @@
+"""Hardware objects: configured nodes with properties, children, roles,
+commands, channels, signals and a state.
+
+Lifecycle (run by the repository loader, in the loading thread, which is the
+owning hub thread): ``cls(name)`` -> properties, children and references
+attached -> commands and channels created -> ``_init()`` -> ``init()``.
+Configuration is read in ``init()``, never in the constructor. Nested objects
+are initialised before their parent.
+
+Signals follow :mod:`HardwareRepository._signals`: bound methods are held
+weakly, other callables strongly; receivers run synchronously in the
+emitter's greenlet; a failing receiver is logged with its traceback and the
+others still run (:func:`~HardwareRepository._signals.set_raise_receiver_errors`
+makes it raise, for tests).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ._config._values import convert_value
+from ._signals import SignalEmitter
+from .bridge import Event
+from .CommandContainer import CommandContainer
+from .errors import Timeout
+
+__all__ = [
+    "Device",
+    "Equipment",
+    "HardwareObject",
+    "HardwareObjectNode",
+    "HardwareObjectState",
+    "Procedure",
+]
+
+log = logging.getLogger("HardwareRepository.objects")
+
+
+class HardwareObjectState(enum.IntEnum):
+    """The general state of a hardware object (mxCuBE's values)."""
+
+    UNKNOWN = 0
+    WARNING = 1
+    BUSY = 2
+    READY = 3
+    FAULT = 4
+    OFF = 5
+
+
+class HardwareObjectNode:
+    """One element of a configuration: properties, child nodes and roles.
+
+    Properties come from leaf elements; a repeated leaf element gives a list.
+    Children come from nested elements and references; ``node["tag"]`` returns
+    the child with that tag, or a list when the tag is repeated. Not
+    thread-safe: configure and read it in the owning hub thread.
+
+    :param name: the node's name (the object name for a root object, the tag
+        for a nested node).
+    """
+
+    def __init__(self, name: str) -> None:
+        self._node_name = name
+        self._properties: dict[str, Any] = {}
+        self._objects: dict[str, list[HardwareObjectNode | None]] = {}
+        self._objects_order: list[tuple[str, HardwareObjectNode]] = []
+        self._roles: dict[str, HardwareObjectNode] = {}
+        self._xml_path = ""
+        #: configuration file and line this node was read from, if any
+        self.config_file: str | None = None
+        self.config_line: int | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._node_name}>"
+
+    def name(self) -> str:
+        """Return the node's name (``/eh1/diff-omega`` for a root object)."""
+        return self._node_name
+
+    def set_name(self, name: str) -> None:
+        """Rename the node."""
+        self._node_name = name
+
+    # -- properties -----------------------------------------------------------
+    def get_property(self, name: str, default: Any = None) -> Any:
+        """Return the property ``name``, or ``default`` if it is absent."""
+        return self._properties.get(name, default)
+
+    def set_property(self, name: str, value: Any) -> None:
+        """Set property ``name``; a string is converted (None/int/float/bool/str)."""
+        if isinstance(value, str):
+            value = convert_value(value)
+        self._properties[str(name)] = value
+
+    def _add_property(self, name: str, value: Any) -> None:
+        """Add a value from the XML; a second value with the same name makes a list."""
+        current = self._properties.get(name, _ABSENT)
+        if current is _ABSENT:
+            self._properties[name] = value
+        elif isinstance(current, _PropertyList):
+            current.append(value)
+        else:
+            self._properties[name] = _PropertyList([current, value])
+
+    def get_properties(self) -> dict[str, Any]:
+        """Return a copy of all properties."""
+        return dict(self._properties)
+
+    def has_property(self, name: str) -> bool:
+        """Return whether property ``name`` is set."""
+        return name in self._properties
+
+    getProperty = get_property
+    setProperty = set_property
+    getProperties = get_properties
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        props = self.__dict__.get("_properties")
+        if props is not None and attr in props:
+            return props[attr]
+        raise AttributeError(
+            f"{type(self).__name__} {self.__dict__.get('_node_name')!r} has no "
+            f"attribute or property {attr!r}"
+        )
+
+    # -- children and roles ---------------------------------------------------
+    def add_object(
+        self, name: str, hw_object: HardwareObjectNode | None, role: str | None = None
+    ) -> None:
+        """Add a child under tag ``name``, optionally with a ``role``."""
+        self._objects.setdefault(name, []).append(hw_object)
+        if hw_object is not None:
+            self._objects_order.append((name, hw_object))
+            if role:
+                self._roles[str(role).lower()] = hw_object
+
+    def replace_object(self, role: str, hw_object: HardwareObjectNode | None) -> None:
+        """Put ``hw_object`` in place of the child with ``role``."""
+        key = role.lower()
+        old = self._roles.get(key)
+        if hw_object is None:
+            self._roles.pop(key, None)
+        else:
+            self._roles[key] = hw_object
+        if old is None:
+            return
+        for items in self._objects.values():
+            for i, item in enumerate(items):
+                if item is old:
+                    items[i] = hw_object
+        self._objects_order = [
+            (tag, hw_object if obj is old else obj)
+            for tag, obj in self._objects_order
+            if not (obj is old and hw_object is None)
+        ]
+
+    def __getitem__(self, key: str | int) -> Any:
+        if isinstance(key, int):
+            return self._objects_order[key][1]
+        items = [obj for obj in self._objects.get(key, ()) if obj is not None]
+        if not items:
+            raise KeyError(f"{self._node_name}: no child object {key!r}")
+        return items[0] if len(items) == 1 else items
+
+    def get_objects(self, tag: str) -> Iterator[HardwareObjectNode]:
+        """Yield the children with tag ``tag``."""
+        for obj in self._objects.get(tag, ()):
+            if obj is not None:
+                yield obj
+
+    def has_object(self, tag: str) -> bool:
+        """Return whether a child with tag ``tag`` exists."""
+        return any(obj is not None for obj in self._objects.get(tag, ()))
+
+    def objects_names(self) -> list[str]:
+        """Return the children's names, in configuration order."""
+        return [obj.name() for _, obj in self._objects_order]
+
+    def __iter__(self) -> Iterator[HardwareObjectNode]:
+        for _, obj in self._objects_order:
+            yield obj
+
+    def __len__(self) -> int:
+        return len(self._objects_order)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def get_object_by_role(self, role: str) -> HardwareObjectNode | None:
+        """Return the child with ``role`` (case-insensitive), searching depth-first.
+
+        :returns: ``None`` if no child has that role (a reference whose target
+            failed to load is reported at load time and has no role here).
+        """
+        key = role.lower()
+        found = self._roles.get(key)
+        if found is not None:
+            return found
+        for _, child in self._objects_order:
+            if isinstance(child, HardwareObjectNode) and child is not self:
+                found = child._find_role(key, {id(self)})
+                if found is not None:
+                    return found
+        return None
+
+    def _find_role(self, key: str, seen: set[int]) -> HardwareObjectNode | None:
+        if id(self) in seen:
+            return None
+        seen.add(id(self))
+        found = self._roles.get(key)
+        if found is not None:
+            return found
+        for _, child in self._objects_order:
+            found = child._find_role(key, seen)
+            if found is not None:
+                return found
+        return None
+
+    def get_roles(self) -> list[str]:
+        """Return the roles of the direct children."""
+        return list(self._roles)
+
+    getObjectByRole = get_object_by_role
+    getObjects = get_objects
+    hasObject = has_object
+
+    def set_path(self, path: str) -> None:
+        """Record the XPath-like location of the node in its file."""
+        self._xml_path = path
+
+    def get_xml_path(self) -> str:
+        """Return the XPath-like location of the node in its file."""
+        return self._xml_path
+
+
+class _PropertyList(list):
+    """A property given several times in XML (a list marked as such)."""
+
+
+_ABSENT: Any = object()
+
+
+class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
+    """A hardware object: a node with commands, channels, signals and a state.
+
+    Subclasses read their configuration in :meth:`init` (properties, roles,
+    commands and channels are all in place by then). Hub thread only, except
+    where a method says otherwise.
+
+    :param name: the object name (``/eh1/diff-omega``) or, nested, its tag.
+    """
+
+    STATES = HardwareObjectState
+
+    def __init__(self, name: str) -> None:
+        HardwareObjectNode.__init__(self, name)
+        CommandContainer.__init__(self)
+        self._state = HardwareObjectState.UNKNOWN
+        self._ready_event = Event()
+        # (sender, signal, slot) made through self.connect(); used by discard
+        # and reload to undo them.
+        self._connections: list[tuple[Any, str, Callable[..., Any]]] = []
+
+    def _where(self) -> tuple[str | None, str | None]:
+        return self.config_file, self._node_name
+
+    # -- lifecycle ------------------------------------------------------------
+    def _init(self) -> None:
+        """First initialisation step (before :meth:`init`); sets ``UNKNOWN``."""
+        self._state = HardwareObjectState.UNKNOWN
+
+    def init(self) -> None:
+        """Read the configuration and connect; override in subclasses.
+
+        Raising makes the load of this object fail with that reason.
+        """
+
+    def shutdown(self) -> None:
+        """Release resources before the repository forgets this object.
+
+        The base closes every command and channel and disconnects this object's
+        own connections to other senders. Hub thread; bounded in time.
+        Subclasses stop their own greenlets, then call ``super().shutdown()``.
+        """
+        self.close_commands_and_channels()
+        for sender, signal, slot in self._connections:
+            remove = getattr(sender, "_remove_receiver", None)
+            if remove is not None:
+                remove(signal, slot)
+        self._connections.clear()
+
+    # -- attribute access: commands, then properties ---------------------------
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        commands = self.__dict__.get("_commands")
+        if commands is not None and attr in commands:
+            return commands[attr]
+        props = self.__dict__.get("_properties")
+        if props is not None and attr in props:
+            return props[attr]
+        raise AttributeError(
+            f"{type(self).__name__} {self.__dict__.get('_node_name')!r} has no "
+            f"attribute, command or property {attr!r}"
+        )
+
+    # -- signals --------------------------------------------------------------
+    def emit(self, signal: str, *args: Any) -> None:
+        """Emit ``signal`` to its receivers, synchronously, in this greenlet.
+
+        mxCuBE compatibility: a single tuple argument is splatted
+        (``emit("sig", (a, b))`` calls ``receiver(a, b)``); to send one tuple
+        value, wrap it: ``emit("sig", ((a, b),))``.
+
+        :raises Exception: a receiver's exception, only when receiver errors
+            are set to raise (see :mod:`HardwareRepository._signals`).
+        """
+        if len(args) == 1 and isinstance(args[0], tuple):
+            args = args[0]
+        self._send(signal, args)
+
+    def connect(
+        self,
+        sender: Any,
+        signal: Any,
+        slot: Callable[..., Any] | None = None,
+        *,
+        weak: bool = True,
+    ) -> None:
+        """Connect ``slot`` to a signal of this object or of ``sender``.
+
+        Forms: ``connect(signal, slot)`` and ``connect(sender, signal, slot)``.
+
+        With two arguments the sender is this object. The sender's
+        ``connect_notify(signal)`` is called afterwards, so objects can re-emit
+        their current value to the new receiver.
+
+        :param weak: hold a bound-method slot weakly (default); other callables
+            are always held strongly until disconnected.
+        :raises TypeError: the sender cannot emit signals or ``slot`` is not
+            callable.
+        """
+        if slot is None:
+            sender, signal, slot = self, sender, signal
+        add = getattr(sender, "_add_receiver", None)
+        if add is None:
+            raise TypeError(f"{sender!r} cannot emit signals (connecting {signal!r})")
+        signal = str(signal)
+        if add(signal, slot, weak):
+            if sender is not self:
+                self._connections.append((sender, signal, slot))
+            if isinstance(sender, HardwareObject):
+                sender.connect_notify(signal)
+            elif hasattr(sender, "connect_notify"):  # a command or channel
+                sender.connect_notify(signal, slot)
+
+    def disconnect(
+        self, sender: Any, signal: Any, slot: Callable[..., Any] | None = None
+    ) -> None:
+        """Undo :meth:`connect` (same argument forms); a no-op if not connected."""
+        if slot is None:
+            sender, signal, slot = self, sender, signal
+        remove = getattr(sender, "_remove_receiver", None)
+        if remove is None:
+            raise TypeError(f"{sender!r} cannot emit signals")
+        signal = str(signal)
+        if remove(signal, slot):
+            self._connections = [
+                c
+                for c in self._connections
+                if not (c[0] is sender and c[1] == signal and c[2] == slot)
+            ]
+            if isinstance(sender, HardwareObject):
+                sender.disconnect_notify(signal)
+
+    def connect_notify(self, signal: str) -> None:
+        """Hook run when a receiver connects to ``signal``; re-emit state here.
+
+        The base re-emits ``stateChanged`` with the current state.
+        """
+        if signal == "stateChanged":
+            self._send("stateChanged", (self._state,))
+
+    def disconnect_notify(self, signal: str) -> None:
+        """Hook run when a receiver disconnects from ``signal`` (no-op)."""
+
+    # -- state ----------------------------------------------------------------
+    def get_state(self) -> HardwareObjectState:
+        """Return the current state."""
+        return self._state
+
+    def update_state(self, state: HardwareObjectState | None = None) -> None:
+        """Set the state; emit ``stateChanged(state)`` if it changed.
+
+        :param state: the new state; ``None`` re-emits nothing and keeps it.
+        :raises ValueError: ``state`` is not a :class:`HardwareObjectState`.
+        """
+        if state is None:
+            return
+        if not isinstance(state, HardwareObjectState):
+            try:
+                state = HardwareObjectState(state)
+            except ValueError:
+                raise ValueError(
+                    f"{self._node_name}: {state!r} is not a HardwareObjectState"
+                ) from None
+        if state is self._state:
+            return
+        self._state = state
+        if state is HardwareObjectState.READY:
+            self._ready_event.set()
+        else:
+            self._ready_event.clear()
+        self._send("stateChanged", (state,))
+
+    def is_ready(self) -> bool:
+        """Return whether the state is ``READY``."""
+        return self._state is HardwareObjectState.READY
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Wait until the state is ``READY``; cooperative in a greenlet.
+
+        Safe from any thread and any greenlet except the hub itself.
+
+        :param timeout: seconds; ``None`` waits for ever.
+        :raises Timeout: not ready within ``timeout``.
+        """
+        if not self._ready_event.wait(timeout):
+            raise Timeout(
+                f"{self._node_name} not ready after {timeout} s "
+                f"(state {self._state.name})"
+            )
+
+    def re_emit_values(self) -> None:
+        """Emit the current values again (the base: ``stateChanged``)."""
+        self._send("stateChanged", (self._state,))
+
+    force_emit_signals = re_emit_values
+
+    def __getstate__(self) -> str:
+        return self._node_name
+
+    def __setstate__(self, name: str) -> None:
+        from .HardwareRepository import get_hardware_repository
+
+        obj = get_hardware_repository().get_hardware_object(name)
+        self.__dict__.update(obj.__dict__)
+
+
+class Device(HardwareObject):
+    """Legacy mxCuBE device: ``deviceReady`` / ``deviceNotReady`` signals."""
+
+    def set_is_ready(self, ready: bool) -> None:
+        """Set READY (or UNKNOWN) and emit ``deviceReady`` / ``deviceNotReady``."""
+        self.update_state(
+            HardwareObjectState.READY if ready else HardwareObjectState.UNKNOWN
+        )
+        self._send("deviceReady" if ready else "deviceNotReady", ())
+
+    def is_ready(self) -> bool:
+        """Return whether the device is ready."""
+        return super().is_ready()
+
+
+class Equipment(HardwareObject):
+    """Legacy mxCuBE equipment: ready when all its child devices are ready."""
+
+    def get_devices(self) -> list[Device]:
+        """Return the child devices (real instances, unlike mxCuBE's ``dir()``)."""
+        return [obj for obj in self if isinstance(obj, Device)]
+
+    def set_is_ready(self, ready: bool) -> None:
+        """Set READY (or UNKNOWN); emit ``equipmentReady`` / ``equipmentNotReady``."""
+        self.update_state(
+            HardwareObjectState.READY if ready else HardwareObjectState.UNKNOWN
+        )
+        self._send("equipmentReady" if ready else "equipmentNotReady", ())
+
+
+class Procedure(HardwareObject):
+    """Legacy mxCuBE procedure (a hardware object with commands)."""

@@ -1,0 +1,584 @@
+"""The hardware repository: find, load, hold, reload and shut down objects.
+
+Typical use, with or without Qt, with or without a display::
+
+    from HardwareRepository import HardwareRepository as HWR
+    HWR.init_hardware_repository("/cfg/site:/cfg/common")
+    omega = HWR.get_hardware_repository().get_hardware_object("/eh1/diff-omega")
+
+Names are file paths relative to a configuration directory without ``.xml``
+(``"/eh1/diff-omega"``; ``"eh1/diff-omega"`` is the same). The first directory
+holding the file wins, so site directories overlay shared ones.
+
+Loading (in the owning thread: the one that called
+:func:`init_hardware_repository`; calls from other threads are run there):
+parse (constructors run) -> resolve references (targets loaded first; a cycle
+is reported with its path) -> create commands and channels -> ``_init()`` and
+``init()`` (nested objects first). One bad object never stops the others; a
+failed object is remembered with its reason and ``get_hardware_object`` raises
+it (until it is discarded or reloaded). Objects are held strongly until
+:meth:`HardwareRepository.discard_hardware_object` or
+:meth:`HardwareRepository.shutdown`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import posixpath
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._config._build import Built, build
+from ._config._classes import ClassResolver
+from ._config._parser import parse_file
+from ._signals import SignalEmitter
+from .BaseHardwareObjects import HardwareObject, HardwareObjectNode
+from .bridge import Launcher
+from .errors import ConfigError, HardwareRepositoryError
+
+__all__ = [
+    "HardwareRepository",
+    "LoadRecord",
+    "get_hardware_repository",
+    "init_hardware_repository",
+    "uninit_hardware_repository",
+]
+
+log = logging.getLogger("HardwareRepository.repository")
+
+CUSTOM_PATH_ENV = "CUSTOM_HARDWARE_OBJECTS_PATH"
+
+OK, WARNING, FAILED = "ok", "warning", "failed"
+
+
+@dataclass
+class LoadRecord:
+    """One row of the load summary.
+
+    :param load_time: seconds, including the objects it references that were
+        loaded on its behalf.
+    :param status: ``"ok"``, ``"warning"`` (loaded, with problems) or
+        ``"failed"`` (not available).
+    """
+
+    name: str
+    class_name: str = ""
+    file: str = ""
+    load_time: float = 0.0
+    status: str = OK
+    errors: list[ConfigError] = field(default_factory=list)
+    warnings: list[ConfigError] = field(default_factory=list)
+
+    @property
+    def error(self) -> str:
+        """The first error (or warning) message, ``""`` if none."""
+        first = (self.errors or self.warnings or [None])[0]
+        return "" if first is None else str(first)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the row as plain data."""
+        return {
+            "object": self.name,
+            "class": self.class_name,
+            "file": self.file,
+            "load_time": self.load_time,
+            "status": self.status,
+            "error": self.error,
+            "errors": [str(e) for e in self.errors],
+            "warnings": [str(w) for w in self.warnings],
+        }
+
+
+class _CycleError(ConfigError):
+    """A reference closes a cycle (internal: reported as a ConfigError)."""
+
+
+def _normalise(name: str) -> str:
+    name = str(name).strip()
+    if name.endswith(".xml"):
+        name = name[:-4]
+    if not name.startswith("/"):
+        name = "/" + name
+    normal = posixpath.normpath(name)
+    if normal.startswith("/..") or normal in ("/", "/."):
+        raise ConfigError(f"{name!r} is not a hardware-object name")
+    return normal
+
+
+def _split_path(path: str | os.PathLike[str] | Iterable[Any]) -> list[str]:
+    if isinstance(path, (str, os.PathLike)):
+        parts = str(path).split(os.pathsep)
+    else:
+        parts = [str(p) for p in path]
+    return [os.path.abspath(p) for p in parts if p]
+
+
+class HardwareRepository(SignalEmitter):
+    """Load and hold the hardware objects of a configuration path.
+
+    Create it in the thread that runs the gevent hub owning the objects (the
+    Qt thread in a GUI); :meth:`get_hardware_object` may be called from other
+    threads (loading then runs in the owning thread and the caller waits).
+    Other methods are for the owning thread.
+
+    Signals (sender: the repository): ``hardwareObjectLoaded(name)``,
+    ``hardwareObjectDiscarded(name)``.
+
+    :param path: a directory, a list of them, or an ``os.pathsep``-separated
+        string; the first directory holding a file wins.
+    :param hardware_objects_dirs: extra directories searched for
+        ``class=`` modules before the built-in ``HardwareObjects`` (then the
+        ``CUSTOM_HARDWARE_OBJECTS_PATH`` environment variable's).
+    :param strict: raise the first error or warning instead of recording it.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | Iterable[Any],
+        *,
+        hardware_objects_dirs: Iterable[str] = (),
+        strict: bool = False,
+    ) -> None:
+        self.path: list[str] = _split_path(path)
+        self.strict = strict
+        custom = [d for d in os.environ.get(CUSTOM_PATH_ENV, "").split(os.pathsep) if d]
+        self._classes = ClassResolver([*hardware_objects_dirs, *custom])
+        self._launcher = Launcher()
+        self._objects: dict[str, HardwareObject] = {}
+        self._built: dict[str, Built] = {}
+        self._aliases: dict[str, str] = {}
+        self._failed: dict[str, ConfigError] = {}
+        self._records: dict[str, LoadRecord] = {}
+        self._loading: list[str] = []
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<HardwareRepository {os.pathsep.join(self.path)}>"
+
+    # -- configuration --------------------------------------------------------
+    def add_hardware_objects_dirs(self, dirs: str | Iterable[str]) -> None:
+        """Search ``dirs`` for ``class=`` modules before those known so far."""
+        if isinstance(dirs, str):
+            dirs = [d for d in dirs.split(os.pathsep) if d]
+        self._classes.add_dirs(list(dirs))
+
+    def find_file(self, name: str) -> str | None:
+        """Return the file defining object ``name`` (first match), or ``None``."""
+        relative = _normalise(name)[1:] + ".xml"
+        for directory in self.path:
+            candidate = os.path.join(directory, relative)
+            if os.path.isfile(candidate):
+                return candidate
+        return None
+
+    def names(self) -> list[str]:
+        """Return the names of every object file in the path (first match wins)."""
+        found: set[str] = set()
+        for directory in self.path:
+            for dirpath, _dirnames, filenames in os.walk(directory):
+                for filename in filenames:
+                    if filename.endswith(".xml"):
+                        rel = os.path.relpath(
+                            os.path.join(dirpath, filename), directory
+                        )
+                        found.add("/" + rel[:-4].replace(os.sep, "/"))
+        return sorted(found)
+
+    # -- access ---------------------------------------------------------------
+    def get_hardware_object(
+        self, name: str, optional: bool = False
+    ) -> HardwareObject | None:
+        """Return the object ``name``, loading it (and its references) if needed.
+
+        Safe from any thread: loading runs in the owning thread.
+
+        :param optional: return ``None`` instead of raising if the object is
+            missing or failed (the failure is still recorded and logged).
+        :raises ConfigError: the object failed to load; the message names the
+            file, the line and the object, and ``__cause__`` holds the original
+            exception (an import error, the exception of ``init()``).
+        :raises HardwareRepositoryError: the repository was shut down.
+        """
+        if self._closed:
+            raise HardwareRepositoryError(f"{self!r} is shut down")
+        try:
+            key = _normalise(name)
+        except ConfigError:
+            if optional:
+                return None
+            raise
+        obj = self._objects.get(key)
+        if obj is not None:
+            return obj
+        if not self._launcher.bridge.in_hub_thread():
+            return self._launcher.apply(
+                self.get_hardware_object, name, optional=optional
+            )
+        try:
+            return self._get(key)
+        except ConfigError:
+            if optional:
+                return None
+            raise
+
+    getHardwareObject = get_hardware_object
+
+    def has_hardware_object(self, name: str) -> bool:
+        """Return whether ``name`` is loaded (successfully)."""
+        return _normalise(name) in self._objects
+
+    def is_loaded(self, name: str) -> bool:
+        """Return whether ``name`` is loaded (successfully)."""
+        return self.has_hardware_object(name)
+
+    @property
+    def hardware_objects(self) -> dict[str, HardwareObject]:
+        """The loaded objects by name (a copy)."""
+        return dict(self._objects)
+
+    def load_all(self) -> list[LoadRecord]:
+        """Load every object file of the path; return the summary rows.
+
+        :raises ConfigError: in strict mode, the first problem.
+        """
+        for name in self.names():
+            self.get_hardware_object(name, optional=not self.strict)
+        return self.summary()
+
+    # -- loading --------------------------------------------------------------
+    def _get(self, name: str) -> HardwareObject:
+        obj = self._objects.get(name)
+        if obj is not None:
+            return obj
+        if name in self._aliases:
+            return self._get(self._aliases[name])
+        failed = self._failed.get(name)
+        if failed is not None:
+            raise failed
+        if name in self._loading:
+            start = self._loading.index(name)
+            path = " -> ".join([*self._loading[start:], name])
+            raise _CycleError(f"reference cycle: {path}", obj=self._loading[-1])
+        return self._load(name)
+
+    def _load(self, name: str) -> HardwareObject:
+        record = LoadRecord(name=name)
+        self._records[name] = record
+        started = time.perf_counter()
+        self._loading.append(name)
+        try:
+            obj = self._load_steps(name, record)
+        except ConfigError as exc:
+            record.status = FAILED
+            record.errors.append(exc)
+            self._failed[name] = exc
+            log.error("%s", exc, exc_info=exc.__cause__ is not None)
+            raise
+        finally:
+            self._loading.pop()
+            record.load_time = time.perf_counter() - started
+        if record.warnings:
+            record.status = WARNING
+        self._send("hardwareObjectLoaded", (name,))
+        return obj
+
+    def _problem(self, record: LoadRecord, warning: ConfigError) -> None:
+        if self.strict:
+            raise warning
+        log.warning("%s", warning)
+        record.warnings.append(warning)
+
+    def _load_steps(self, name: str, record: LoadRecord) -> HardwareObject:
+        file = self.find_file(name)
+        if file is None:
+            raise ConfigError(
+                f"no file {name[1:]}.xml in {os.pathsep.join(self.path)}", obj=name
+            )
+        record.file = file
+        root_element = parse_file(file)
+        record.class_name = root_element.get("class") or "HardwareObject"
+        built = build(root_element, name, file, self._make_object, HardwareObjectNode)
+        if built.alias is not None:
+            record.class_name = f"alias of {built.alias}"
+            self._aliases[name] = built.alias
+            try:
+                return self._get(built.alias)
+            except ConfigError as exc:
+                del self._aliases[name]
+                raise ConfigError(
+                    f"alias of {built.alias} failed: {exc}", file=file, obj=name
+                ) from exc
+        try:
+            self._resolve_references(name, file, built, record)
+            for obj in built.objects:
+                for error in obj._add_channels_and_commands():
+                    self._problem(record, error)
+            for obj in built.objects:
+                try:
+                    obj._init()
+                    obj.init()
+                except Exception as exc:
+                    raise ConfigError(
+                        f"{type(obj).__name__}.init() of {obj.name()} raised {exc!r}",
+                        file=file,
+                        line=obj.config_line,
+                        obj=name,
+                    ) from exc
+        except BaseException:
+            self._shutdown_built(name, built)
+            raise
+        root = built.root
+        self._objects[name] = root
+        self._built[name] = built
+        return root
+
+    def _make_object(self, class_name: str | None, obj_name: str) -> HardwareObject:
+        if class_name is None:
+            return HardwareObject(obj_name)
+        cls = self._classes.resolve(class_name)
+        if not issubclass(cls, HardwareObjectNode):
+            raise ConfigError(
+                f"class={class_name!r} resolves to {cls!r}, not a HardwareObject"
+            )
+        try:
+            return cls(obj_name)
+        except Exception as exc:
+            raise ConfigError(f"{class_name}({obj_name!r}) raised {exc!r}") from exc
+
+    def _resolve_references(
+        self, name: str, file: str, built: Built, record: LoadRecord
+    ) -> None:
+        for ref in built.references:
+            role = ref.role or ref.tag
+            if ref.target in self._loading:
+                start = self._loading.index(ref.target)
+                path = " -> ".join([*self._loading[start:], ref.target])
+                raise _CycleError(
+                    f"reference cycle: {path} (role {role!r})",
+                    file=file,
+                    line=ref.line,
+                    obj=name,
+                )
+            try:
+                target = self._get(ref.target)
+            except ConfigError as exc:
+                missing = (
+                    ref.target not in self._records
+                    or not self._records[ref.target].file
+                )
+                what = "does not exist" if missing else "failed to load"
+                self._problem(
+                    record,
+                    ConfigError(
+                        f"reference role {role!r} of {name} -> {ref.target} {what}: "
+                        f"{exc}",
+                        file=file,
+                        line=ref.line,
+                        obj=name,
+                    ),
+                )
+                ref.owner.add_object(ref.tag, None, None)
+                continue
+            ref.owner.add_object(ref.tag, target, ref.role)
+
+    # -- discard, reload ------------------------------------------------------
+    def discard_hardware_object(self, name: str) -> None:
+        """Forget ``name``: shut it down, drop it and its failure record.
+
+        Objects that referenced it keep their reference to the old instance
+        (use :meth:`reload_hardware_object` to replace it everywhere). Emits
+        ``hardwareObjectDiscarded(name)``. Owning thread.
+        """
+        key = _normalise(name)
+        built = self._built.pop(key, None)
+        self._objects.pop(key, None)
+        self._failed.pop(key, None)
+        self._aliases.pop(key, None)
+        self._records.pop(key, None)
+        if built is not None:
+            self._shutdown_built(key, built)
+        self._send("hardwareObjectDiscarded", (key,))
+
+    def reload_hardware_object(self, name: str) -> HardwareObject:
+        """Load ``name`` again from its file and put it in place of the old one.
+
+        Receivers connected to the old object's signals (other than its own
+        methods) are connected to the new one, whose ``connect_notify`` is then
+        called for each signal so it can re-emit its values; objects that
+        referenced the old instance get the new one under the same role.
+        Owning thread.
+
+        :raises ConfigError: the new load failed (the old object is already
+            shut down; the failure is recorded as for any load).
+        """
+        key = _normalise(name)
+        old = self._objects.get(key)
+        table = dict(old._signal_table or {}) if old is not None else {}
+        self.discard_hardware_object(key)
+        new = self._get(key)
+        if old is None:
+            return new
+        for signal, receivers in table.items():
+            for receiver in receivers:
+                func = receiver.get()
+                if func is None or getattr(func, "__self__", None) is old:
+                    continue
+                new._add_receiver(signal, func, receiver.strong is None)
+            new.connect_notify(signal)
+        for other in self._objects.values():
+            if other is new:
+                continue
+            for role in other.get_roles():
+                if other._roles[role] is old:
+                    other.replace_object(role, new)
+            other._connections = [
+                (new if sender is old else sender, sig, slot)
+                for sender, sig, slot in other._connections
+            ]
+        return new
+
+    # -- summary --------------------------------------------------------------
+    def summary(self) -> list[LoadRecord]:
+        """Return one row per object loaded or attempted, in load order."""
+        return list(self._records.values())
+
+    def summary_data(self) -> list[dict[str, Any]]:
+        """Return the summary as plain dictionaries (see :meth:`LoadRecord.as_dict`)."""
+        return [r.as_dict() for r in self._records.values()]
+
+    def summary_text(self) -> str:
+        """Return the summary as a text table.
+
+        Columns: object, class, file, load time (ms), status, error.
+        """
+        rows = [("object", "class", "file", "ms", "status", "error")]
+        for r in self._records.values():
+            file = os.path.basename(r.file) if r.file else "-"
+            rows.append(
+                (
+                    r.name,
+                    r.class_name or "-",
+                    file,
+                    f"{r.load_time * 1000:.1f}",
+                    r.status,
+                    r.error.replace("\n", " "),
+                )
+            )
+        widths = [max(len(row[i]) for row in rows) for i in range(5)]
+        lines = []
+        for row in rows:
+            cells = [row[i].ljust(widths[i]) for i in range(5)]
+            lines.append("  ".join([*cells, row[5]]).rstrip())
+        return "\n".join(lines)
+
+    def print_report(self) -> None:
+        """Log the summary table at INFO level."""
+        log.info("hardware objects:\n%s", self.summary_text())
+
+    # -- shutdown -------------------------------------------------------------
+    def _shutdown_built(self, name: str, built: Built) -> None:
+        for obj in built.objects:
+            try:
+                obj.shutdown()
+            except Exception:
+                log.exception("shutdown of %s (%s) failed", obj.name(), name)
+
+    def shutdown(self, timeout: float = 5.0) -> list[str]:
+        """Stop everything: objects' channels, subscriptions and commands, pollers.
+
+        Objects are shut down in reverse load order (``HardwareObject.shutdown``
+        closes their commands and channels), then the Poller's threads are
+        stopped (if :mod:`HardwareRepository.Poller` is in use), then greenlets
+        started on behalf of other threads are killed. Owning thread.
+        Idempotent.
+
+        :param timeout: seconds allowed for the whole shutdown; a step that
+            overruns it is reported.
+        :returns: the problems met (also logged), empty if all went well.
+        """
+        if self._closed:
+            return []
+        self._closed = True
+        deadline = time.monotonic() + timeout
+        problems: list[str] = []
+        for name in reversed(list(self._built)):
+            self._shutdown_built(name, self._built[name])
+        self._built.clear()
+        self._objects.clear()
+        remaining = max(0.0, deadline - time.monotonic())
+        problems.extend(_stop_pollers(remaining))
+        self._launcher.kill_all(timeout=max(0.0, deadline - time.monotonic()))
+        if time.monotonic() > deadline:
+            problems.append(f"shutdown took longer than {timeout} s")
+        for problem in problems:
+            log.warning("shutdown: %s", problem)
+        self._clear_receivers()
+        return problems
+
+
+def _stop_pollers(timeout: float) -> list[str]:
+    """Stop the Poller's threads if the Poller module exists and was imported."""
+    import sys
+
+    module = sys.modules.get("HardwareRepository.Poller")
+    if module is None:
+        return []
+    stop = getattr(module, "stop_all", None) or getattr(module, "shutdown", None)
+    if stop is None:
+        return ["HardwareRepository.Poller has no stop_all(); pollers not stopped"]
+    try:
+        stop(timeout=timeout)
+    except TypeError:
+        stop()
+    except Exception as exc:
+        log.exception("stopping the pollers failed")
+        return [f"stopping the pollers failed: {exc!r}"]
+    return []
+
+
+# -- the process-wide repository ----------------------------------------------
+_instance: HardwareRepository | None = None
+
+
+def init_hardware_repository(
+    path: str | os.PathLike[str] | Iterable[Any],
+    *,
+    hardware_objects_dirs: Iterable[str] = (),
+    strict: bool = False,
+) -> HardwareRepository:
+    """Create the process-wide repository (shutting down a previous one).
+
+    Call it in the thread that owns the hardware objects. See
+    :class:`HardwareRepository` for the parameters.
+    """
+    global _instance
+    if _instance is not None:
+        _instance.shutdown()
+    _instance = HardwareRepository(
+        path, hardware_objects_dirs=hardware_objects_dirs, strict=strict
+    )
+    return _instance
+
+
+def get_hardware_repository() -> HardwareRepository:
+    """Return the process-wide repository.
+
+    :raises HardwareRepositoryError: :func:`init_hardware_repository` was not
+        called (or the repository was uninitialised).
+    """
+    if _instance is None:
+        raise HardwareRepositoryError(
+            "no hardware repository: call init_hardware_repository(path) first"
+        )
+    return _instance
+
+
+def uninit_hardware_repository(timeout: float = 5.0) -> None:
+    """Shut down and forget the process-wide repository (tests, re-init)."""
+    global _instance
+    instance, _instance = _instance, None
+    if instance is not None:
+        instance.shutdown(timeout)
