@@ -1,0 +1,198 @@
+"""One scheduler thread: a heap of absolute deadlines feeding the worker pool.
+
+The scheduler never runs a polled call itself, so a slow call cannot delay the
+schedule; it only hands due jobs to the :class:`~._pool.WorkerPool`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from ..bridge import _native
+from . import _config
+from ._pool import WorkerPool
+from ._wakeup import Wakeup
+
+__all__ = ["Schedulable", "Scheduler"]
+
+log = logging.getLogger("HardwareRepository.Poller")
+
+
+class Schedulable(Protocol):
+    """What the scheduler needs from a job."""
+
+    #: the sequence number of the job's valid heap entry (scheduler lock only)
+    sched_entry: int | None
+
+    def fire(self, due: float, pool: WorkerPool) -> None:
+        """Called in the scheduler thread when ``due`` has come."""
+
+
+class Scheduler:
+    """Fire jobs at absolute monotonic times, in a thread of its own.
+
+    :meth:`schedule`, :meth:`cancel` and :meth:`call_soon` are safe from any
+    thread. The thread starts on demand and ends once nothing has been scheduled
+    for ``idle_timeout`` s, or at :meth:`shutdown`.
+    """
+
+    def __init__(self) -> None:
+        self.pool = WorkerPool(
+            lambda: _config.get("max_threads"), lambda: _config.get("idle_timeout")
+        )
+        self._lock = _native.allocate_lock()
+        # All below guarded by _lock.
+        self._heap: list[tuple[float, int, Schedulable]] = []
+        self._live = 0  # valid entries in _heap
+        self._running = False
+        self._closed = False
+        self._exit_lock: Any = None
+        self._seq = itertools.count()
+        self._wakeup = Wakeup()
+        # Appended to from any thread, even from weak-reference callbacks.
+        self._soon: deque[Callable[[], Any]] = deque()
+
+    @property
+    def running(self) -> bool:
+        """Whether the scheduler thread is alive."""
+        return self._running
+
+    @property
+    def scheduled(self) -> int:
+        """Jobs waiting for their deadline."""
+        return self._live
+
+    def schedule(self, job: Schedulable, due: float) -> None:
+        """Fire ``job`` at monotonic time ``due``, replacing its previous deadline.
+
+        :raises RuntimeError: the scheduler was shut down.
+        """
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the poller scheduler was shut down")
+            if job.sched_entry is None:
+                self._live += 1
+            seq = next(self._seq)
+            job.sched_entry = seq
+            heapq.heappush(self._heap, (due, seq, job))
+            earliest = self._heap[0][1] == seq
+            self._ensure_thread()
+        if earliest:
+            self._wakeup.wake()
+
+    def cancel(self, job: Schedulable) -> None:
+        """Forget ``job``'s pending deadline, if any."""
+        with self._lock:
+            if job.sched_entry is not None:
+                job.sched_entry = None
+                self._live -= 1
+                if self._live == 0:
+                    self._heap.clear()
+
+    def call_soon(self, func: Callable[[], Any]) -> None:
+        """Run ``func()`` in the scheduler thread soon.
+
+        Safe from weak-reference callbacks: no lock is taken. If the thread is
+        not running, ``func`` runs when it next starts (or at :meth:`shutdown`).
+        """
+        self._soon.append(func)
+        self._wakeup.wake()
+
+    def _ensure_thread(self) -> None:
+        # Caller holds _lock.
+        if not self._running:
+            self._running = True
+            self._exit_lock = _native.allocate_lock()
+            self._exit_lock.acquire()
+            _native.start_new_thread(self._run, (self._exit_lock,))
+
+    def _run(self, exit_lock: Any) -> None:
+        try:
+            idle_since: float | None = None
+            while True:
+                self._run_soon()
+                now = _native.monotonic()
+                due_jobs: list[tuple[float, Schedulable]] = []
+                with self._lock:
+                    if self._closed:
+                        self._running = False
+                        return
+                    self._pop_due(now, due_jobs)
+                    if due_jobs:
+                        timeout = 0.0
+                    elif self._live:
+                        idle_since = None
+                        timeout = self._heap[0][0] - now
+                    else:
+                        idle = _config.get("idle_timeout")
+                        if idle_since is None:
+                            idle_since = now
+                        elif now - idle_since >= idle and not self._soon:
+                            self._running = False
+                            return
+                        timeout = idle_since + idle - now
+                for due, job in due_jobs:
+                    self._fire(job, due)
+                if not due_jobs:
+                    self._wakeup.wait(timeout)
+        finally:
+            exit_lock.release()
+
+    def _pop_due(self, now: float, out: list[tuple[float, Schedulable]]) -> None:
+        # Caller holds _lock.
+        heap = self._heap
+        while heap:
+            due, seq, job = heap[0]
+            if job.sched_entry != seq:
+                heapq.heappop(heap)
+                continue
+            if due > now:
+                return
+            heapq.heappop(heap)
+            job.sched_entry = None
+            self._live -= 1
+            out.append((due, job))
+
+    def _fire(self, job: Schedulable, due: float) -> None:
+        try:
+            job.fire(due, self.pool)
+        except Exception:
+            log.exception("poller scheduler: starting %r failed", job)
+
+    def _run_soon(self) -> None:
+        soon = self._soon
+        while soon:
+            func = soon.popleft()
+            try:
+                func()
+            except Exception:
+                log.exception("poller scheduler: %r failed", func)
+
+    def shutdown(self, timeout: float | None) -> bool:
+        """Stop the thread and the pool; wait for their threads to end.
+
+        :param timeout: seconds to wait in total (``None``: for ever).
+        :returns: whether every thread ended in time.
+        """
+        with self._lock:
+            self._closed = True
+            self._heap.clear()
+            self._live = 0
+            exit_lock = self._exit_lock if self._running else None
+        self._wakeup.wake()
+        deadline = None if timeout is None else _native.monotonic() + timeout
+        ok = True
+        if exit_lock is not None:
+            ok = exit_lock.acquire(True, -1 if timeout is None else timeout)
+            if ok:
+                exit_lock.release()
+        self._run_soon()
+        remaining = (
+            None if deadline is None else max(0.0, deadline - _native.monotonic())
+        )
+        return self.pool.shutdown(remaining) and ok
