@@ -845,7 +845,7 @@ class CommandContainer:
                     break
 
     def _add_channels_and_commands(self) -> list[HardwareRepositoryError]:
-        """Create the declared items; return the errors (each already logged).
+        """Create the declared items; return the errors (the caller reports them).
 
         One failing item never stops the others.
         """
@@ -855,7 +855,6 @@ class CommandContainer:
             try:
                 self._create_item(kind, attrs, text, line)
             except HardwareRepositoryError as exc:
-                log.error("%s", exc, exc_info=exc.__cause__ is not None)
                 errors.append(exc)
         return errors
 

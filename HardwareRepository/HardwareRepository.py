@@ -272,11 +272,22 @@ class HardwareRepository(SignalEmitter):
         try:
             obj = self._load_steps(name, record)
         except ConfigError as exc:
+            error = exc
+            if exc.obj is None or exc.file is None:
+                error = ConfigError(
+                    exc.message,
+                    file=exc.file or record.file or None,
+                    line=exc.line,
+                    obj=exc.obj or name,
+                )
+                error.__cause__ = exc.__cause__
             record.status = FAILED
-            record.errors.append(exc)
-            self._failed[name] = exc
-            log.error("%s", exc, exc_info=exc.__cause__ is not None)
-            raise
+            record.errors.append(error)
+            self._failed[name] = error
+            log.error("%s", error, exc_info=error.__cause__ is not None)
+            if error is exc:
+                raise
+            raise error from exc.__cause__
         finally:
             self._loading.pop()
             record.load_time = time.perf_counter() - started
@@ -288,7 +299,7 @@ class HardwareRepository(SignalEmitter):
     def _problem(self, record: LoadRecord, warning: ConfigError) -> None:
         if self.strict:
             raise warning
-        log.warning("%s", warning)
+        log.warning("%s", warning, exc_info=warning.__cause__ is not None)
         record.warnings.append(warning)
 
     def _load_steps(self, name: str, record: LoadRecord) -> HardwareObject:

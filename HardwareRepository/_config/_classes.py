@@ -111,7 +111,7 @@ class ClassResolver:
             # base as a module holding class `last`, then base as module.Class
             attempts = [(base, last)]
             parent = base.rpartition(".")[0]
-            if parent:
+            if parent and parent != "HardwareObjects":
                 attempts.append((parent, last))
             for module_name, attr in attempts:
                 tried.append(module_name)

@@ -1,0 +1,3 @@
+"""A module that lacks the class named after it."""
+
+VALUE = 1

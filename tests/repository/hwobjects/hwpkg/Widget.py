@@ -1,0 +1,5 @@
+from HardwareRepository.BaseHardwareObjects import HardwareObject
+
+
+class Widget(HardwareObject):
+    """Found as class="hwpkg.Widget" (module and class share the name)."""
