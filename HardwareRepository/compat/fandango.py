@@ -1,0 +1,651 @@
+"""fandango-compatible threading names on the package's toolkit.
+
+Code written against ``fandango.threads`` / ``fandango.dicts`` runs with::
+
+    from HardwareRepository.compat.fandango import ThreadedObject, ThreadDict
+
+Differences from fandango, on purpose:
+
+* targets are callables (or ``[callable, *args]`` lists); strings are never
+  evaluated and raise ``TypeError``;
+* :meth:`ThreadedObject.kill` ends the thread also while the object is stopped
+  (fandango's loop never checked the kill flag while stopped), and ``start()``
+  acts at once instead of at the next period tick;
+* errors are logged through ``logging`` (``HardwareRepository.toolkit``), not
+  printed;
+* callbacks of :class:`WorkerThread` / :class:`WorkerProcess` run in a greenlet
+  of the hub of the thread that created the worker (fandango ran them in its
+  receiver thread), so they may touch hardware objects directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
+
+from ..bridge import AsyncResult, HubBridge, _native, get_bridge_if_exists
+from ..errors import Timeout
+from ..toolkit import PeriodicTask, PolledCache, ProcessWorker, SerialWorker
+
+__all__ = [
+    "DataExpired",
+    "ThreadDict",
+    "ThreadedObject",
+    "WorkerException",
+    "WorkerProcess",
+    "WorkerThread",
+]
+
+log = logging.getLogger("HardwareRepository.compat.fandango")
+_NULL: Any = object()
+
+
+class WorkerException(Exception):  # noqa: N818 (fandango's name)
+    """A task given to a worker is not usable (e.g. a string to evaluate)."""
+
+
+class DataExpired(Exception):  # noqa: N818 (fandango's name)
+    """The value of a key of :meth:`WorkerProcess.add` is missing or too old."""
+
+
+def _as_call(target: Any, args: Any = None) -> tuple[Callable[..., Any], tuple, dict]:
+    """Normalise a fandango task into ``(callable, args, kwargs)``."""
+    if isinstance(target, str):
+        raise TypeError(
+            f"string targets are not evaluated ({target!r}); pass a callable"
+        )
+    if isinstance(target, (list, tuple)) and target and callable(target[0]):
+        target, args = target[0], tuple(target[1:])
+    if not callable(target):
+        raise TypeError(f"{target!r} is not callable")
+    if args is None:
+        return target, (), {}
+    if isinstance(args, Mapping):
+        return target, (), dict(args)
+    if isinstance(args, (list, tuple)):
+        return target, tuple(args), {}
+    return target, (args,), {}
+
+
+class ThreadedObject:
+    """fandango's ``ThreadedObject``: one thread running ``target`` periodically.
+
+    The thread is created at construction, paused; :meth:`start` resumes it
+    at once, :meth:`stop` pauses it, :meth:`kill` ends it (running or paused).
+    Hooks (override them or use the ``set_*_hook`` methods) run in the thread:
+    ``start_hook(ts)`` and ``loop_hook(ts)`` may return ``(args, kwargs)`` for
+    the target, ``stop_hook()`` runs when paused or killed.
+
+    :param target: callable run every ``period`` seconds.
+    :param nthreads: only 1 is supported (as in fandango).
+    :param first: cycles to skip after each start before the target runs
+        (fandango meant this but silently ignored it).
+    :param min_wait: accepted for compatibility; unused (deadlines are exact).
+    """
+
+    INSTANCES: ClassVar[list[ThreadedObject]] = []
+
+    def __init__(
+        self,
+        target: Callable[..., Any] | None = None,
+        period: float = 1.0,
+        nthreads: int = 1,
+        start: bool = False,
+        min_wait: float = 1e-5,
+        first: int = 0,
+    ) -> None:
+        if nthreads != 1:
+            raise ValueError("ThreadedObject supports nthreads=1 only")
+        self._target = target
+        self._first = first
+        self._skipped = 0
+        self._start_args: tuple[tuple, dict] = ((), {})
+        self._start_hook = self.start_hook
+        self._loop_hook = self.loop_hook
+        self._stop_hook = self.stop_hook
+        self._wait_hook: Callable[[], Any] | None = None
+        self._task = PeriodicTask(
+            self._run_target,
+            period,
+            where="thread",
+            name=type(self).__name__,
+            on_start=self._on_start,
+            on_cycle=self._on_cycle,
+            on_stop=self._on_stop,
+        )
+        self._task.launch()
+        ThreadedObject.INSTANCES.append(self)
+        if start:
+            self.start()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._task!r}>"
+
+    # hooks meant to be overridden
+    def start_hook(self, *args: Any, **kwargs: Any) -> Any:
+        """Return ``(args, kwargs)`` for the target, or ``None``; runs at each start."""
+        return None
+
+    def loop_hook(self, *args: Any, **kwargs: Any) -> Any:
+        """Return ``(args, kwargs)`` for this cycle, or ``None`` for the start ones."""
+        return None
+
+    def stop_hook(self, *args: Any, **kwargs: Any) -> Any:
+        """Runs in the thread when the object is stopped or killed."""
+        return None
+
+    # lifecycle
+    def start(self) -> None:
+        """Start (or resume) the cycles now."""
+        self._task.start()
+
+    def stop(self, wait: float = 3.0) -> None:
+        """Pause; wait up to ``wait`` s for a running cycle to end (no error)."""
+        try:
+            self._task.stop(wait=bool(wait), timeout=wait or None)
+        except Timeout:
+            log.warning("%r: the running cycle did not end within %s s", self, wait)
+
+    def kill(self, wait: float = 3.0) -> None:
+        """End the thread, even when stopped; wait up to ``wait`` s for it."""
+        try:
+            self._task.kill(wait=bool(wait), timeout=wait or None)
+        except Timeout:
+            log.warning("%r: the thread did not end within %s s", self, wait)
+        if self in ThreadedObject.INSTANCES:
+            ThreadedObject.INSTANCES.remove(self)
+
+    @classmethod
+    def stop_all(cls) -> None:
+        """Stop every live instance."""
+        for instance in list(cls.INSTANCES):
+            instance.stop()
+
+    @classmethod
+    def kill_all(cls) -> None:
+        """Kill every live instance (they leave :attr:`INSTANCES`)."""
+        for instance in list(cls.INSTANCES):
+            instance.kill()
+
+    # configuration
+    def set_target(self, target: Callable[..., Any]) -> None:
+        self._target = target
+
+    def get_target(self) -> Callable[..., Any] | None:
+        return self._target
+
+    def set_period(self, period: float) -> None:
+        self._task.period = period
+
+    def get_period(self) -> float:
+        return self._task.period
+
+    def set_start_hook(self, hook: Callable[..., Any]) -> None:
+        self._start_hook = hook
+
+    def set_loop_hook(self, hook: Callable[..., Any]) -> None:
+        self._loop_hook = hook
+
+    def set_stop_hook(self, hook: Callable[..., Any]) -> None:
+        self._stop_hook = hook
+
+    def set_wait_hook(self, hook: Callable[[], Any]) -> None:
+        """``hook()`` runs after each cycle, before the wait for the next one."""
+        self._wait_hook = hook
+
+    # diagnostics
+    def get_count(self) -> int:
+        return self._task.count
+
+    def get_errors(self) -> int:
+        return self._task.errors
+
+    def get_delay(self) -> float:
+        return self._task.delay
+
+    def get_acc_delay(self) -> float:
+        return self._task.acc_delay
+
+    def get_avg_delay(self) -> float:
+        return self._task.avg_delay
+
+    def get_usage(self) -> float:
+        return self._task.usage
+
+    def get_next(self) -> float | None:
+        return self._task.next
+
+    def get_last(self) -> float | None:
+        return self._task.last
+
+    def get_started(self) -> float:
+        return self._task.started
+
+    def get_nthreads(self) -> int:
+        return 1
+
+    def is_alive(self, i: int = 0) -> bool:
+        return self._task.alive
+
+    def is_started(self) -> bool:
+        return self._task.running
+
+    # in the thread
+    def _on_start(self, task: PeriodicTask) -> None:
+        self._skipped = 0
+        supplied = self._start_hook(time.time())
+        self._start_args = _args_pair(supplied) or ((), {})
+
+    def _on_cycle(self, task: PeriodicTask, deadline: float) -> Any:
+        return _args_pair(self._loop_hook(deadline)) or self._start_args
+
+    def _on_stop(self, task: PeriodicTask) -> None:
+        self._stop_hook()
+
+    def _run_target(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            if self._skipped < self._first:
+                self._skipped += 1
+            elif self._target is not None:
+                self._target(*args, **kwargs)
+        finally:
+            if self._wait_hook is not None:
+                self._wait_hook()
+
+
+def _args_pair(supplied: Any) -> tuple[tuple, dict] | None:
+    if supplied is None:
+        return None
+    args, kwargs = supplied
+    return tuple(args or ()), dict(kwargs or {})
+
+
+class ThreadDict(dict):
+    """fandango's ``ThreadDict``: a dict whose keys are read by a background thread.
+
+    ``td[key]`` returns the cached value; ``td[key] = value`` calls
+    ``write_method(key, value)`` (in the polling thread) and stores what it
+    returns. Keys registered with :meth:`append` are read every ``period``
+    seconds (``timewait`` if 0). Hardware is never accessed while the dict is
+    locked. With ``threaded=False`` there is no thread: reads happen on access.
+
+    The polling thread starts at construction; :meth:`stop` ends it.
+    """
+
+    def __init__(
+        self,
+        other: Mapping[Any, Any] | Iterable[tuple[Any, Any]] | None = None,
+        read_method: Callable[[Any], Any] | None = None,
+        write_method: Callable[[Any, Any], Any] | None = None,
+        timewait: float = 0.1,
+        threaded: bool = True,
+        trace: bool = False,
+        delay: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.read_method = read_method
+        self.write_method = write_method
+        self.timewait = timewait
+        self.threaded = threaded
+        self.trace = trace
+        self._cache: PolledCache[Any, Any] | None = None
+        if threaded and read_method is not None:
+            self._cache = PolledCache(
+                read_method,
+                write_method,
+                period=timewait,
+                name="ThreadDict",
+                keep_write_result=True,
+                start=False,
+            )
+        if other:
+            for key, value in dict(other).items():
+                dict.__setitem__(self, key, value)
+        if self._cache is not None:
+            self.start()
+
+    def __repr__(self) -> str:
+        return f"ThreadDict({dict(self.items())!r})"
+
+    def start(self) -> None:
+        """Start the polling thread (again); idempotent."""
+        if self._cache is not None:
+            self._cache.start()
+
+    def stop(self, timeout: float | None = 10.0) -> None:
+        """End the polling thread (pending writes are done first)."""
+        if self._cache is not None:
+            self._cache.stop(timeout)
+
+    def alive(self) -> bool:
+        """Whether the polling thread runs."""
+        return self._cache is not None and self._cache.running
+
+    def append(self, key: Any, value: Any = None, period: float = 0) -> None:
+        """Register ``key`` for polling every ``period`` s (``timewait`` if 0)."""
+        dict.__setitem__(self, key, value)
+        if self._cache is not None:
+            self._cache.add(key, period or self.timewait, initial=value)
+
+    def __getitem__(self, key: Any) -> Any:
+        if self._cache is not None and key in self._cache:
+            return self._cache.get(key, dict.__getitem__(self, key))
+        if not self.threaded and self.read_method is not None:
+            value = self.read_method(key)
+            dict.__setitem__(self, key, value)
+            return value
+        return dict.__getitem__(self, key)
+
+    def get(self, key: Any, default: Any = None, hw: bool = False) -> Any:
+        """Return the cached value; ``hw=True`` reads the hardware now."""
+        if hw and self.read_method is not None:
+            if self._cache is not None and key in self._cache:
+                return self._cache.get(key, refresh=True)
+            value = self.read_method(key)
+            dict.__setitem__(self, key, value)
+            return value
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if self.write_method is None:
+            dict.__setitem__(self, key, value)
+            return
+        if self._cache is not None:
+            if key not in self._cache:
+                self.append(key)
+            self._cache.set(key, value)
+            return
+        dict.__setitem__(self, key, self.write_method(key, value))
+
+    def __delitem__(self, key: Any) -> None:
+        dict.__delitem__(self, key)
+        if self._cache is not None and key in self._cache:
+            self._cache.remove(key)
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return [self[key] for key in self]
+
+    def items(self) -> list[tuple[Any, Any]]:  # type: ignore[override]
+        return [(key, self[key]) for key in self]
+
+
+class _KeyedData:
+    def __init__(self, target, args, period, expire, callback) -> None:
+        self.target = target
+        self.args = args
+        self.period = period or 0
+        self.expire = expire or 0
+        self.callback = callback
+        self.date = -1.0
+        self.value: Any = None
+
+
+class _Worker:
+    """What WorkerThread and WorkerProcess share: keyed tasks on a serial backend."""
+
+    def __init__(self, backend: SerialWorker | ProcessWorker) -> None:
+        self._backend = backend
+        self._bridge: HubBridge | None = get_bridge_if_exists()
+        self._lock = _native.allocate_lock()
+        self.data: dict[Any, _KeyedData] = {}
+        self._callbacks: dict[Any, list[Callable[[Any], Any]]] = {}
+        self._poller: PolledCache[Any, Any] | None = None
+        self._pending_results: dict[Any, AsyncResult[Any]] = {}
+
+    def _deliver(self, callback: Callable[[Any], Any], value: Any) -> None:
+        if self._bridge is None or self._bridge.closed:
+            log.error("%r: no hub to run callback %r in", self, callback)
+            return
+        self._bridge.spawn_threadsafe(callback, value)
+
+    def send(
+        self,
+        key: Any,
+        target: Any,
+        args: Any = None,
+        callback: Callable[[Any], Any] | None = None,
+    ) -> AsyncResult[Any]:
+        """Run ``target(*args)`` in the worker; ``callback(value)`` gets the result.
+
+        While a job of the same ``key`` is pending, further sends only add
+        their callback to it (as in fandango). The callback runs in a greenlet
+        of the hub of the thread that created the worker; an exception of the
+        job is passed to it as the value.
+        """
+        func, fargs, fkwargs = _as_call(target, args)
+        with self._lock:
+            waiting = self._callbacks.get(key)
+            if waiting is not None:
+                if callback is not None and callback not in waiting:
+                    waiting.append(callback)
+                return self._pending_results[key]
+            self._callbacks[key] = [callback] if callback is not None else []
+        result = self._backend.submit_with(
+            func, fargs, fkwargs, on_done=lambda r: self._sent_done(key, r)
+        )
+        with self._lock:
+            if key in self._callbacks:
+                self._pending_results[key] = result
+        return result
+
+    def _sent_done(self, key: Any, result: AsyncResult[Any]) -> None:
+        with self._lock:
+            callbacks = self._callbacks.pop(key, [])
+            self._pending_results.pop(key, None)
+        value = result.exception if result.exception is not None else result.wait(0)
+        for callback in callbacks:
+            self._deliver(callback, value)
+
+    def command(
+        self, command: Any, args: Any = None, timeout: float | None = None
+    ) -> Any:
+        """Run ``command(*args)`` in the worker and return its value (or raise)."""
+        func, fargs, fkwargs = _as_call(command, args)
+        return self._backend.submit_with(func, fargs, fkwargs).get(timeout)
+
+    def add(
+        self,
+        key: Any,
+        target: Any = None,
+        args: Any = None,
+        period: float = 0,
+        expire: float = 0,
+        callback: Callable[[Any], Any] | None = None,
+    ) -> None:
+        """Evaluate ``target(*args)`` now and, if ``period`` > 0, every ``period`` s.
+
+        :meth:`get` returns the latest value until it is older than
+        ``max(expire, period)`` s; ``callback(value)`` runs (in the hub) on
+        each update.
+        """
+        _as_call(target, args)
+        data = _KeyedData(target, args, period, expire, callback)
+        with self._lock:
+            self.data[key] = data
+            if self._poller is None:
+                self._poller = PolledCache(self._evaluate, name="worker keys")
+        self._poller.add(key, period if period > 0 else 3600.0 * 24 * 365)
+
+    def _evaluate(self, key: Any) -> Any:
+        data = self.data.get(key)
+        if data is None:
+            return None
+        func, fargs, fkwargs = _as_call(data.target, data.args)
+        try:
+            value = self._backend.submit_with(func, fargs, fkwargs).get()
+        except Exception as exc:
+            value = exc
+        data.value, data.date = value, time.time()
+        if data.callback is not None:
+            self._deliver(data.callback, value)
+        return value
+
+    def get(self, key: Any = _NULL, default: Any = _NULL, _raise: bool = False) -> Any:
+        """Return the value of an :meth:`add`-ed key.
+
+        :raises DataExpired: never evaluated, or older than ``max(expire,
+            period)`` seconds (then the value is dropped).
+        """
+        if key not in self.data:
+            if default is not _NULL:
+                return default
+            raise KeyError(key)
+        data = self.data[key]
+        if data.date <= 0:
+            raise DataExpired(f"{key!r} has no value yet")
+        value = data.value
+        if data.expire >= 0 and data.date + max(data.expire, data.period) < time.time():
+            data.date, data.value = -1.0, None
+        if _raise and isinstance(value, Exception):
+            raise value
+        return value
+
+    def pop(self, key: Any) -> _KeyedData:
+        """Stop evaluating ``key`` and return its record."""
+        data = self.data.pop(key)
+        if self._poller is not None and key in self._poller:
+            self._poller.remove(key)
+        return data
+
+    def keys(self) -> list[Any]:
+        return list(self.data)
+
+    def _stop_keys(self, timeout: float | None) -> None:
+        if self._poller is not None:
+            self._poller.stop(timeout)
+
+
+class WorkerThread(_Worker):
+    """fandango's ``WorkerThread``: tasks run one at a time in a background thread.
+
+    ``put(task)`` queues a callable or ``[callable, *args]``; ``get()`` returns
+    the oldest ``(task, result)`` pair (an exception is the result of a failed
+    task) or ``None``; ``flush()`` returns all of them. Plus the keyed
+    ``send``/``add``/``command`` of :class:`WorkerProcess`.
+
+    ``process=True`` runs the tasks in a child process instead (callables and
+    results must then be picklable). The thread starts with :meth:`start`.
+    """
+
+    def __init__(
+        self,
+        name: str = "",
+        process: bool = False,
+        wait: float = 0.01,
+        target: Any = None,
+        hook: Callable[[], Any] | None = None,
+        trace: bool = False,
+    ) -> None:
+        self._name = name or "WorkerThread"
+        self._process_mode = process
+        self.hook = hook
+        self._outputs: list[tuple[Any, Any]] = []
+        self._queued = 0
+        self._started = False
+        backend: SerialWorker | ProcessWorker
+        if process:
+            backend = ProcessWorker(self._name)
+        else:
+            backend = SerialWorker(self._name, start=False)
+        super().__init__(backend)
+        if target is not None:
+            self.put(target)
+
+    def start(self) -> None:
+        """Start the worker thread."""
+        self._started = True
+        if isinstance(self._backend, SerialWorker):
+            self._backend.start()
+
+    def stop(self, timeout: float | None = 10.0) -> None:
+        """Run what is queued, then end the thread (or process)."""
+        self._stop_keys(timeout)
+        if isinstance(self._backend, SerialWorker):
+            self._backend.stop(timeout)
+        else:
+            self._backend.stop(timeout)
+
+    def isAlive(self) -> bool:
+        return self._backend.alive
+
+    is_alive = isAlive
+
+    def put(self, target: Any) -> None:
+        """Queue a task: a callable or ``[callable, *args]``; never a string."""
+        func, args, kwargs = _as_call(target)
+        with self._lock:
+            self._queued += 1
+        self._backend.submit_with(
+            func, args, kwargs, on_done=lambda r, t=target: self._put_done(t, r)
+        )
+
+    def _put_done(self, target: Any, result: AsyncResult[Any]) -> None:
+        value = result.exception if result.exception is not None else result.wait(0)
+        with self._lock:
+            self._queued -= 1
+            self._outputs.append((target, value))
+        if self.hook is not None:
+            self.hook()
+
+    def get(self, key: Any = _NULL, default: Any = _NULL, _raise: bool = False) -> Any:
+        """Without arguments: the oldest ``(task, result)`` or ``None``.
+
+        With a key: the value of an :meth:`add`-ed key (see :class:`WorkerProcess`).
+        """
+        if key is not _NULL:
+            return super().get(key, default, _raise)
+        with self._lock:
+            return self._outputs.pop(0) if self._outputs else None
+
+    def flush(self) -> list[tuple[Any, Any]]:
+        """Return and forget every ``(task, result)`` pair available."""
+        with self._lock:
+            outputs, self._outputs = self._outputs, []
+        return outputs
+
+    def getSize(self) -> int:
+        return self._queued
+
+    def getDone(self) -> bool:
+        return not self._queued and not self._outputs
+
+
+class WorkerProcess(_Worker):
+    """fandango's ``WorkerProcess``: keyed tasks evaluated in a child process.
+
+    ``send(key, target, args, callback)`` runs ``target(*args)`` in the child;
+    ``add(key, target, args, period, expire, callback)`` evaluates a key
+    periodically; ``get(key)`` returns its value; ``command(target, args)``
+    runs one call synchronously. Targets must be picklable callables (module
+    level functions); there is no evaluation of strings and no ``bind``.
+
+    :param target: must be ``None`` (fandango's executor objects are not
+        supported).
+    :param timeout: accepted for compatibility; the child lives until
+        :meth:`stop` (no idle timeout, no keep-alive polling).
+    """
+
+    def __init__(
+        self, target: Any = None, start: bool = True, timeout: float = 0
+    ) -> None:
+        if target is not None:
+            raise TypeError("WorkerProcess(target=executor) is not supported")
+        super().__init__(ProcessWorker("WorkerProcess"))
+
+    def start(self) -> None:
+        """The child starts at construction; kept for compatibility."""
+
+    def stop(self, timeout: float | None = 10.0) -> None:
+        """End the key polling, then the child (after its queued jobs)."""
+        self._stop_keys(timeout)
+        self._backend.stop(timeout)
+
+    def isAlive(self) -> bool:
+        return self._backend.alive
+
+    is_alive = isAlive
