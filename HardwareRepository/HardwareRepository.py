@@ -531,22 +531,23 @@ class HardwareRepository(SignalEmitter):
 
 
 def _stop_pollers(timeout: float) -> list[str]:
-    """Stop the Poller's threads if the Poller module exists and was imported."""
+    """Stop every poller and its threads, if the Poller was ever imported.
+
+    Pollers are process-wide (:func:`HardwareRepository.Poller.shutdown`), so
+    this also stops pollers started outside the repository's objects.
+    """
     import sys
 
     module = sys.modules.get("HardwareRepository.Poller")
     if module is None:
         return []
-    stop = getattr(module, "stop_all", None) or getattr(module, "shutdown", None)
-    if stop is None:
-        return ["HardwareRepository.Poller has no stop_all(); pollers not stopped"]
     try:
-        stop(timeout=timeout)
-    except TypeError:
-        stop()
+        ended = module.shutdown(timeout)
     except Exception as exc:
         log.exception("stopping the pollers failed")
         return [f"stopping the pollers failed: {exc!r}"]
+    if not ended:
+        return [f"poller threads still running after {timeout:.3g} s"]
     return []
 
 

@@ -237,7 +237,8 @@ def test_one_bad_object_never_stops_the_others(make_repo, brokenlib_type):
     }
     for name in failed - {"/no-such-object"}:  # a missing file has no file
         error = records[name].errors[0]
-        assert error.file and error.obj == name, name
+        assert error.file, name
+        assert error.obj == name
     text = repo.summary_text()
     assert text.splitlines()[0].split() == [
         "object",
@@ -247,11 +248,13 @@ def test_one_bad_object_never_stops_the_others(make_repo, brokenlib_type):
         "status",
         "error",
     ]
-    assert "/malformed" in text and "malformed XML" in text
+    assert "/malformed" in text
+    assert "malformed XML" in text
     data = repo.summary_data()
     assert {row["object"] for row in data} == set(records)
     row = next(row for row in data if row["object"] == "/init-raises")
-    assert row["status"] == "failed" and "calib.h5" in row["error"]
+    assert row["status"] == "failed"
+    assert "calib.h5" in row["error"]
     assert row["class"] == "InitRaises"
 
 
