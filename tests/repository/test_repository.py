@@ -1,0 +1,263 @@
+"""The repository: example configuration, grammar, references, lifecycle, reload."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from HardwareRepository import HardwareRepository as HWR
+from HardwareRepository.bridge import Event
+from HardwareRepository.errors import ConfigError, HardwareRepositoryError
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+HWOBJECTS = os.path.join(HERE, "hwobjects")
+EXAMPLE = os.path.join(
+    os.path.dirname(os.path.dirname(HERE)), "configuration", "example"
+)
+
+
+def test_example_configuration_loads_through_the_global_api():
+    repo = HWR.init_hardware_repository(EXAMPLE)
+    try:
+        assert HWR.get_hardware_repository() is repo
+        records = repo.load_all()
+        assert [r.status for r in records] == ["ok"] * len(records)
+        assert {r.name for r in records} == {
+            "/beamline",
+            "/machine-info",
+            "/eh1/diffractometer",
+            "/eh1/diff-omega",
+            "/eh1/safety-shutter",
+        }
+        omega = repo.get_hardware_object("eh1/diff-omega")
+        assert omega is repo.get_hardware_object("/eh1/diff-omega.xml")
+        assert omega.get_property("velocity") == 36.0
+        assert omega.username == "Omega"
+        assert omega.get_channel_value("position") == 0.0
+        assert omega.home() == 0.0  # commands are attributes too
+        assert omega.get_object_by_role("shutter") is repo.get_hardware_object(
+            "/eh1/safety-shutter"
+        )
+        beamline = repo.get_hardware_object("/beamline")
+        diffractometer = beamline.get_object_by_role("diffractometer")
+        assert diffractometer.get_object_by_role("OMEGA") is omega
+        assert beamline.get_object_by_role("omega") is omega  # depth-first search
+        phases = diffractometer["phases"]
+        assert phases.get_property("phase") == [
+            "Centring",
+            "DataCollection",
+            "BeamLocation",
+        ]
+        arguments = diffractometer.get_command_object("set_phase").get_arguments()
+        assert arguments[0]["name"] == "phase"
+        assert arguments[0]["items"] == [
+            ("Centring", "Centring"),
+            ("DataCollection", "DataCollection"),
+        ]
+    finally:
+        HWR.uninit_hardware_repository()
+    with pytest.raises(HardwareRepositoryError, match="init_hardware_repository"):
+        HWR.get_hardware_repository()
+
+
+def test_path_overlay_first_match_wins(make_repo, tmp_path, write):
+    site, common = tmp_path / "site", tmp_path / "common"
+    write(common, "motor.xml", "<object><origin>common</origin></object>")
+    write(common, "only-common.xml", "<object><origin>common</origin></object>")
+    write(site, "motor.xml", "<object><origin>site</origin></object>")
+    repo = make_repo(f"{site}{os.pathsep}{common}")
+    assert repo.get_hardware_object("motor").get_property("origin") == "site"
+    assert repo.get_hardware_object("only-common").get_property("origin") == "common"
+    assert make_repo([common, site]).get_hardware_object("motor").origin == "common"
+
+
+def test_grammar_properties_lists_nodes_and_name_keys(make_repo, tmp_path, write):
+    write(
+        tmp_path,
+        "thing.xml",
+        """<equipment class="RecordingObject">
+  <speed>2.5</speed><count>3</count><flag>True</flag><none>None</none>
+  <label>  padded  </label><empty/>
+  <pos>1</pos><pos>2</pos>
+  <limits><low>-1</low><high>1</high></limits>
+  <device class="hwpkg.Widget" role="Inner"><colour>red</colour></device>
+  <channel type="sim" name="123" value="0x10">Attr</channel>
+</equipment>""",
+    )
+    thing = make_repo(tmp_path).get_hardware_object("/thing")
+    assert thing.get_properties()["speed"] == 2.5
+    assert thing.count == 3
+    assert thing.flag is True
+    assert thing.get_property("none", "dflt") is None
+    assert thing.label == "padded"
+    assert thing.empty is None
+    assert thing.get_property("pos") == [1, 2]
+    assert thing["limits"].get_property("low") == -1
+    inner = thing.get_object_by_role("inner")
+    assert type(inner).__name__ == "Widget"
+    assert inner.colour == "red"
+    assert thing.get_channel_names_list() == ["123"]  # a name stays a string
+    assert thing.get_channel_value("123") == "0x10"
+    with pytest.raises(
+        AttributeError, match="no attribute, command or property 'nope'"
+    ):
+        _ = thing.nope
+
+
+def test_relative_references_and_lifecycle_order(make_repo, tmp_path, write):
+    write(tmp_path, "sub/target.xml", "<object><v>1</v></object>")
+    write(
+        tmp_path,
+        "sub/user.xml",
+        """<object class="RecordingObject">
+  <speed>4</speed>
+  <object href="./target" role="dot"/>
+  <object hwrid="../target" role="dotdot"/>
+  <channel type="sim" name="position" value="9">P</channel>
+  <command type="sim" name="stop"/>
+</object>""",
+    )
+    repo = make_repo(tmp_path)
+    user = repo.get_hardware_object("/sub/user")
+    target = repo.get_hardware_object("/sub/target")
+    assert user.get_object_by_role("dot") is target
+    assert user.get_object_by_role("dotdot") is target
+    # references, channels and commands were all in place when init() ran
+    assert user.seen_at_init == {
+        "roles": ["dot", "dotdot"],
+        "channels": ["position"],
+        "commands": ["stop"],
+        "speed": 4,
+    }
+    assert user.updates == [9]
+
+
+def test_class_dirs_by_api_and_environment(monkeypatch, tmp_path, write):
+    custom = tmp_path / "custom"
+    write(
+        custom,
+        "EnvObject.py",
+        "from HardwareRepository.BaseHardwareObjects import HardwareObject\n"
+        "class EnvObject(HardwareObject):\n    pass\n",
+    )
+    conf = tmp_path / "conf"
+    write(conf, "a.xml", '<object class="EnvObject"/>')
+    write(conf, "b.xml", '<object class="hwpkg.several.Second"/>')
+    monkeypatch.setenv("CUSTOM_HARDWARE_OBJECTS_PATH", str(custom))
+    repo = HWR.HardwareRepository(conf, hardware_objects_dirs=[HWOBJECTS])
+    try:
+        assert type(repo.get_hardware_object("a")).__name__ == "EnvObject"
+        assert type(repo.get_hardware_object("b")).__name__ == "Second"
+    finally:
+        assert repo.shutdown() == []
+        sys.modules.pop("EnvObject", None)
+
+
+def test_reload_reconnects_signals_and_replaces_references(make_repo, tmp_path, write):
+    path = write(
+        tmp_path,
+        "motor.xml",
+        """<object class="RecordingObject">
+  <channel type="sim" name="position" value="1">P</channel>
+</object>""",
+    )
+    write(tmp_path, "user.xml", '<object><object href="/motor" role="motor"/></object>')
+    repo = make_repo(tmp_path)
+    user = repo.get_hardware_object("/user")
+    old = repo.get_hardware_object("/motor")
+    got = []
+    old.connect("valueChanged", got.append)
+    assert got == [1]  # connect_notify re-emitted the current value
+    old_channel = old.get_channel_object("position")
+    discarded = []
+    repo._add_receiver("hardwareObjectDiscarded", discarded.append)
+    with open(path, "w") as handle:
+        handle.write(
+            """<object class="RecordingObject">
+  <channel type="sim" name="position" value="2">P</channel>
+</object>"""
+        )
+    new = repo.reload_hardware_object("motor")
+    assert new is not old
+    assert old_channel.closed
+    assert discarded == ["/motor"]
+    assert got == [1, 2]  # reconnected, and the new object re-emitted its value
+    new.get_channel_object("position").set_value(3)
+    assert got == [1, 2, 3]
+    assert user.get_object_by_role("motor") is new
+
+
+def test_failed_object_retried_after_discard(make_repo, tmp_path, write):
+    path = write(tmp_path, "x.xml", "<object><broken></object>")
+    repo = make_repo(tmp_path)
+    with pytest.raises(ConfigError, match="malformed"):
+        repo.get_hardware_object("x")
+    write(tmp_path, "x.xml", "<object><fixed>1</fixed></object>")
+    with pytest.raises(ConfigError, match="malformed"):  # remembered, no retry
+        repo.get_hardware_object("x")
+    repo.discard_hardware_object("x")
+    assert repo.get_hardware_object("x").fixed == 1
+    assert os.path.exists(path)
+
+
+def test_shutdown_closes_channels_and_refuses_use(tmp_path, write):
+    write(
+        tmp_path, "m.xml", '<object><channel type="sim" name="p" value="1"/></object>'
+    )
+    repo = HWR.HardwareRepository(tmp_path)
+    channel = repo.get_hardware_object("m").get_channel_object("p")
+    assert channel.is_connected()
+    assert repo.shutdown(timeout=2.0) == []
+    assert channel.closed
+    assert not channel.is_connected()
+    with pytest.raises(HardwareRepositoryError, match="shut down"):
+        repo.get_hardware_object("m")
+    assert repo.shutdown() == []  # idempotent
+
+
+def test_get_hardware_object_from_a_plain_thread_loads_in_the_owner(make_repo):
+    repo = make_repo(EXAMPLE)
+    done = Event()
+    box = {}
+
+    def worker():
+        try:
+            box["obj"] = repo.get_hardware_object("/eh1/diff-omega")
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert done.wait(10)
+    thread.join(10)
+    channel = box["obj"].get_channel_object("position")
+    assert channel._bridge.in_hub_thread()  # created in this (the owning) thread
+
+
+def test_headless_load_needs_no_qt():
+    code = f"""
+import sys
+for name in ("PyQt5", "PyQt6", "PySide2", "PySide6", "qtpy"):
+    sys.modules[name] = None  # any import of Qt now fails
+from HardwareRepository import HardwareRepository as HWR
+repo = HWR.init_hardware_repository({EXAMPLE!r})
+rows = repo.load_all()
+assert all(r.status == "ok" for r in rows), repo.summary_text()
+print(repo.get_hardware_object("/eh1/diff-omega").get_channel_value("position"))
+HWR.uninit_hardware_repository()
+"""
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    env.pop("QT_QPA_PLATFORM", None)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "0.0"
