@@ -9,9 +9,14 @@ import threading
 
 import pytest
 
-from HardwareRepository import HardwareRepository as HWR
 from HardwareRepository.bridge import Event
 from HardwareRepository.errors import ConfigError, HardwareRepositoryError
+from HardwareRepository.HardwareRepository import (
+    HardwareRepository,
+    get_hardware_repository,
+    init_hardware_repository,
+    uninit_hardware_repository,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HWOBJECTS = os.path.join(HERE, "hwobjects")
@@ -21,9 +26,9 @@ EXAMPLE = os.path.join(
 
 
 def test_example_configuration_loads_through_the_global_api():
-    repo = HWR.init_hardware_repository(EXAMPLE)
+    repo = init_hardware_repository(EXAMPLE)
     try:
-        assert HWR.get_hardware_repository() is repo
+        assert get_hardware_repository() is repo
         records = repo.load_all()
         assert [r.status for r in records] == ["ok"] * len(records)
         assert {r.name for r in records} == {
@@ -59,9 +64,9 @@ def test_example_configuration_loads_through_the_global_api():
             ("DataCollection", "DataCollection"),
         ]
     finally:
-        HWR.uninit_hardware_repository()
+        uninit_hardware_repository()
     with pytest.raises(HardwareRepositoryError, match="init_hardware_repository"):
-        HWR.get_hardware_repository()
+        get_hardware_repository()
 
 
 def test_path_overlay_first_match_wins(make_repo, tmp_path, write):
@@ -148,7 +153,7 @@ def test_class_dirs_by_api_and_environment(monkeypatch, tmp_path, write):
     write(conf, "a.xml", '<object class="EnvObject"/>')
     write(conf, "b.xml", '<object class="hwpkg.several.Second"/>')
     monkeypatch.setenv("CUSTOM_HARDWARE_OBJECTS_PATH", str(custom))
-    repo = HWR.HardwareRepository(conf, hardware_objects_dirs=[HWOBJECTS])
+    repo = HardwareRepository(conf, hardware_objects_dirs=[HWOBJECTS])
     try:
         assert type(repo.get_hardware_object("a")).__name__ == "EnvObject"
         assert type(repo.get_hardware_object("b")).__name__ == "Second"
@@ -208,7 +213,7 @@ def test_shutdown_closes_channels_and_refuses_use(tmp_path, write):
     write(
         tmp_path, "m.xml", '<object><channel type="sim" name="p" value="1"/></object>'
     )
-    repo = HWR.HardwareRepository(tmp_path)
+    repo = HardwareRepository(tmp_path)
     channel = repo.get_hardware_object("m").get_channel_object("p")
     assert channel.is_connected()
     assert repo.shutdown(timeout=2.0) == []
@@ -243,12 +248,17 @@ def test_headless_load_needs_no_qt():
 import sys
 for name in ("PyQt5", "PyQt6", "PySide2", "PySide6", "qtpy"):
     sys.modules[name] = None  # any import of Qt now fails
-from HardwareRepository import HardwareRepository as HWR
-repo = HWR.init_hardware_repository({EXAMPLE!r})
+from HardwareRepository.HardwareRepository import (
+    HardwareRepository,
+    get_hardware_repository,
+    init_hardware_repository,
+    uninit_hardware_repository,
+)
+repo = init_hardware_repository({EXAMPLE!r})
 rows = repo.load_all()
 assert all(r.status == "ok" for r in rows), repo.summary_text()
 print(repo.get_hardware_object("/eh1/diff-omega").get_channel_value("position"))
-HWR.uninit_hardware_repository()
+uninit_hardware_repository()
 """
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
     env.pop("QT_QPA_PLATFORM", None)
