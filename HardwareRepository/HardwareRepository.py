@@ -92,10 +92,6 @@ class LoadRecord:
         }
 
 
-class _CycleError(ConfigError):
-    """A reference closes a cycle (internal: reported as a ConfigError)."""
-
-
 def _normalise(name: str) -> str:
     name = str(name).strip()
     if name.endswith(".xml"):
@@ -261,40 +257,84 @@ class HardwareRepository(SignalEmitter):
         if name in self._loading:
             start = self._loading.index(name)
             path = " -> ".join([*self._loading[start:], name])
-            raise _CycleError(f"reference cycle: {path}", obj=self._loading[-1])
-        return self._load(name)
+            raise ConfigError(f"reference cycle: {path}", obj=self._loading[-1])
+        self._load(name)
+        return self._get(name)
 
-    def _load(self, name: str) -> HardwareObject:
-        record = LoadRecord(name=name)
-        self._records[name] = record
-        started = time.perf_counter()
-        self._loading.append(name)
+    def _settled(self, name: str) -> bool:
+        return name in self._objects or name in self._failed or name in self._aliases
+
+    def _load(self, name: str) -> None:
+        """Load ``name`` and the objects it references, dependencies first.
+
+        Iterative depth-first walk (no recursion, so a chain of references of
+        any length loads): an object is parsed when first met, and finished
+        (references attached, items created, ``init()``) once every target it
+        references is settled (loaded or failed).
+        """
+        # Each frame: [name, record, started, built or None, pending targets]
+        stack: list[list[Any]] = []
+
+        def push(target: str) -> None:
+            record = LoadRecord(name=target)
+            self._records[target] = record
+            self._loading.append(target)
+            stack.append([target, record, time.perf_counter(), None, None])
+
+        push(name)
         try:
-            obj = self._load_steps(name, record)
-        except ConfigError as exc:
-            error = exc
-            if exc.obj is None or exc.file is None:
-                error = ConfigError(
-                    exc.message,
-                    file=exc.file or record.file or None,
-                    line=exc.line,
-                    obj=exc.obj or name,
-                )
-                error.__cause__ = exc.__cause__
-            record.status = FAILED
-            record.errors.append(error)
-            self._failed[name] = error
-            log.error("%s", error, exc_info=error.__cause__ is not None)
-            if error is exc:
-                raise
-            raise error from exc.__cause__
+            while stack:
+                frame = stack[-1]
+                current, record, started, built, pending = frame
+                try:
+                    if built is None:
+                        built = frame[3] = self._parse_step(current, record)
+                        targets = [r.target for r in built.references]
+                        if built.alias is not None:
+                            targets = [built.alias]
+                        pending = frame[4] = targets
+                    while pending:
+                        target = pending.pop(0)
+                        if not self._settled(target) and target not in self._loading:
+                            push(target)
+                            break
+                    else:
+                        self._finish_step(current, built, record)
+                        self._done(stack, record, started)
+                except ConfigError as exc:
+                    self._fail(current, record, exc)
+                    self._done(stack, record, started)
+                    if built is not None:
+                        self._shutdown_built(current, built)
+                    if self.strict:
+                        raise
         finally:
-            self._loading.pop()
-            record.load_time = time.perf_counter() - started
-        if record.warnings:
-            record.status = WARNING
-        self._send("hardwareObjectLoaded", (name,))
-        return obj
+            for frame in stack:  # left only when strict mode raised
+                self._loading.remove(frame[0])
+
+    def _done(self, stack: list[list[Any]], record: LoadRecord, started: float) -> None:
+        frame = stack.pop()
+        self._loading.remove(frame[0])
+        record.load_time = time.perf_counter() - started
+        if record.status != FAILED:
+            if record.warnings:
+                record.status = WARNING
+            self._send("hardwareObjectLoaded", (record.name,))
+
+    def _fail(self, name: str, record: LoadRecord, exc: ConfigError) -> None:
+        error = exc
+        if exc.obj is None or exc.file is None:
+            error = ConfigError(
+                exc.message,
+                file=exc.file or record.file or None,
+                line=exc.line,
+                obj=exc.obj or name,
+            )
+            error.__cause__ = exc.__cause__
+        record.status = FAILED
+        record.errors.append(error)
+        self._failed[name] = error
+        log.error("%s", error, exc_info=error.__cause__ is not None)
 
     def _problem(self, record: LoadRecord, warning: ConfigError) -> None:
         if self.strict:
@@ -302,7 +342,7 @@ class HardwareRepository(SignalEmitter):
         log.warning("%s", warning, exc_info=warning.__cause__ is not None)
         record.warnings.append(warning)
 
-    def _load_steps(self, name: str, record: LoadRecord) -> HardwareObject:
+    def _parse_step(self, name: str, record: LoadRecord) -> Built:
         file = self.find_file(name)
         if file is None:
             raise ConfigError(
@@ -311,40 +351,37 @@ class HardwareRepository(SignalEmitter):
         record.file = file
         root_element = parse_file(file)
         record.class_name = root_element.get("class") or "HardwareObject"
-        built = build(root_element, name, file, self._make_object, HardwareObjectNode)
+        return build(root_element, name, file, self._make_object, HardwareObjectNode)
+
+    def _finish_step(self, name: str, built: Built, record: LoadRecord) -> None:
+        file = record.file
         if built.alias is not None:
             record.class_name = f"alias of {built.alias}"
-            self._aliases[name] = built.alias
             try:
-                return self._get(built.alias)
+                self._get(built.alias)
             except ConfigError as exc:
-                del self._aliases[name]
                 raise ConfigError(
                     f"alias of {built.alias} failed: {exc}", file=file, obj=name
                 ) from exc
-        try:
-            self._resolve_references(name, file, built, record)
-            for obj in built.objects:
-                for error in obj._add_channels_and_commands():
-                    self._problem(record, error)
-            for obj in built.objects:
-                try:
-                    obj._init()
-                    obj.init()
-                except Exception as exc:
-                    raise ConfigError(
-                        f"{type(obj).__name__}.init() of {obj.name()} raised {exc!r}",
-                        file=file,
-                        line=obj.config_line,
-                        obj=name,
-                    ) from exc
-        except BaseException:
-            self._shutdown_built(name, built)
-            raise
-        root = built.root
-        self._objects[name] = root
+            self._aliases[name] = built.alias
+            return
+        self._resolve_references(name, file, built, record)
+        for obj in built.objects:
+            for error in obj._add_channels_and_commands():
+                self._problem(record, error)
+        for obj in built.objects:
+            try:
+                obj._init()
+                obj.init()
+            except Exception as exc:
+                raise ConfigError(
+                    f"{type(obj).__name__}.init() of {obj.name()} raised {exc!r}",
+                    file=file,
+                    line=obj.config_line,
+                    obj=name,
+                ) from exc
+        self._objects[name] = built.root
         self._built[name] = built
-        return root
 
     def _make_object(self, class_name: str | None, obj_name: str) -> HardwareObject:
         if class_name is None:
@@ -367,7 +404,7 @@ class HardwareRepository(SignalEmitter):
             if ref.target in self._loading:
                 start = self._loading.index(ref.target)
                 path = " -> ".join([*self._loading[start:], ref.target])
-                raise _CycleError(
+                raise ConfigError(
                     f"reference cycle: {path} (role {role!r})",
                     file=file,
                     line=ref.line,

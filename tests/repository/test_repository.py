@@ -271,3 +271,21 @@ uninit_hardware_repository()
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "0.0"
+
+
+def test_long_reference_chain_loads_without_recursion(make_repo, tmp_path, write):
+    count = 1500  # deeper than Python's recursion limit
+    write(tmp_path, "c/n0.xml", "<object><v>0</v></object>")
+    for i in range(1, count):
+        write(
+            tmp_path,
+            f"c/n{i}.xml",
+            f'<object><object href="./n{i - 1}" role="prev"/></object>',
+        )
+    repo = make_repo(tmp_path)
+    last = repo.get_hardware_object(f"/c/n{count - 1}")
+    node = last
+    for _ in range(count - 1):
+        node = node.get_object_by_role("prev")
+    assert node is repo.get_hardware_object("/c/n0")
+    assert all(r.status == "ok" for r in repo.summary())
