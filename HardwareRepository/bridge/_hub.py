@@ -43,8 +43,14 @@ class HubBridge:
 
     Posted calls run inside the hub itself, in the order they were posted by
     each thread. They must return quickly and must not block or switch: use
-    :meth:`spawn_threadsafe` for anything that waits. An exception from a
-    posted call is logged with its traceback and does not stop the others.
+    :meth:`spawn_threadsafe` for anything that waits. An ``Exception`` from a
+    posted call is logged with its traceback and does not stop the others; a
+    ``BaseException`` (``KeyboardInterrupt``) propagates to the hub, and the
+    calls still queued run at the next loop iteration.
+
+    Each wake-up runs the calls queued when it arrived; calls posted meanwhile
+    run at the next loop iteration, so a flood of posts cannot starve the hub's
+    timers and greenlets.
 
     The watcher is *not* ref'd on its own, so an idle bridge does not keep
     ``gevent.wait()`` from returning. While a greenlet of this hub waits for
@@ -57,7 +63,9 @@ class HubBridge:
             raise InvalidThreadUseError(
                 "a HubBridge must be created in the thread of the hub it serves"
             )
-        self.hub = hub
+        # Weak, so that the registry (keyed weakly by hub) can forget the hub of
+        # a thread that has ended.
+        self._hub_ref = weakref.ref(hub)
         self.thread_ident: int = hub.thread_ident
         self._calls: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         # Guards _closed against a concurrent send() on a closed watcher.
@@ -71,6 +79,11 @@ class HubBridge:
         self.calls_run = 0
         #: most calls found queued on one wake-up (hub thread only)
         self.max_batch = 0
+
+    @property
+    def hub(self) -> Any:
+        """The gevent hub this bridge serves (``None`` once it is gone)."""
+        return self._hub_ref()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{len(self._calls)} queued"
@@ -107,18 +120,26 @@ class HubBridge:
         self.post(spawn_logged, func, *args)
 
     def _drain(self) -> None:
+        # Run what was queued when the wake-up arrived, not what is posted while
+        # running it: a thread posting as fast as the hub runs must not freeze
+        # the hub's timers and greenlets. Anything left gets a new wake-up, so
+        # the queue is still emptied, over more than one loop iteration.
         calls = self._calls
         n = 0
-        while calls:
-            func, args = calls.popleft()
-            n += 1
-            try:
-                func(*args)
-            except Exception:
-                log.exception("call %r posted to the gevent hub failed", func)
-        self.calls_run += n
-        if n > self.max_batch:
-            self.max_batch = n
+        try:
+            for _ in range(len(calls)):
+                func, args = calls.popleft()
+                n += 1
+                try:
+                    func(*args)
+                except Exception:
+                    log.exception("call %r posted to the gevent hub failed", func)
+        finally:
+            self.calls_run += n
+            if n > self.max_batch:
+                self.max_batch = n
+            if calls and not self._closed:
+                self._watcher.send()
 
     def keepalive(self, delta: int) -> None:
         """Count greenlets waiting on other threads; hub thread only.
@@ -144,8 +165,10 @@ class HubBridge:
         self._drain()
         self._watcher.stop()
         self._watcher.close()
-        with _registry_lock:
-            _bridges.pop(self.hub, None)
+        hub = self.hub
+        if hub is not None:
+            with _registry_lock:
+                _bridges.pop(hub, None)
 
 
 def spawn_logged(func: Callable[..., Any], *args: Any) -> gevent.Greenlet:

@@ -95,14 +95,19 @@ class Launcher:
     """Run functions in the hub of the thread that created the launcher.
 
     :meth:`apply` and :meth:`apply_async` are safe from any thread and any
-    greenlet. The function runs in a new greenlet of the owning hub (so it may
-    wait cooperatively); called from the owning thread, :meth:`apply` runs it
+    greenlet, except that :meth:`apply` cannot wait inside another thread's hub
+    itself (a loop callback): it raises
+    :class:`~HardwareRepository.errors.InvalidThreadUseError` there. The
+    function runs in a new greenlet of the owning hub (so it may wait
+    cooperatively); called from the owning thread, :meth:`apply` runs it
     inline, so there is no deadlock.
     """
 
     def __init__(self) -> None:
         self._bridge: HubBridge = get_bridge()
-        self._greenlets: set[gevent.Greenlet] = set()  # owning thread only
+        # greenlet -> (function, its result); owning thread only
+        self._greenlets: dict[gevent.Greenlet, tuple[Any, AsyncResult[Any]]] = {}
+        self._closed = False
 
     @property
     def bridge(self) -> HubBridge:
@@ -139,7 +144,10 @@ class Launcher:
         if self._bridge.in_hub_thread():
             self._start(func, args, kwargs, result)
         else:
-            self._bridge.post(self._start, func, args, kwargs, result)
+            try:
+                self._bridge.post(self._start, func, args, kwargs, result)
+            except BridgeClosedError as exc:
+                result.set_exception(exc)
         return result
 
     def _start(
@@ -149,9 +157,25 @@ class Launcher:
         kwargs: dict[str, Any],
         result: AsyncResult[T],
     ) -> None:
+        if self._closed:
+            result.set_exception(
+                BridgeClosedError(f"cannot run {func!r}: its launcher is closed")
+            )
+            return
         greenlet = gevent.spawn(self._run, func, args, kwargs, result)
-        self._greenlets.add(greenlet)
-        greenlet.link(self._greenlets.discard)
+        self._greenlets[greenlet] = (func, result)
+        greenlet.link(self._forget)
+
+    def _forget(self, greenlet: gevent.Greenlet) -> None:
+        entry = self._greenlets.pop(greenlet, None)
+        if entry is not None:
+            self._fail_unset(*entry, "was killed before it started")
+
+    @staticmethod
+    def _fail_unset(func: Any, result: AsyncResult[Any], why: str) -> None:
+        # A greenlet killed before it started never enters _run.
+        if not result.ready():
+            result.set_exception(BridgeClosedError(f"{func!r} {why}"))
 
     @staticmethod
     def _run(
@@ -173,6 +197,21 @@ class Launcher:
             result.set(value)
 
     def kill_all(self, timeout: float | None = None) -> None:
-        """Kill the greenlets started by this launcher; owning thread only."""
-        if self._greenlets:
+        """Kill the greenlets started by this launcher; owning thread only.
+
+        Their callers get :class:`BridgeClosedError`.
+        """
+        for _ in range(3):  # a greenlet may spawn another as it dies
+            if not self._greenlets:
+                break
             gevent.killall(list(self._greenlets), timeout=timeout)
+        # Link callbacks run on a later loop iteration, which a closing thread
+        # may never reach: settle every caller now.
+        for func, result in self._greenlets.values():
+            self._fail_unset(func, result, "was killed before it returned")
+
+    def close(self) -> None:
+        """Refuse later calls (they get :class:`BridgeClosedError`) and kill the
+        running ones; owning thread only."""
+        self._closed = True
+        self.kill_all()

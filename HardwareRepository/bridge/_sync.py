@@ -80,6 +80,8 @@ class Event:
         with self._lock:
             if self._flag:
                 return True
+            if timeout is not None and timeout <= 0:
+                return False  # a poll: no waiter, so it works inside the hub too
             waiter = Waiter()
             self._waiters.append(waiter)
         woken = False
@@ -164,9 +166,11 @@ class AsyncResult(Generic[T]):
         return self._exception
 
     def wait(self, timeout: float | None = None) -> T | None:
-        """Wait until the result is set, without raising its exception.
+        """Wait until the result is set or ``timeout`` passes; never raise.
 
-        :returns: the value if it is set and successful, else ``None``.
+        :returns: the value if it is set and successful; ``None`` on timeout and
+            when the result is an exception (tell them apart with :meth:`ready`
+            and :meth:`successful`).
         """
         self._event.wait(timeout)
         return self._value
@@ -248,6 +252,8 @@ class Queue(Generic[T]):
                     return
                 if not block:
                     raise Full(f"{self!r} is full")
+                if deadline is not None and _native.monotonic() >= deadline:
+                    raise Timeout(f"no room in {self!r} after {timeout} s")
                 waiter = Waiter()
                 self._putters.append(waiter)
             if not self._park(waiter, self._putters, deadline):
@@ -272,6 +278,8 @@ class Queue(Generic[T]):
                     return item
                 if not block:
                     raise Empty(f"{self!r} is empty")
+                if deadline is not None and _native.monotonic() >= deadline:
+                    raise Timeout(f"nothing in {self!r} after {timeout} s")
                 waiter = Waiter()
                 self._getters.append(waiter)
             if not self._park(waiter, self._getters, deadline):
@@ -354,7 +362,7 @@ class RLock:
                         f"{self!r} is already held by this greenlet; acquiring it "
                         "again would deadlock (use RLock)"
                     )
-            if not blocking:
+            if not blocking or (timeout is not None and timeout <= 0):
                 return False
             waiter = Waiter(me)
             self._waiters.append(waiter)
@@ -363,8 +371,9 @@ class RLock:
         except BaseException:
             with self._lock:
                 if waiter.cancel():
-                    self._waiters.remove(waiter)
-                else:
+                    if waiter in self._waiters:
+                        self._waiters.remove(waiter)
+                elif self._owner is me:
                     # Ownership was handed to us as we were interrupted.
                     self._release_locked()
             raise

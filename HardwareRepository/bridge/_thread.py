@@ -30,8 +30,10 @@ class Thread:
     until :meth:`stop`. When it ends, every greenlet it still runs is killed and
     its hub and loop are destroyed (no file descriptor is left behind).
 
-    All methods are safe from any thread and any greenlet. The thread is a real
-    thread even when the application monkey-patched ``threading``.
+    All methods are safe from any thread and any greenlet, except waiting
+    (:meth:`join`, :meth:`get`, ``start(wait=True)``) inside a hub itself.
+    The thread is a real thread even when the application monkey-patched
+    ``threading``.
 
     :param name: shown in ``repr`` and log messages.
     """
@@ -87,9 +89,10 @@ class Thread:
 
     def _bootstrap(self) -> None:
         self.ident = _native.get_ident()
-        hub = gevent.get_hub()
-        bridge = get_bridge()
+        hub = None
         try:
+            hub = gevent.get_hub()
+            bridge = get_bridge()
             self._launcher = Launcher()
             main = None
             if self._target is not None:
@@ -102,14 +105,17 @@ class Thread:
                 self._record(main)
             else:
                 self._result.set(None)
-            self._launcher.kill_all()
+            self._launcher.close()
+            _kill_hub_greenlets(hub)
             bridge.close()
-        except BaseException as exc:  # pragma: no cover - defensive
+        except BaseException as exc:
             log.exception("%r failed in its hub", self)
             if not self._result.ready():
                 self._result.set_exception(exc)
         finally:
-            hub.destroy(destroy_loop=True)
+            if hub is not None:
+                hub.destroy(destroy_loop=True)
+            self.ident = None
             self._started.send()
             self._finished.send()
 
@@ -155,21 +161,28 @@ class Thread:
         """Kill the thread's greenlets (its target first) and end it.
 
         A greenlet busy without yielding (a CPU loop, a native blocking call)
-        cannot be killed until it yields; ``wait`` then times out.
+        cannot be killed until it yields; ``wait`` then times out. Called from
+        the thread itself, it requests the stop and returns without waiting.
+        Called before :meth:`start`, it returns at once and a later start ends
+        the thread immediately.
 
         :raises Timeout: ``wait`` and the thread did not end in ``timeout``.
-        :raises InvalidThreadUseError: ``wait`` from the thread itself.
         """
         self._stop_requested.send()
-        if wait:
+        if wait and self._start_called and self.ident != _native.get_ident():
             self.join(timeout)
 
     def join(self, timeout: float | None = None) -> None:
         """Wait until the thread has ended.
 
         :raises Timeout: it did not end within ``timeout`` seconds.
+        :raises RuntimeError: the thread was never started.
         :raises InvalidThreadUseError: called from the thread itself.
         """
+        if self._finished.is_set():
+            return
+        if not self._start_called:
+            raise RuntimeError(f"cannot join {self!r}: it was never started")
         if self.ident == _native.get_ident():
             raise InvalidThreadUseError(f"{self!r} cannot join itself")
         if not self._finished.wait(timeout):
@@ -182,6 +195,31 @@ class Thread:
         """
         self.join(timeout)
         return self._result.get(0)
+
+
+def _kill_hub_greenlets(hub: Any) -> None:
+    """Kill every greenlet still running in ``hub`` (its own thread only).
+
+    Includes greenlets the target spawned itself, so their ``finally`` blocks
+    run and their waiters leave the primitives they wait on.
+    """
+    import gc
+
+    from greenlet import getcurrent
+
+    me = getcurrent()
+    for _ in range(3):
+        alive = [
+            obj
+            for obj in gc.get_objects()
+            if isinstance(obj, gevent.Greenlet)
+            and obj.parent is hub
+            and obj is not me
+            and not obj.dead
+        ]
+        if not alive:
+            return
+        gevent.killall(alive, timeout=5)
 
 
 class _Holder:

@@ -15,17 +15,19 @@ learns whether the waiter will take it.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from gevent._hub_local import get_hub_if_exists
 from greenlet import getcurrent
 
-from ..errors import InvalidThreadUseError
+from ..errors import BridgeClosedError, InvalidThreadUseError
 from . import _native
 from ._hub import get_bridge
 
 __all__ = ["Waiter"]
 
+_TIMEOUT_MAX = threading.TIMEOUT_MAX
 _WOKEN = object()
 _TIMED_OUT = object()
 
@@ -73,13 +75,20 @@ class Waiter:
             self._native.release()
             return True
         bridge = self._bridge
-        # The switch runs as a loop callback, never inside the bridge's drain,
-        # so one resumed greenlet cannot hold back the rest of a batch.
         if bridge.in_hub_thread():
-            bridge.hub.loop.run_callback(self._switch, _WOKEN)
-        else:
-            bridge.post(bridge.hub.loop.run_callback, self._switch, _WOKEN)
+            self._schedule_switch()
+            return True
+        try:
+            bridge.post(self._schedule_switch)
+        except BridgeClosedError:
+            return False  # its thread has ended: nobody is left to take it
         return True
+
+    def _schedule_switch(self) -> None:
+        # Runs in the waiter's hub. The switch itself is a loop callback, never
+        # run inside the bridge's drain, so one resumed greenlet cannot hold
+        # back the rest of a batch.
+        self._bridge.hub.loop.run_callback(self._switch, _WOKEN)
 
     def cancel(self) -> bool:
         """Take the token so no later :meth:`wake` succeeds.
@@ -94,7 +103,7 @@ class Waiter:
         :returns: ``True`` if woken, ``False`` on timeout.
         """
         if self._native is not None:
-            wait_for = -1 if timeout is None else max(timeout, 0.0)
+            wait_for = -1 if timeout is None else min(max(timeout, 0.0), _TIMEOUT_MAX)
             if self._native.acquire(True, wait_for):
                 return True
             if self._token.acquire(False):
@@ -121,7 +130,12 @@ class Waiter:
             if timer is not None:
                 timer.stop()
                 timer.close()
-        return result is _WOKEN
+        if result is _WOKEN:
+            return True
+        if result is _TIMED_OUT:
+            return False
+        # Resumed by a switch we did not make: whoever holds the token decides.
+        return not self.cancel()
 
     def _on_timeout(self) -> None:
         if self._token.acquire(False):
