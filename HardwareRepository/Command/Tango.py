@@ -1,0 +1,746 @@
+"""Type ``tango``: commands and channels on Tango device servers.
+
+XML, as in mxCuBE (times in milliseconds)::
+
+    <object class="Motor">
+      <tangoname>tango://host:10000/id30/motor/phi</tangoname>
+      <command type="tango" name="stop">Stop</command>
+      <command type="tango" name="home" timeout="20000">Home</command>
+      <channel type="tango" name="position" polling="events">Position</channel>
+      <channel type="tango" name="state" polling="500">State</channel>
+      <channel type="tango" name="name" read_as_str="True">UnitName</channel>
+      <channel type="tango" name="beam" tangoname="sr/beam/1">Current</channel>
+    </object>
+
+* element text: the Tango command or attribute name;
+* ``tangoname``: the device; if absent, the object's ``tangoname`` property;
+* ``polling``: ``events`` (subscribe to change events), a period in ms (poll
+  on :mod:`HardwareRepository.Poller`), or absent (read on demand);
+* ``timeout``: ms; the default limit of one call (default 3000 for commands,
+  Tango's own default, and 10000 for channels, mxCuBE's);
+* ``read_as_str``: read the attribute as a string.
+
+Threads: no Tango call ever runs in the gevent hub. Commands, reads, writes,
+subscriptions and configuration queries run in a few worker threads per device
+(:mod:`._tango._workers`) and the calling greenlet waits cooperatively for
+their :class:`~HardwareRepository.bridge.AsyncResult`. Polled reads run in the
+Poller's threads. Change events arrive in Tango's threads and reach the hub in
+batches (:mod:`._tango._events`). Every signal is emitted in the hub thread.
+
+Why not PyTango's gevent green mode: it delivers each event through its own
+async watcher and greenlet, blocks Tango's event thread until the hub has
+started that greenlet (a busy hub stalls Tango), raises ``gevent.Timeout``
+(a ``BaseException``) on timeouts, runs calls synchronously when made from any
+other thread, and mixing green proxies with threads deadlocked before
+(pytango #332). Plain synchronous proxies in ordinary threads avoid all of it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, NamedTuple
+
+import numpy
+import tango
+from greenlet import getcurrent
+
+from ..bridge import _native
+from ..CommandContainer import NOT_INITIALIZED, ChannelObject, CommandObject, Quality
+from ..errors import ConfigError, NotConnectedError, Timeout
+from ._tango._device import DeviceLink, acquire_link, release_link
+from ._tango._errors import (
+    FALLBACK_REASONS,
+    TangoCommandFailedError,
+    TangoCommunicationError,
+    TangoErrorDetails,
+    TangoNotConnectedError,
+    TangoTimeout,
+)
+from ._tango._events import QUALITIES, EventItem, EventSink
+
+__all__ = [
+    "DEFAULT_CHANNEL_TIMEOUT",
+    "DEFAULT_COMMAND_TIMEOUT",
+    "FALLBACK_POLLING_PERIOD",
+    "INHERITED_PROPERTIES",
+    "RETRY_DELAY_MAX",
+    "RETRY_DELAY_MIN",
+    "TangoChannel",
+    "TangoCommand",
+    "TangoCommandFailedError",
+    "TangoCommunicationError",
+    "TangoErrorDetails",
+    "TangoNotConnectedError",
+    "TangoTimeout",
+    "make_channel",
+    "make_command",
+]
+
+log = logging.getLogger("HardwareRepository.Command.Tango")
+
+INHERITED_PROPERTIES = ("tangoname",)
+
+#: seconds; a command's default limit (Tango's own client default)
+DEFAULT_COMMAND_TIMEOUT = 3.0
+#: seconds; a channel read/write default limit (mxCuBE's)
+DEFAULT_CHANNEL_TIMEOUT = 10.0
+#: ms; how often a ``polling="events"`` channel polls when the server sends no events
+FALLBACK_POLLING_PERIOD = 1000
+#: seconds; first wait before reconnecting a failed channel (Tango refuses a
+#: reconnection within 1 s of the previous one, pytango #375)
+RETRY_DELAY_MIN = 1.0
+#: seconds; the wait doubles after each failure up to this bound
+RETRY_DELAY_MAX = 3.0
+# seconds close() waits for a device's worker threads to end
+_CLOSE_WAIT = 5.0
+
+
+# -- XML attribute parsing ---------------------------------------------------------
+def _device_name(attrs: dict[str, Any], what: str) -> str:
+    device = attrs.pop("tangoname", None)
+    if device is None or str(device).strip() == "":
+        raise ConfigError(
+            f"{what} has no Tango device: give tangoname= on the element or a "
+            "tangoname property on the object"
+        )
+    return str(device).strip()
+
+
+def _milliseconds(attrs: dict[str, Any], key: str, default_s: float) -> float:
+    raw = attrs.pop(key, None)
+    if raw is None:
+        return default_s
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
+        raise ConfigError(f"{key}={raw!r} must be a positive number of milliseconds")
+    return raw / 1000.0
+
+
+def _polling(raw: Any) -> tuple[str, float | None]:
+    """Return ``("events", None)``, ``("poll", period_ms)`` or ``("read", None)``."""
+    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+        return "read", None
+    if isinstance(raw, str):
+        text = raw.strip().lower()
+        if text in ("events", "event"):
+            return "events", None
+        try:
+            raw = float(text)
+        except ValueError:
+            raise ConfigError(
+                f"polling={raw!r} must be 'events' or a period in milliseconds"
+            ) from None
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
+        raise ConfigError(
+            f"polling={raw!r} must be 'events' or a positive period in ms"
+        )
+    return "poll", float(raw)
+
+
+def _flag(raw: Any, key: str) -> bool:
+    if raw is None:
+        return False
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int):
+        return bool(raw)
+    text = str(raw).strip().lower()
+    if text in ("true", "yes", "1", "on"):
+        return True
+    if text in ("false", "no", "0", "off", ""):
+        return False
+    raise ConfigError(f"{key}={raw!r} must be True or False")
+
+
+def _ignored(what: str, attrs: dict[str, Any]) -> None:
+    if attrs:
+        log.debug("%s: ignoring XML attributes %s", what, sorted(attrs))
+
+
+def make_command(
+    name: str, text: str, attrs: dict[str, Any], owner: Any
+) -> TangoCommand:
+    """Create a :class:`TangoCommand` from its XML element (see module doc).
+
+    :raises ConfigError: no device name, no command name, or a bad ``timeout``.
+    """
+    attrs = dict(attrs)
+    what = f"Tango command {name!r}"
+    if not text:
+        raise ConfigError(f"{what} has no Tango command name (the element text)")
+    device = _device_name(attrs, what)
+    timeout = _milliseconds(attrs, "timeout", DEFAULT_COMMAND_TIMEOUT)
+    username = attrs.pop("username", None)
+    _ignored(what, attrs)
+    return TangoCommand(name, text, device, username=username, timeout=timeout)
+
+
+def make_channel(
+    name: str, text: str, attrs: dict[str, Any], owner: Any
+) -> TangoChannel:
+    """Create a :class:`TangoChannel` from its XML element (see module doc).
+
+    :raises ConfigError: no device or attribute name, or a bad ``polling``,
+        ``timeout`` or ``read_as_str``.
+    """
+    attrs = dict(attrs)
+    what = f"Tango channel {name!r}"
+    if not text:
+        raise ConfigError(f"{what} has no Tango attribute name (the element text)")
+    device = _device_name(attrs, what)
+    polling = attrs.pop("polling", None)
+    _polling(polling)  # validate before anything starts
+    timeout = _milliseconds(attrs, "timeout", DEFAULT_CHANNEL_TIMEOUT)
+    read_as_str = _flag(attrs.pop("read_as_str", None), "read_as_str")
+    username = attrs.pop("username", None)
+    _ignored(what, attrs)
+    return TangoChannel(
+        name,
+        text,
+        device,
+        username=username,
+        polling=polling,
+        timeout=timeout,
+        read_as_str=read_as_str,
+    )
+
+
+# -- blocking Tango calls (worker and poller threads only) -------------------------
+def _command_inout(proxy: tango.DeviceProxy, command: str, args: tuple[Any, ...]):
+    if not args:
+        return proxy.command_inout(command)
+    if len(args) == 1:
+        return proxy.command_inout(command, args[0])
+    return proxy.command_inout(command, list(args))
+
+
+def _read(proxy: tango.DeviceProxy, attribute: str, extract: Any):
+    return proxy.read_attribute(attribute, extract_as=extract)
+
+
+def _write(proxy: tango.DeviceProxy, attribute: str, value: Any) -> None:
+    proxy.write_attribute(attribute, value)
+
+
+def _config(proxy: tango.DeviceProxy, attribute: str):
+    return proxy.get_attribute_config(attribute)
+
+
+def _ping(proxy: tango.DeviceProxy) -> int:
+    return proxy.ping()
+
+
+def _wait(result: Any, timeout: float | None, error: TangoTimeout) -> Any:
+    try:
+        return result.get(timeout)
+    except Timeout as exc:
+        if isinstance(exc, TangoTimeout):
+            raise
+        raise error from None
+
+
+def _same(old: Any, new: Any) -> bool:
+    if isinstance(old, numpy.ndarray) or isinstance(new, numpy.ndarray):
+        return (
+            isinstance(old, numpy.ndarray)
+            and isinstance(new, numpy.ndarray)
+            and old.shape == new.shape
+            and bool(numpy.array_equal(old, new))
+        )
+    return type(old) is type(new) and bool(old == new)
+
+
+def _can_wait(bridge: Any) -> bool:
+    return getcurrent() is not bridge.hub
+
+
+class TangoCommand(CommandObject):
+    """A command of a Tango device.
+
+    Calling it (``cmd(arg)``, ``cmd(arg, wait=False)``, ``cmd(timeout=5)``)
+    follows :meth:`CommandObject.__call__`: the Tango call runs in a worker
+    thread while the caller waits cooperatively. Zero arguments call the
+    command without input, one argument is its input, several are sent as one
+    array input.
+
+    On failure the command emits ``commandFailed(exception, name)`` and raises
+    :class:`TangoCommandFailedError` (the device answered with an error),
+    :class:`TangoNotConnectedError` (the device cannot be reached) or
+    :class:`~HardwareRepository.errors.Timeout`; the exception names device and
+    command and (except a timeout of the package's own) carries Tango's
+    ``reasons``. It never returns ``None`` for a failure.
+
+    Construct it in the owning hub thread; it never blocks there. The device
+    need not be running: the command says disconnected until a call (or the
+    first ping, made at once in a worker thread) reaches it.
+
+    :param name: the command's name in its container.
+    :param command: the Tango command name.
+    :param tangoname: the device name.
+    :param username: display name.
+    :param timeout: seconds; default limit of one call.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        command: str,
+        tangoname: str | None = None,
+        username: str | None = None,
+        timeout: float | None = DEFAULT_COMMAND_TIMEOUT,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name, username, timeout=timeout)
+        if not tangoname:
+            raise ConfigError(f"Tango command {name!r} has no device name")
+        self.command = command
+        self.device_name = tangoname
+        self._connected = False
+        self._link: DeviceLink = acquire_link(tangoname)
+        self._link.want_timeout(timeout)
+        self._link.pool.submit(self._probe)
+
+    def _probe(self) -> None:
+        """Worker thread: ping the device once to know the connection state."""
+        try:
+            self._link.read_in_thread("ping", _ping)
+        except NotConnectedError as exc:
+            log.info("%s: not connected yet: %s", self.source(), exc)
+            return
+        except Exception as exc:
+            log.info("%s: ping failed: %s", self.source(), exc)
+            return
+        if not self._closed:
+            self.set_connected_threadsafe(True)
+
+    def source(self) -> str:
+        """Name the command, its device and its Tango command, for messages."""
+        return (
+            f"TangoCommand {self._name!r} ({self.device_name} command {self.command})"
+        )
+
+    def __call__(
+        self,
+        *args: Any,
+        wait: bool = True,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Execute the command (see :meth:`CommandObject.__call__`).
+
+        :param timeout: seconds; ``None`` uses the XML ``timeout``.
+        :raises TangoCommandFailedError: the device answered with an error.
+        :raises TangoNotConnectedError: the device cannot be reached.
+        :raises Timeout: no reply within ``timeout``.
+        """
+        self._link.want_timeout(self.timeout if timeout is None else timeout)
+        return super().__call__(*args, wait=wait, timeout=timeout, **kwargs)
+
+    def _execute(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            raise TypeError(
+                f"{self.source()}: unexpected keyword arguments {sorted(kwargs)}"
+            )
+        result = self._link.call(
+            f"command {self.command}", _command_inout, self.command, args, command=True
+        )
+        try:
+            value = result.get()
+        except NotConnectedError:
+            self.set_connected(False)
+            raise
+        except (TangoCommandFailedError, TangoCommunicationError):
+            self.set_connected(True)
+            raise
+        self.set_connected(True)
+        return value
+
+    def close(self) -> None:
+        """Refuse further calls and release the device (hub thread)."""
+        if self._closed:
+            return
+        ended = release_link(self._link)
+        super().close()
+        if ended is not None and _can_wait(self._bridge):
+            ended.wait(_CLOSE_WAIT)
+
+
+class _Reading(NamedTuple):
+    """A polled reading; compared by the Poller to skip unchanged values."""
+
+    value: Any
+    quality: Any
+
+
+class TangoChannel(ChannelObject):
+    """An attribute of a Tango device.
+
+    Modes (XML ``polling``):
+
+    * ``"events"``: subscribe to change events. Every event is delivered, in
+      order, with its quality (``ALARM``, ``WARNING``, ``CHANGING`` values are
+      values). An error event (``API_EventTimeout`` when the server died, a
+      failed re-subscription) makes the channel disconnected (quality
+      ``INVALID``, ``disconnected`` emitted) until the next value. If the server
+      does not send events for the attribute (``API_AttributePollingNotStarted``,
+      ``API_EventPropertiesNotSet``, ``API_PollObjNotFound``), the channel says so
+      in the log and polls every :data:`FALLBACK_POLLING_PERIOD` ms instead.
+      Any other subscription failure (server down) leaves a *stateless*
+      subscription, which Tango retries every 10 s, so the channel connects when
+      the server appears.
+    * a period in ms: poll on the Poller. A failed read reports the error
+      (disconnected, logged), waits :data:`RETRY_DELAY_MIN` s, doubling up to
+      :data:`RETRY_DELAY_MAX` s, and polls again; the first value after a
+      recovery is emitted even when it equals the last one.
+    * none: :meth:`get_value` reads the device each time; one read is made at
+      creation (and retried as above until it succeeds).
+
+    Values are what PyTango gives: numbers, ``str``, ``bool``, numpy arrays for
+    spectra and images, ``tango.DevState`` for states, ``int`` for enums (see
+    :meth:`get_enum_labels`). An ``INVALID`` reading changes the quality and
+    keeps the last value.
+
+    Construct it in the owning hub thread; it never blocks there and loads even
+    when the device server is down (it then says disconnected).
+
+    :param name: the channel's name in its container.
+    :param attribute_name: the Tango attribute.
+    :param tangoname: the device name.
+    :param username: display name.
+    :param polling: ``"events"``, a period in ms, or ``None``.
+    :param timeout: seconds; limit of one read, write or query.
+    :param read_as_str: read the value as a string.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        attribute_name: str,
+        tangoname: str | None = None,
+        username: str | None = None,
+        polling: Any = None,
+        timeout: float = DEFAULT_CHANNEL_TIMEOUT,
+        read_as_str: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name, username)
+        if not tangoname:
+            raise ConfigError(f"Tango channel {name!r} has no device name")
+        self.attribute_name = attribute_name
+        self.device_name = tangoname
+        self.timeout = timeout
+        self.read_as_str = bool(read_as_str)
+        self.mode, self.polling_period = _polling(polling)
+        #: whether an ``events`` channel fell back to client polling
+        self.polling_fallback = False
+        self._target = f"attribute {attribute_name}"
+        self._extract = tango.ExtractAs.String if read_as_str else tango.ExtractAs.Numpy
+        self._enum_labels: list[str] | None = None
+        self._stopping = False
+        self._retry_delay = RETRY_DELAY_MIN
+        self._retry_timer: Any = None  # hub thread only
+        self._poller: Any = None  # hub thread only
+        self._sink: EventSink | None = None
+        self._sub_lock = _native.allocate_lock()
+        self._event_id: int | None = None  # guarded by _sub_lock
+        self._outage_logged = False  # hub thread only
+        self._link: DeviceLink = acquire_link(tangoname)
+        self._link.want_timeout(timeout)
+        self._start()
+
+    def source(self) -> str:
+        """Name the channel, its device and attribute, for messages."""
+        return (
+            f"TangoChannel {self._name!r} ({self.device_name} "
+            f"attribute {self.attribute_name})"
+        )
+
+    # -- starting -------------------------------------------------------------------
+    def _start(self) -> None:
+        if self.mode == "events":
+            self._sink = EventSink(self._on_event)
+            self._link.pool.submit(self._subscribe)
+        elif self.mode == "poll":
+            self._start_polling(self.polling_period)
+        else:
+            self._start_first_read()
+
+    def _subscribe(self) -> None:
+        """Worker thread: subscribe to change events (see the class doc)."""
+        with self._sub_lock:
+            if self._stopping:
+                return
+            proxy = self._link.proxy()
+            try:
+                self._event_id = proxy.subscribe_event(
+                    self.attribute_name,
+                    tango.EventType.CHANGE_EVENT,
+                    self._sink,
+                    sub_mode=tango.EventSubMode.SyncRead,
+                    extract_as=self._extract,
+                )
+                return
+            except tango.DevFailed as exc:
+                reasons = [e.reason for e in exc.args]
+            if FALLBACK_REASONS.intersection(reasons):
+                self._bridge.post(self._fall_back_to_polling, reasons)
+                return
+            log.info(
+                "%s: cannot subscribe now (%s); keeping a stateless subscription "
+                "that starts working when the device answers",
+                self.source(),
+                ", ".join(reasons),
+            )
+            self._event_id = proxy.subscribe_event(
+                self.attribute_name,
+                tango.EventType.CHANGE_EVENT,
+                self._sink,
+                sub_mode=tango.EventSubMode.Stateless,
+                extract_as=self._extract,
+            )
+
+    def _unsubscribe(self) -> None:
+        """Worker thread: cancel the subscription, if any."""
+        with self._sub_lock:
+            event_id, self._event_id = self._event_id, None
+            if event_id is None:
+                return
+            try:
+                self._link.proxy().unsubscribe_event(event_id)
+            except tango.DevFailed:
+                log.exception("%s: unsubscribing failed", self.source())
+
+    def _fall_back_to_polling(self, reasons: list[str]) -> None:
+        """Hub: the server sends no change events for the attribute; poll it."""
+        if self._stopping or self.polling_fallback:
+            return
+        log.warning(
+            "%s: the server sends no change events for this attribute (%s); "
+            "polling it every %d ms instead",
+            self.source(),
+            ", ".join(reasons),
+            FALLBACK_POLLING_PERIOD,
+        )
+        self.polling_fallback = True
+        self._link.pool.submit(self._unsubscribe)
+        self._start_polling(FALLBACK_POLLING_PERIOD)
+
+    def _start_polling(self, period_ms: float) -> None:
+        from .. import Poller
+
+        self._poller = Poller.poll(
+            self._poll_read,
+            (),
+            period_ms,
+            self._on_polled,
+            self._on_poll_error,
+            True,
+        )
+
+    def _start_first_read(self) -> None:
+        self._link.pool.submit(self._first_read)
+
+    def _first_read(self) -> None:
+        """Worker thread: read once; report the value or the failure to the hub."""
+        try:
+            reading = self._poll_read()
+        except Exception as exc:
+            self._bridge.post(self._on_failure, exc)
+        else:
+            self._bridge.post(self._on_polled, reading)
+
+    # -- hub-side delivery ---------------------------------------------------------
+    def _on_event(self, item: EventItem) -> None:
+        if self._stopping:
+            return
+        if item.errors:
+            reasons = [e[0] for e in item.errors]
+            if FALLBACK_REASONS.intersection(reasons):
+                self._fall_back_to_polling(reasons)
+                return
+            text = "; ".join(f"{r}: {d}" for r, d, _ in item.errors)
+            self._disconnected(f"event error: {text}")
+            return
+        self._deliver(item.value, item.quality, item.timestamp)
+
+    def _deliver(self, value: Any, tango_quality: Any, timestamp: float | None) -> None:
+        if self._outage_logged:
+            log.info("%s: connected again", self.source())
+            self._outage_logged = False
+        self._retry_delay = RETRY_DELAY_MIN
+        self.set_connected(True)
+        quality = QUALITIES.get(tango_quality, Quality.INVALID)
+        if quality is Quality.INVALID:
+            if self._quality is not Quality.INVALID:
+                self._quality = Quality.INVALID
+                self._send("qualityChanged", (Quality.INVALID,))
+            return
+        self.update(value, quality, timestamp)
+
+    def _disconnected(self, why: str) -> None:
+        if not self._outage_logged:
+            log.warning("%s: disconnected: %s", self.source(), why)
+            self._outage_logged = True
+        else:
+            log.debug("%s: still disconnected: %s", self.source(), why)
+        self.set_connected(False)
+
+    def _poll_read(self) -> _Reading:
+        """Poller thread: read the attribute."""
+        attr = self._link.read_in_thread(
+            self._target, _read, self.attribute_name, self._extract
+        )
+        return _Reading(attr.value, attr.quality)
+
+    def _on_polled(self, reading: _Reading) -> None:
+        if not self._stopping:
+            self._deliver(reading.value, reading.quality, None)
+
+    def _on_poll_error(self, exc: BaseException, poller_id: Any = None) -> None:
+        if self._poller is not None:
+            self._poller.stop()
+            self._poller = None
+        self._on_failure(exc)
+
+    def _on_failure(self, exc: BaseException) -> None:
+        """Hub: a poll or the first read failed; report and retry later."""
+        if self._stopping:
+            return
+        delay = self._retry_delay
+        self._disconnected(f"{exc}; retrying in {delay:g} s")
+        self._retry_delay = min(delay * 2, RETRY_DELAY_MAX)
+        timer = self._bridge.hub.loop.timer(delay)
+        self._retry_timer = timer
+        timer.start(self._retry)
+
+    def _retry(self) -> None:
+        timer, self._retry_timer = self._retry_timer, None
+        if timer is not None:
+            timer.close()
+        if self._stopping:
+            return
+        if self.mode == "read":
+            self._start_first_read()
+        else:
+            self._start_polling(
+                FALLBACK_POLLING_PERIOD
+                if self.polling_fallback
+                else self.polling_period
+            )
+
+    # -- reading, writing, configuration --------------------------------------------
+    def _call(self, what: str, func: Any, *args: Any, timeout: float | None) -> Any:
+        if self._closed:
+            raise NotConnectedError(f"{self.source()} is closed")
+        limit = self.timeout if timeout is None else timeout
+        self._link.want_timeout(limit)
+        result = self._link.call(self._target, func, *args)
+        error = TangoTimeout(
+            f"{self.device_name}: {what} of attribute {self.attribute_name} "
+            f"did not complete within {limit} s"
+        )
+        error._set_details(self.device_name, self._target, ())
+        return _wait(result, limit, error)
+
+    def get_value(self, force: bool = False, timeout: float | None = None) -> Any:
+        """Return the attribute's value.
+
+        An ``events`` or polled channel returns its last value unless ``force``
+        is true or none was received yet; a channel without ``polling`` reads
+        the device each time (and emits ``update`` when the value or quality
+        changed). A read waits cooperatively in a greenlet (natively in a plain
+        thread).
+
+        :param timeout: seconds; default the XML ``timeout``.
+        :raises TangoNotConnectedError: the device cannot be reached.
+        :raises TangoCommunicationError: the read failed (Tango's reasons attached).
+        :raises Timeout: no answer within ``timeout``.
+        """
+        if not force and self.mode != "read" and self._value is not NOT_INITIALIZED:
+            return self._value
+        attr = self._call(
+            "read", _read, self.attribute_name, self._extract, timeout=timeout
+        )
+        if self.mode == "read" and self._bridge.in_hub_thread():
+            self._deliver_if_changed(attr.value, attr.quality)
+        return attr.value
+
+    getValue = get_value
+
+    def _deliver_if_changed(self, value: Any, tango_quality: Any) -> None:
+        quality = QUALITIES.get(tango_quality, Quality.INVALID)
+        if (
+            self._value is NOT_INITIALIZED
+            or quality is not self._quality
+            or not _same(self._value, value)
+        ):
+            self._deliver(value, tango_quality, None)
+
+    def set_value(self, value: Any, timeout: float | None = None) -> None:
+        """Write ``value`` to the attribute and wait for the device to accept it.
+
+        An enum attribute also accepts a label (``"RUNNING"``).
+
+        :param timeout: seconds; default the XML ``timeout``.
+        :raises TangoNotConnectedError: the device cannot be reached.
+        :raises TangoCommunicationError: the device refused the value.
+        :raises Timeout: no answer within ``timeout``.
+        :raises ValueError: an unknown enum label.
+        """
+        if isinstance(value, str) and not self.read_as_str:
+            labels = self.get_enum_labels(timeout=timeout)
+            if labels:
+                if value not in labels:
+                    raise ValueError(
+                        f"{self.source()}: {value!r} is not one of {labels}"
+                    )
+                value = labels.index(value)
+        self._call("write", _write, self.attribute_name, value, timeout=timeout)
+
+    setValue = set_value
+
+    def get_info(self, timeout: float | None = None) -> tango.AttributeInfoEx:
+        """Return the attribute's configuration (``tango.AttributeInfoEx``).
+
+        Fresh from the device each time: unit, format, ranges, ``enum_labels``...
+
+        :raises TangoNotConnectedError: the device cannot be reached.
+        :raises Timeout: no answer within ``timeout`` seconds.
+        """
+        return self._call(
+            "configuration query", _config, self.attribute_name, timeout=timeout
+        )
+
+    def get_enum_labels(self, timeout: float | None = None) -> list[str]:
+        """Return the labels of an enum attribute (empty for other types).
+
+        Queried once from the device, then cached.
+        """
+        if self._enum_labels is None:
+            info = self.get_info(timeout=timeout)
+            self._enum_labels = list(info.enum_labels or [])
+        return self._enum_labels
+
+    # -- closing -------------------------------------------------------------------
+    def close(self) -> None:
+        """Unsubscribe, stop polling and release the device; hub thread.
+
+        Waits cooperatively (at most 5 s) for the device's worker threads when
+        this was the device's last item and the caller is a greenlet.
+        """
+        if self._closed:
+            return
+        self._stopping = True
+        timer, self._retry_timer = self._retry_timer, None
+        if timer is not None:
+            timer.stop()
+            timer.close()
+        if self._poller is not None:
+            self._poller.stop()
+            self._poller = None
+        if self._sink is not None:
+            self._sink.close()
+            self._link.pool.submit(self._unsubscribe)
+        ended = release_link(self._link)
+        super().close()
+        if ended is not None and _can_wait(self._bridge):
+            ended.wait(_CLOSE_WAIT)

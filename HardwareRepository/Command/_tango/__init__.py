@@ -1,0 +1,11 @@
+"""Private machinery of :mod:`HardwareRepository.Command.Tango`.
+
+* :mod:`._errors`: Tango ``DevFailed`` -> the package's exceptions, naming the
+  device, the command or attribute, and Tango's error reasons;
+* :mod:`._workers`: a few native threads per device that run blocking Tango
+  calls and hand results back through :class:`~HardwareRepository.bridge.AsyncResult`;
+* :mod:`._device`: one shared, reference-counted connection per device name
+  (a synchronous ``DeviceProxy`` used only from worker and poller threads);
+* :mod:`._events`: change-event callbacks from Tango threads, handed to the
+  hub in batches.
+"""

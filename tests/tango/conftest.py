@@ -1,0 +1,128 @@
+"""Fixtures of the Tango tests: real device servers in child processes.
+
+Servers shared by a module are module-scoped (started before the first test's
+leak snapshot, stopped after the last); tests that kill and restart a server
+start their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from tango_test_devices import ValuesDevice
+
+from HardwareRepository import Poller
+from HardwareRepository.bridge import Event, _native
+from HardwareRepository.Command import Tango
+from HardwareRepository.testing.tango_servers import TangoServerProcess
+
+VALUES = "test/values/1"
+
+
+@pytest.fixture(scope="module")
+def values_server() -> Iterator[TangoServerProcess]:
+    """A running server with one :class:`ValuesDevice` named ``test/values/1``."""
+    with TangoServerProcess({VALUES: ValuesDevice}) as server:
+        yield server
+
+
+@pytest.fixture
+def values_url(values_server: TangoServerProcess) -> str:
+    """The full name of the shared ``test/values/1`` device."""
+    return values_server.device_url(VALUES)
+
+
+@pytest.fixture
+def tango_items() -> Iterator[Callable[..., Any]]:
+    """Create Tango commands/channels from XML-style attributes; close them after.
+
+    ``tango_items("channel", "name", "Attribute", tangoname=..., polling=...)``.
+    Poller threads are ended at teardown too, so the leak check sees none.
+    """
+    made: list[Any] = []
+
+    def make(kind: str, name: str, text: str, **attrs: Any) -> Any:
+        factory = Tango.make_channel if kind == "channel" else Tango.make_command
+        item = factory(name, text, attrs, None)
+        made.append(item)
+        return item
+
+    yield make
+    for item in reversed(made):
+        item.close()
+    assert Poller.shutdown(timeout=10), "poller threads did not end"
+
+
+class Recorder:
+    """Record a channel's or command's signals; wait for a condition on them.
+
+    Receivers run in the hub thread; :meth:`wait_for` waits cooperatively on an
+    event set by every record (no sleeping, no polling).
+    """
+
+    SIGNALS = (
+        "update",
+        "qualityChanged",
+        "connectionStateChanged",
+        "commandFailed",
+        "commandReplyArrived",
+    )
+
+    def __init__(self, item: Any, signals: tuple[str, ...] = SIGNALS) -> None:
+        self.events: list[tuple[str, float, tuple[Any, ...]]] = []
+        self._changed = Event()
+        self._receivers = []
+        for signal in signals:
+            receiver = self._receiver(signal)
+            self._receivers.append(receiver)  # keep them alive
+            item.connect_signal(signal, receiver, weak=False)
+
+    def _receiver(self, signal: str) -> Callable[..., None]:
+        def receive(*args: Any) -> None:
+            self.events.append((signal, _native.monotonic(), args))
+            self._changed.set()
+
+        return receive
+
+    def values(self, signal: str = "update") -> list[Any]:
+        """Return the first argument of each ``signal`` received, in order."""
+        return [args[0] for name, _, args in self.events if name == signal]
+
+    def wait_for(
+        self, condition: Callable[[], Any], timeout: float, what: str = ""
+    ) -> Any:
+        """Wait until ``condition()`` is truthy and return it; fail after timeout s."""
+        deadline = _native.monotonic() + timeout
+        while True:
+            result = condition()
+            if result:
+                return result
+            self._changed.clear()
+            result = condition()
+            if result:
+                return result
+            remaining = deadline - _native.monotonic()
+            if remaining <= 0 or not self._changed.wait(remaining):
+                pytest.fail(
+                    f"timed out after {timeout} s waiting for {what or condition}; "
+                    f"recorded: {self.events[-10:]}"
+                )
+
+    def first_after(self, signal: str, start: float, predicate=None) -> float | None:
+        """Return when the first ``signal`` after ``start`` matching predicate came."""
+        for name, when, args in self.events:
+            if (
+                name == signal
+                and when >= start
+                and (predicate is None or predicate(*args))
+            ):
+                return when
+        return None
+
+
+@pytest.fixture
+def recorder() -> Callable[..., Recorder]:
+    """Return :class:`Recorder` (as a factory)."""
+    return Recorder
