@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import select as _select
 import signal
+import threading
 import time
 import types
 from collections import deque
@@ -120,8 +121,14 @@ def _remaining(deadline: float | None) -> float | None:
 
 #: the thread that imported this module (cothread's scheduler thread)
 scheduler_thread_id: int = _native.get_ident()
-_scheduler_bridge: HubBridge | None = get_bridge_if_exists()
-_main_ident = __import__("threading").main_thread().ident
+_main_ident = threading.main_thread().ident
+# As cothread creates its scheduler on import, the importing thread gets its
+# hub and bridge now (unless it is a worker thread without a hub).
+_scheduler_bridge: HubBridge | None = (
+    get_bridge()
+    if scheduler_thread_id == _main_ident or get_hub_if_exists() is not None
+    else get_bridge_if_exists()
+)
 
 
 def _validate_hub_thread() -> None:
