@@ -443,3 +443,39 @@ def test_quit_from_another_thread_ends_wait_for_quit():
 def test_gevent_is_the_scheduler():
     task = Spawn(gevent.getcurrent)
     assert isinstance(task.Wait(10), gevent.Greenlet)
+
+
+@pytest.mark.qt
+def test_iqt_runs_cothread_tasks_inside_the_qt_loop():
+    # In a subprocess: iqt() replaces the thread's hub with the Qt one.
+    script = textwrap.dedent(
+        """
+        from HardwareRepository.compat.cothread import (
+            Event, Sleep, Spawn, WaitForQuit, iqt,
+        )
+        app = iqt()
+        assert iqt() is app
+        ready = Event()
+        def worker():
+            Sleep(0.02)
+            ready.Signal("slept")
+        def closer():
+            print(ready.Wait(10), flush=True)
+            app.quit()
+        Spawn(worker)
+        Spawn(closer)
+        app.exec_()
+        WaitForQuit(catch_interrupt=False)  # aboutToQuit signalled Quit
+        print("quit", flush=True)
+        """
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["slept", "quit"]
