@@ -21,6 +21,7 @@ import gevent
 from gevent.hub import Waiter
 
 from ..bridge import HubBridge, _native
+from ..errors import BridgeClosedError
 
 __all__ = ["DeliveryTarget", "HubDelivery", "delivery_for"]
 
@@ -102,6 +103,10 @@ class HubDelivery:
 
         :raises BridgeClosedError: the hub's bridge is closed (its thread ended).
         """
+        if self.bridge.closed:
+            # Checked on every push: once closed, a queued target would
+            # otherwise accumulate items that no drain will ever take.
+            raise BridgeClosedError(f"{self!r}: the hub's bridge is closed")
         with self._lock:
             target.delivery_inbox.append(item)
             if target.delivery_queued:

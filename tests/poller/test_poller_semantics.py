@@ -222,3 +222,28 @@ def test_bad_arguments_raise(kwargs, error):
         Poller.poll(counter.read, **kwargs)
     with pytest.raises(TypeError):
         Poller.poll(42)
+
+
+def test_poller_whose_hub_thread_ended_stops_itself(caplog):
+    counter = Counter()
+    started = Event()
+    holder = []
+
+    got = []
+
+    def in_thread():
+        # A lambda callback is held strongly, so the poller outlives the thread.
+        holder.append(Poller.poll(counter.read, (), 2, lambda v: got.append(v)))
+        wait_until(lambda: len(got) >= 2, what="2 values in the thread")
+        started.send()
+        # Return without stopping: the thread's hub and bridge are closed.
+
+    worker = Thread(target=in_thread, name="short-lived-owner")
+    with caplog.at_level(logging.ERROR, logger="HardwareRepository.Poller"):
+        worker.start(timeout=10)
+        assert started.wait(10)
+        worker.join(timeout=10)
+        (p,) = holder
+        wait_until(p.is_stopped, what="the orphaned poller to stop")
+    assert Poller.get_poller(p.get_id()) is None
+    assert "bridge is closed" in caplog.text
