@@ -7,6 +7,7 @@ import signal
 import socket
 import threading
 
+import gevent
 from greenlet import getcurrent
 from qtpy import QtCore
 
@@ -197,7 +198,9 @@ def uninstall() -> None:
     """Destroy this thread's :class:`QtHub`; the next gevent call makes a plain one.
 
     Call it from top-level code, after ``app.exec_()`` returned and once every
-    greenlet has finished. The hub's bridge is closed. Does nothing if no
+    greenlet has finished. The hub first runs the callbacks already due, then
+    its bridge is closed and the hub and its loop are destroyed; greenlets
+    still waiting on it never resume. Does nothing if no
     :class:`QtHub` is installed in this thread.
 
     :raises HardwareRepositoryError: a greenlet is still inside a Qt loop.
@@ -212,6 +215,8 @@ def uninstall() -> None:
             "qtloop.uninstall() must be called from top-level code of the GUI "
             "thread, not from inside a greenlet"
         )
+    # Let the hub run what is already due (e.g. a greenlet woken to finish).
+    gevent.sleep(0)
     busy = hub.busy_greenlets()
     if busy:
         raise HardwareRepositoryError(
