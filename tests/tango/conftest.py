@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import tango
 from tango_test_devices import ValuesDevice
 
 from HardwareRepository import Poller
@@ -21,8 +22,26 @@ from HardwareRepository.testing.tango_servers import TangoServerProcess
 VALUES = "test/values/1"
 
 
+@pytest.fixture(scope="session")
+def tango_event_system() -> None:
+    """Create cppTango's process-wide event consumer before any leak snapshot.
+
+    The first event subscription of a process starts Tango's ZMQ event
+    consumer: native threads plus eventfd/epoll descriptors that live as long
+    as the process. They belong to cppTango, not to the code under test, so
+    they are created here once, by subscribing to a short-lived server.
+    """
+    with TangoServerProcess({VALUES: ValuesDevice}) as server:
+        proxy = tango.DeviceProxy(server.device_url(VALUES))
+        event_id = proxy.subscribe_event(
+            "Scalar", tango.EventType.CHANGE_EVENT, lambda event: None
+        )
+        proxy.unsubscribe_event(event_id)
+        del proxy
+
+
 @pytest.fixture(scope="module")
-def values_server() -> Iterator[TangoServerProcess]:
+def values_server(tango_event_system: None) -> Iterator[TangoServerProcess]:
     """A running server with one :class:`ValuesDevice` named ``test/values/1``."""
     with TangoServerProcess({VALUES: ValuesDevice}) as server:
         yield server

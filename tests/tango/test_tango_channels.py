@@ -1,0 +1,283 @@
+"""TangoChannel against a real device server: values, events, polling, info."""
+
+from __future__ import annotations
+
+import logging
+
+import gevent
+import numpy
+import pytest
+import tango
+
+from HardwareRepository.Command.Tango import (
+    FALLBACK_POLLING_PERIOD,
+    TangoCommunicationError,
+    TangoTimeout,
+)
+from HardwareRepository.CommandContainer import CommandContainer, Quality
+from HardwareRepository.errors import ConfigError, Timeout
+
+pytestmark = pytest.mark.tango
+
+
+def _equal(a, b) -> bool:
+    if isinstance(a, numpy.ndarray) or isinstance(b, numpy.ndarray):
+        return (
+            numpy.shape(a) == numpy.shape(b)
+            and numpy.asarray(a).dtype == numpy.asarray(b).dtype
+            and bool(numpy.array_equal(a, b))
+        )
+    return type(a) is type(b) and a == b
+
+
+ROUND_TRIPS = [
+    ("Scalar", -2.25, -2.25),
+    ("Spectrum", numpy.array([1.0, 2.5, -3.0]), numpy.array([1.0, 2.5, -3.0])),
+    (
+        "Image",
+        numpy.arange(6, dtype=numpy.uint16).reshape(2, 3) * 1000,
+        numpy.arange(6, dtype=numpy.uint16).reshape(2, 3) * 1000,
+    ),
+    ("Text", "déjà vu", "déjà vu"),
+    ("Flag", True, True),
+    ("Counter", 42, 42),
+    ("Mode", 2, 2),
+    ("Mode", "OFF", 0),  # an enum label is written as its index
+]
+
+
+@pytest.mark.parametrize(("attribute", "written", "read"), ROUND_TRIPS)
+def test_round_trip(values_url, tango_items, attribute, written, read):
+    channel = tango_items("channel", attribute.lower(), attribute, tangoname=values_url)
+    channel.set_value(written)
+    value = channel.get_value()
+    assert _equal(value, read), f"{attribute}: wrote {written!r}, read {value!r}"
+
+
+def test_devstate_round_trip(values_url, tango_items):
+    state = tango_items("channel", "state", "State", tangoname=values_url)
+    set_state = tango_items("command", "set", "SetDeviceState", tangoname=values_url)
+    try:
+        for name in ("FAULT", "MOVING", "ON"):
+            set_state(name)
+            value = state.get_value()
+            assert value == getattr(tango.DevState, name)
+            assert isinstance(value, tango.DevState)
+    finally:
+        set_state("ON")
+
+
+def test_read_as_str(values_url, tango_items):
+    text = tango_items("channel", "text", "Text", tangoname=values_url)
+    text.set_value("abc")
+    as_bytes = tango_items("channel", "raw", "Bytes", tangoname=values_url)
+    as_str = tango_items(
+        "channel", "str", "Bytes", tangoname=values_url, read_as_str=True
+    )
+    numpy.testing.assert_array_equal(as_bytes.get_value(), [97, 98, 99])
+    assert as_str.get_value() == "abc"
+
+
+def test_get_info_is_the_attribute_configuration(values_url, tango_items):
+    scalar = tango_items("channel", "scalar", "Scalar", tangoname=values_url)
+    mode = tango_items("channel", "mode", "Mode", tangoname=values_url)
+    info = scalar.get_info()
+    assert info.name == "Scalar"
+    assert info.unit == "mm"
+    assert info.format == "%6.3f"
+    assert mode.get_enum_labels() == ["OFF", "STANDBY", "RUNNING"]
+    assert scalar.get_enum_labels() == []
+    with pytest.raises(ValueError, match="RUNNNING"):
+        mode.set_value("RUNNNING")
+
+
+def test_read_failure_carries_reasons(values_url, tango_items):
+    broken = tango_items("channel", "broken", "Broken", tangoname=values_url)
+    with pytest.raises(TangoCommunicationError) as info:
+        broken.get_value()
+    assert "TEST_ReadFailed" in info.value.reasons
+    assert values_url in str(info.value)
+    assert "Broken" in str(info.value)
+
+
+def test_read_timeout_names_device_and_attribute(values_url, tango_items):
+    # Tango serialises calls per device: a slow command holds up the read.
+    sleep = tango_items("command", "sleep", "Sleep", tangoname=values_url)
+    scalar = tango_items("channel", "scalar", "Scalar", tangoname=values_url)
+    pending = sleep(1.5, wait=False)
+    try:
+        gevent.sleep(0.2)  # let the command reach the server first (no event exists)
+        with pytest.raises(Timeout) as info:
+            scalar.get_value(timeout=0.3)
+        assert isinstance(info.value, TangoTimeout)
+        assert values_url in str(info.value)
+        assert "Scalar" in str(info.value)
+    finally:
+        assert pending.get(10) == 1.5
+
+
+def test_channel_without_polling_reads_each_time(values_url, tango_items, recorder):
+    counter = tango_items("channel", "counter", "Counter", tangoname=values_url)
+    writer = tango_items("channel", "w", "Counter", tangoname=values_url)
+    rec = recorder(counter)
+    rec.wait_for(counter.is_connected, 10, "the first read")
+    writer.set_value(5)
+    assert counter.get_value() == 5
+    writer.set_value(6)
+    assert counter.get_value() == 6
+    assert rec.values()[-2:] == [5, 6]
+
+
+# -- events ---------------------------------------------------------------------------
+def test_events_deliver_values_in_order(values_url, tango_items, recorder):
+    channel = tango_items(
+        "channel", "scalar", "Scalar", tangoname=values_url, polling="events"
+    )
+    writer = tango_items("channel", "writer", "Scalar", tangoname=values_url)
+    writer.set_value(1.0)
+    rec = recorder(channel)
+    rec.wait_for(lambda: rec.values() == [1.0], 10, "the first event")
+    assert channel.is_connected()
+    for value in (2.0, 3.0, 4.0):
+        writer.set_value(value)
+    rec.wait_for(lambda: rec.values()[-1:] == [4.0], 10, "the last event")
+    assert rec.values() == [1.0, 2.0, 3.0, 4.0]
+    assert not channel.polling_fallback
+    assert channel.get_value() == 4.0  # cached, no read
+
+
+@pytest.mark.parametrize(
+    ("tango_quality", "quality"),
+    [
+        (tango.AttrQuality.ATTR_ALARM, Quality.ALARM),
+        (tango.AttrQuality.ATTR_WARNING, Quality.WARNING),
+        (tango.AttrQuality.ATTR_CHANGING, Quality.CHANGING),
+    ],
+)
+def test_events_keep_values_of_any_quality(
+    values_url, tango_items, recorder, tango_quality, quality
+):
+    channel = tango_items(
+        "channel", "reading", "Reading", tangoname=values_url, polling="events"
+    )
+    push = tango_items("command", "push", "PushReading", tangoname=values_url)
+    push([0.0, int(tango.AttrQuality.ATTR_VALID)])
+    rec = recorder(channel)
+    rec.wait_for(lambda: channel.quality is Quality.VALID, 10, "a valid value")
+    push([7.5, int(tango_quality)])
+    rec.wait_for(lambda: 7.5 in rec.values(), 10, "the value of other quality")
+    assert channel.get_quality() is quality
+    assert rec.values("qualityChanged")[-1] is quality
+    push([8.0, int(tango.AttrQuality.ATTR_VALID)])
+    rec.wait_for(lambda: channel.quality is Quality.VALID, 10, "valid again")
+    assert rec.values()[-2:] == [7.5, 8.0]
+
+
+def test_invalid_quality_keeps_the_last_value(values_url, tango_items, recorder):
+    channel = tango_items(
+        "channel", "reading", "Reading", tangoname=values_url, polling="events"
+    )
+    push = tango_items("command", "push", "PushReading", tangoname=values_url)
+    push([3.0, int(tango.AttrQuality.ATTR_VALID)])
+    rec = recorder(channel)
+    rec.wait_for(lambda: channel.value == 3.0, 10, "a valid value")
+    push([0.0, int(tango.AttrQuality.ATTR_INVALID)])
+    rec.wait_for(lambda: channel.quality is Quality.INVALID, 10, "quality INVALID")
+    assert channel.value == 3.0
+    assert channel.is_connected()
+
+
+def test_event_burst_arrives_complete_and_in_order(values_url, tango_items, recorder):
+    channel = tango_items(
+        "channel", "sequence", "Sequence", tangoname=values_url, polling="events"
+    )
+    push = tango_items("command", "push", "PushSequence", tangoname=values_url)
+    rec = recorder(channel, ("update",))
+    rec.wait_for(lambda: rec.values(), 10, "the first event")
+    sink = channel._sink
+    received_before = sink.received
+    push(2000)
+    rec.wait_for(lambda: rec.values()[-1] == 2000, 20, "the last pushed value")
+    values = rec.values()[1:]
+    # Everything Tango handed to the channel reached the receivers, in order.
+    assert len(values) == sink.received - received_before
+    assert values == sorted(set(values))
+    assert values[-1] == 2000
+
+
+@pytest.mark.parametrize(
+    ("attribute", "reason"),
+    [
+        ("Counter", "API_AttributePollingNotStarted"),
+        ("Unconfigured", "API_EventPropertiesNotSet"),
+    ],
+)
+def test_events_fall_back_to_polling(
+    values_url, tango_items, recorder, caplog, attribute, reason
+):
+    caplog.set_level(logging.WARNING, "HardwareRepository.Command.Tango")
+    channel = tango_items(
+        "channel", "c", attribute, tangoname=values_url, polling="events"
+    )
+    rec = recorder(channel)
+    rec.wait_for(lambda: rec.values(), 10, "the first polled value")
+    assert channel.polling_fallback
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(reason in m and "polling it every" in m for m in messages), messages
+    if attribute == "Counter":
+        writer = tango_items("channel", "w", "Counter", tangoname=values_url)
+        writer.set_value(-17)
+        timeout = 3 * FALLBACK_POLLING_PERIOD / 1000
+        rec.wait_for(lambda: rec.values()[-1] == -17, timeout, "the polled change")
+
+
+# -- polling --------------------------------------------------------------------------
+def test_polling_delivers_changes_only(values_url, tango_items, recorder):
+    writer = tango_items("channel", "w", "Text", tangoname=values_url)
+    writer.set_value("one")
+    channel = tango_items("channel", "text", "Text", tangoname=values_url, polling=50)
+    rec = recorder(channel, ("update",))
+    rec.wait_for(lambda: rec.values() == ["one"], 10, "the first value")
+    writer.set_value("two")
+    rec.wait_for(lambda: rec.values()[-1:] == ["two"], 10, "the change")
+    # An absence cannot be awaited: let ten periods pass, then check that the
+    # unchanged value was not delivered again.
+    gevent.sleep(0.5)
+    assert rec.values() == ["one", "two"]
+
+
+# -- configuration --------------------------------------------------------------------
+def test_channel_through_a_container_inherits_tangoname(values_url):
+    class Owner(CommandContainer):
+        def get_property(self, name, default=None):
+            return values_url if name == "tangoname" else default
+
+    owner = Owner()
+    try:
+        channel = owner.add_channel(
+            {"type": "tango", "name": "text", "polling": "1000.0", "timeout": 5000},
+            "Text",
+        )
+        assert channel.device_name == values_url
+        assert channel.mode == "poll"
+        assert channel.polling_period == 1000.0
+        assert channel.timeout == 5.0
+        assert isinstance(owner.get_channel_value("text", force=True), str)
+    finally:
+        owner.close_commands_and_channels()
+
+
+@pytest.mark.parametrize(
+    ("attrs", "message"),
+    [
+        ({}, "tangoname"),
+        ({"tangoname": "a/b/c", "polling": "often"}, "polling"),
+        ({"tangoname": "a/b/c", "polling": -5}, "polling"),
+        ({"tangoname": "a/b/c", "timeout": "soon"}, "timeout"),
+        ({"tangoname": "a/b/c", "read_as_str": "maybe"}, "read_as_str"),
+    ],
+)
+def test_configuration_errors(attrs, message):
+    owner = CommandContainer()
+    with pytest.raises(ConfigError, match=message):
+        owner.add_channel({"type": "tango", "name": "x", **attrs}, "X")
