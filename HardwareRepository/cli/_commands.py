@@ -1,0 +1,205 @@
+"""The ``hwr`` sub-commands; each returns the process exit code.
+
+They run in the main thread, which owns the gevent hub and the hardware
+objects; waits are cooperative, so channel updates keep flowing while a
+command waits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import gevent
+
+from ..bridge import Event
+from ._main import UsageError, config_path
+from ._values import format_value, parse_value, split_target
+
+__all__ = [
+    "cmd_call",
+    "cmd_check",
+    "cmd_demo",
+    "cmd_get",
+    "cmd_gui",
+    "cmd_monitor",
+    "cmd_set",
+]
+
+# How long `get` waits for a channel's first value when reading fails.
+_READ_TIMEOUT = 5.0
+
+
+@contextmanager
+def _repository(path: str) -> Iterator[Any]:
+    from ..HardwareRepository import (
+        init_hardware_repository,
+        uninit_hardware_repository,
+    )
+
+    repo = init_hardware_repository(path)
+    try:
+        yield repo
+    finally:
+        uninit_hardware_repository()
+
+
+@contextmanager
+def _until_interrupted() -> Iterator[Event]:
+    """Yield an Event set by Ctrl-C (SIGINT) or SIGTERM, handled in the hub."""
+    stop = Event()
+    handlers = [
+        gevent.signal_handler(sig, stop.send) for sig in (signal.SIGINT, signal.SIGTERM)
+    ]
+    try:
+        yield stop
+    finally:
+        for handler in handlers:
+            handler.cancel()
+
+
+def _object(repo: Any, name: str) -> Any:
+    if not repo.find_file(name):
+        known = ", ".join(repo.names()) or "none"
+        raise UsageError(f"no hardware object {name!r} (objects: {known})")
+    return repo.get_hardware_object(name)
+
+
+def _known(repo: Any) -> Callable[[str], bool]:
+    return lambda name: bool(repo.find_file(name))
+
+
+def _channel(repo: Any, target: str) -> tuple[Any, Any]:
+    name, item = split_target(target, _known(repo))
+    if item is None:
+        raise UsageError(f"{target!r}: give OBJECT.channel")
+    obj = _object(repo, name)
+    channel = obj.get_channel_object(item, optional=True)
+    if channel is None:
+        raise UsageError(
+            f"object {name!r} has no channel {item!r} "
+            f"(channels: {', '.join(obj.get_channel_names_list()) or 'none'})"
+        )
+    return obj, channel
+
+
+def _read(channel: Any) -> Any:
+    return channel.get_value(force=True)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Load every object of the configuration and print the summary table."""
+    with _repository(config_path(args)) as repo:
+        records = repo.load_all()
+        print(repo.summary_text())
+        failed = [r for r in records if r.status == "failed"]
+        warned = [r for r in records if r.status == "warning"]
+        for record in failed + warned:
+            for problem in record.errors + record.warnings:
+                print(f"{record.status.upper()}: {problem}", file=sys.stderr)
+        print(
+            f"{len(records)} object(s): {len(records) - len(failed) - len(warned)} ok, "
+            f"{len(warned)} with warnings, {len(failed)} failed"
+        )
+        return 1 if failed or warned else 0
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    """Print one channel's value, or every channel of an object."""
+    with _repository(config_path(args)) as repo:
+        name, item = split_target(args.target, _known(repo))
+        if item is not None:
+            _, channel = _channel(repo, args.target)
+            value = _read(channel)
+            print(f"{format_value(value, width=1000)}")
+            return 0
+        obj = _object(repo, name)
+        failures = 0
+        for channel in obj.get_channels():
+            try:
+                text = format_value(_read(channel))
+            except (TimeoutError, Exception) as exc:  # report each, go on
+                failures += 1
+                text = f"<{type(exc).__name__}: {exc}>"
+            print(f"{channel.name():<20} {text}")
+        state = getattr(obj, "get_state", None)
+        if state is not None:
+            print(f"{'(object state)':<20} {state().name}")
+        return 1 if failures else 0
+
+
+def cmd_set(args: argparse.Namespace) -> int:
+    """Write a value to a channel."""
+    with _repository(config_path(args)) as repo:
+        _, channel = _channel(repo, args.target)
+        value = parse_value(args.value)
+        channel.set_value(value)
+        print(f"{args.target} <- {format_value(value)}")
+        return 0
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    """Call a command with literal arguments and print its reply."""
+    with _repository(config_path(args)) as repo:
+        name, item = split_target(args.target, _known(repo))
+        if item is None:
+            raise UsageError(f"{args.target!r}: give OBJECT.command")
+        obj = _object(repo, name)
+        command = obj.get_command_object(item, optional=True)
+        if command is None:
+            raise UsageError(
+                f"object {name!r} has no command {item!r} "
+                f"(commands: {', '.join(obj.get_command_names_list()) or 'none'})"
+            )
+        reply = command(*(parse_value(a) for a in args.args), timeout=args.timeout)
+        print(format_value(reply, width=1000))
+        return 0
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    """Print one line per update of the channels, with timestamps, until Ctrl-C."""
+    with _repository(config_path(args)) as repo, _until_interrupted() as stop:
+        receivers = []
+        for target in args.targets:
+            _, channel = _channel(repo, target)
+
+            def on_update(
+                value: Any, target: str = target, channel: Any = channel
+            ) -> None:
+                stamp = (
+                    time.strftime("%H:%M:%S") + f".{int(time.time() * 1000) % 1000:03d}"
+                )
+                quality = channel.get_quality().name
+                print(f"{stamp} {target} {format_value(value)} [{quality}]", flush=True)
+
+            def on_connection(connected: bool, target: str = target) -> None:
+                word = "connected" if connected else "DISCONNECTED"
+                print(f"{time.strftime('%H:%M:%S')} {target} {word}", flush=True)
+
+            receivers.append((channel, on_update, on_connection))
+            channel.connect_signal("update", on_update, weak=False)
+            channel.connect_signal("connectionStateChanged", on_connection, weak=False)
+        stop.wait(args.duration)
+        for channel, on_update, on_connection in receivers:
+            channel.disconnect_signal("update", on_update)
+            channel.disconnect_signal("connectionStateChanged", on_connection)
+        return 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    """Open the Qt window on a configuration."""
+    from ..gui import run_gui
+
+    return run_gui(config_path(args))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Start the demo servers, load the demo configuration, show it."""
+    from ._demo import run_demo
+
+    return run_demo(no_gui=args.no_gui, duration=args.duration)

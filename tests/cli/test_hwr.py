@@ -1,0 +1,146 @@
+"""The ``hwr`` command line, run as a user runs it: a separate process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from HardwareRepository.demo.servers import DEMO_HOST, DEMO_PORT
+
+pytestmark = pytest.mark.tango
+
+
+def hwr(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run ``hwr ARGS`` and return the finished process."""
+    return subprocess.run(
+        [sys.executable, "-m", "HardwareRepository.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_check_of_the_demo_configuration_exits_zero(demo_config):
+    proc = hwr("check", str(demo_config))
+    assert proc.returncode == 0, proc.stderr
+    for name in ("/diff-omega", "/safety-shutter", "/machine-info", "/energy"):
+        assert name in proc.stdout
+    assert "0 failed" in proc.stdout
+
+
+def test_check_of_the_shipped_demo_configuration_exits_zero_without_servers():
+    # Objects whose device server is down still load (they are disconnected).
+    proc = hwr("check", "configuration/demo")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_check_of_a_broken_configuration_names_file_and_line(broken_config):
+    proc = hwr("check", str(broken_config))
+    assert proc.returncode == 1
+    assert "bad-motor.xml:" in proc.stderr
+    assert "/machine-info" in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+def test_get_set_and_call_on_real_servers(demo_config):
+    proc = hwr("--config", str(demo_config), "get", "energy.position")
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout) == pytest.approx(12.4)
+
+    proc = hwr("--config", str(demo_config), "set", "sample-x.velocity", "0.25")
+    assert proc.returncode == 0, proc.stderr
+    proc = hwr("--config", str(demo_config), "get", "sample-x.velocity")
+    assert float(proc.stdout) == pytest.approx(0.25)
+
+    proc = hwr("--config", str(demo_config), "call", "diff-phi.stop")
+    assert proc.returncode == 0, proc.stderr
+
+    proc = hwr("--config", str(demo_config), "get", "diff-phi")
+    assert proc.returncode == 0, proc.stderr
+    lines = dict(line.split(None, 1) for line in proc.stdout.splitlines())
+    assert float(lines["position"]) == pytest.approx(0.0)
+    assert lines["state"].strip() == "ON"
+    assert "(object" in proc.stdout
+
+
+def test_monitor_prints_timestamped_updates(demo_config):
+    proc = hwr(
+        "--config",
+        str(demo_config),
+        "monitor",
+        "machine-info.current",
+        "--duration",
+        "2",
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = [
+        line for line in proc.stdout.splitlines() if "machine-info.current" in line
+    ]
+    assert len(lines) >= 3, proc.stdout
+    stamp, _, value, quality = lines[-1].split(" ")
+    assert stamp.count(":") == 2
+    assert 0 < float(value) <= 200
+    assert quality.startswith("[")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("get", "no-such-object.position"), "no hardware object 'no-such-object'"),
+        (("get", "energy.no_such_channel"), "has no channel 'no_such_channel'"),
+        (("call", "energy.no_such_command"), "has no command 'no_such_command'"),
+        (("check", "/no/such/dir"), "does not exist"),
+    ],
+)
+def test_user_mistakes_give_one_line_and_exit_two(demo_config, args, message):
+    proc = hwr("--config", str(demo_config), *args)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((DEMO_HOST, port)) == 0
+
+
+@pytest.mark.slow
+def test_demo_shows_live_values_and_stops_cleanly_on_ctrl_c():
+    if _listening(DEMO_PORT):
+        pytest.skip(f"a demo is already running on port {DEMO_PORT}")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "HardwareRepository.cli", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    seen: list[str] = []
+    try:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 30:
+            line = proc.stdout.readline()
+            seen.append(line)
+            if "/machine-info" in line and "mA" in line:
+                break
+        assert any("mA" in line for line in seen), "".join(seen)
+        assert time.monotonic() - t0 < 30
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, "".join(seen) + out
+    assert "demo stopped" in out
+    assert not _listening(DEMO_PORT), "the demo left its device server running"
