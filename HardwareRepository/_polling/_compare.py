@@ -13,6 +13,8 @@ __all__ = ["values_equal"]
 log = logging.getLogger("HardwareRepository.Poller")
 
 _MAX_DEPTH = 32
+# Types whose == is a plain truth value (NaN handled apart): the fast path.
+_SIMPLE = frozenset({int, float, str, bytes, bool, complex, type(None)})
 
 
 def values_equal(old: Any, new: Any) -> bool:
@@ -43,6 +45,9 @@ def _is_array(value: Any) -> bool:
 def _equal(old: Any, new: Any, depth: int) -> bool:
     if old is new:
         return True
+    kind = type(old)
+    if kind is type(new) and kind in _SIMPLE:
+        return old == new or (old != old and new != new)  # NaN: x != x
     if _is_array(old) or _is_array(new):
         return _arrays_equal(old, new, depth)
     if depth < _MAX_DEPTH:
