@@ -84,6 +84,8 @@ CLIENT_MODULE = "TacoDevice"
 SIMULATION_ENV = "HWR_TACO_SIMULATION"
 
 _SIM_MODULE = "HardwareRepository.Command._taco_sim"
+# Extra wait beyond the client's RPC timeout before a call is abandoned.
+_GRACE = 1.0
 
 # Taco error numbers (DevErrors.h) that mean "unreachable", not "refused".
 _COMMUNICATION_CODES = frozenset(
@@ -293,8 +295,10 @@ class TacoCommand(CommandObject):
     :param args: XML arguments: a string of comma-separated literals (or one
         value); when given, calls take no arguments and send these.
     :param dc: use the data collector (``TacoDeviceC``).
-    :param timeout: seconds: the client's RPC timeout and the default limit of
-        a call; ``None``: the client's default.
+    :param timeout: seconds: the client's RPC timeout; a call is abandoned
+        (:class:`~HardwareRepository.errors.Timeout`) one second later if the
+        client has not returned. ``None``: the client's default timeout and
+        no limit of our own.
     :param client: the client module (:func:`load_client`); default: the real
         one, or the simulated one if ``HWR_TACO_SIMULATION`` is set.
     :raises ConfigError: no device name, or ``args`` is not a list of literals.
@@ -313,7 +317,8 @@ class TacoCommand(CommandObject):
         client: ModuleType | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(name, username, timeout=timeout)
+        limit = None if timeout is None else timeout + _GRACE
+        super().__init__(name, username, timeout=limit)
         if not taconame:
             raise ConfigError(f"taco command {name!r} has no device name")
         if client is None:
@@ -504,8 +509,8 @@ class TacoChannel(ChannelObject):
         in a worker thread, waiting cooperatively) when ``force`` is true or no
         value was polled yet.
 
-        :param timeout: seconds; default the XML ``timeout`` (else none of our
-            own: the client's RPC timeout applies).
+        :param timeout: seconds; default one second more than the XML
+            ``timeout`` (the client's RPC timeout), or no limit of our own.
         :raises NotConnectedError: the device cannot be reached, or the channel
             is closed.
         :raises CommandFailedError: the device failed the command.
@@ -515,7 +520,10 @@ class TacoChannel(ChannelObject):
             raise NotConnectedError(f"{self.source()} is closed")
         if not force and self._value is not NOT_INITIALIZED:
             return self._value
-        limit = self.timeout if timeout is None else timeout
+        if timeout is not None:
+            limit: float | None = timeout
+        else:
+            limit = None if self.timeout is None else self.timeout + _GRACE
         result = call_in_thread(
             self._link.call, self.command, self.arglist, name=self.source()
         )
