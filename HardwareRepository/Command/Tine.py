@@ -327,7 +327,9 @@ class TineCommand(CommandObject):
         )
         try:
             return result.get()
-        except OSError as exc:
+        except Timeout:
+            raise
+        except OSError as exc:  # the client's IOError (Timeout is one too)
             raise CommandFailedError(f"{self.source()}: set failed: {exc}") from exc
 
     def get(self, timeout: float | None = None) -> Any:
@@ -346,7 +348,9 @@ class TineCommand(CommandObject):
         )
         try:
             return _wait(result, limit + _GRACE, self.source())
-        except OSError as exc:
+        except Timeout:
+            raise
+        except OSError as exc:  # the client's IOError (Timeout is one too)
             raise CommunicationError(f"{self.source()}: get failed: {exc}") from exc
 
 
@@ -576,7 +580,9 @@ class TineChannel(ChannelObject):
         )
         try:
             return _wait(result, limit + _GRACE, self.source())
-        except OSError as exc:
+        except Timeout:
+            raise
+        except OSError as exc:  # the client's IOError (Timeout is one too)
             raise CommunicationError(f"{self.source()}: get failed: {exc}") from exc
 
     getValue = get_value
@@ -602,7 +608,9 @@ class TineChannel(ChannelObject):
         )
         try:
             _wait(result, limit + _GRACE, self.source())
-        except OSError as exc:
+        except Timeout:
+            raise
+        except OSError as exc:  # the client's IOError (Timeout is one too)
             raise CommandFailedError(f"{self.source()}: set failed: {exc}") from exc
 
     setValue = set_value
