@@ -87,7 +87,8 @@ def test_callbacks_come_from_a_foreign_thread_and_signals_from_the_hub(tine, rec
     try:
         server.publish("FILTER", 2)
         rec.wait_for(lambda: rec.values[-1:] == [2])
-        assert spy.threads and threading.get_ident() not in spy.threads
+        assert spy.threads
+        assert threading.get_ident() not in spy.threads
         assert rec.threads == {threading.get_ident()}
     finally:
         channel.close()
