@@ -100,8 +100,9 @@ _taco_lock = _native.allocate_lock()
 def load_client(simulated: bool) -> ModuleType:
     """Return the Taco client module: ``TacoDevice`` or the simulated one.
 
-    :raises ImportError: the real client is not installed (the message names
-        it and how to select the simulation).
+    :raises MissingClientLibraryError: the real client is not installed (an
+        ``ImportError`` and a ``ConfigError``; the message names it and how to
+        select the simulation).
     """
     return client_module(
         CLIENT_MODULE,

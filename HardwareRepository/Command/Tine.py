@@ -112,8 +112,9 @@ _GRACE = 1.0
 def load_client(simulated: bool) -> ModuleType:
     """Return the TINE client module: ``tine`` or the simulated one.
 
-    :raises ImportError: the real client is not installed (the message names
-        it and how to select the simulation).
+    :raises MissingClientLibraryError: the real client is not installed (an
+        ``ImportError`` and a ``ConfigError``; the message names it and how to
+        select the simulation).
     """
     return client_module(
         CLIENT_MODULE,

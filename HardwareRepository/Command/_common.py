@@ -25,6 +25,7 @@ from ..errors import ConfigError
 
 __all__ = [
     "Backoff",
+    "MissingClientLibraryError",
     "call_in_thread",
     "client_module",
     "milliseconds",
@@ -75,6 +76,16 @@ def wants_simulation(attrs: dict[str, Any], owner: Any, env_var: str) -> bool:
     return False
 
 
+class MissingClientLibraryError(ConfigError, ImportError):
+    """A control system's client library is not installed.
+
+    Both a :class:`~HardwareRepository.errors.ConfigError` (the configuration
+    asks for something this installation lacks; its message is shown as is)
+    and an :class:`ImportError` (what the plug-in contract lets propagate).
+    The original ``ImportError`` is the ``__cause__``.
+    """
+
+
 def client_module(
     real_name: str, simulated_name: str, simulated: bool, description: str, hint: str
 ) -> ModuleType:
@@ -84,19 +95,17 @@ def client_module(
     :param simulated_name: the dotted name of the simulated client module.
     :param description: the library, for the error message.
     :param hint: how to select the simulation instead, for the error message.
-    :raises ImportError: the real library is not installed; the message names
-        it and says how to select the simulated client (the original error is
-        the ``__cause__``).
+    :raises MissingClientLibraryError: the real library is not installed; the
+        message names it and says how to select the simulated client.
     """
     if simulated:
         return importlib.import_module(simulated_name)
     try:
         return importlib.import_module(real_name)
     except ImportError as exc:
-        raise ImportError(
-            f"the {description} (Python module {real_name!r}) is not installed "
-            f"or failed to import ({exc}); install it, or {hint}",
-            name=real_name,
+        raise MissingClientLibraryError(
+            f"the {description} is not installed: Python module {real_name} "
+            f"cannot be imported ({exc}); install it, or {hint}"
         ) from exc
 
 
