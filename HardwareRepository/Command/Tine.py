@@ -57,7 +57,7 @@ from typing import Any
 
 import gevent
 
-from ..bridge import _native
+from ..bridge import _native, spawn_logged
 from ..CommandContainer import NOT_INITIALIZED, ChannelObject, CommandObject
 from ..errors import (
     CommandFailedError,
@@ -440,7 +440,7 @@ class TineChannel(ChannelObject):
         self._opener: gevent.Greenlet | None = None  # hub thread only
         if self.simulated:
             log.info("%s: using the SIMULATED TINE client", self.source())
-        self._opener = gevent.spawn(self._open_link)
+        self._opener = spawn_logged(self._open_link)
 
     def source(self) -> str:
         """Name the channel, its server, property and client, for messages."""
