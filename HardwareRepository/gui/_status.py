@@ -101,7 +101,8 @@ class ConnectionStatus(QtWidgets.QLabel):
             text = " | ".join(parts)
             colour = "#b71c1c"
         else:
-            text = f"{len(self._objects)} objects, all channels connected"
+            count = len(self._objects)
+            text = f"{count} object{'' if count == 1 else 's'}, all channels connected"
             colour = "#1b5e20"
         self.setStyleSheet(f"color: {colour};")
         self.setToolTip("\n".join(details))

@@ -168,32 +168,33 @@ def test_status_line_reports_disconnected_objects_and_load_errors(
 
 
 def test_screenshot(open_window, demo_config, qtbot, tmp_path, slot_errors):
-    """Drive the demo a little and save the window (HWR_SCREENSHOT=path keeps it)."""
+    """Drive the demo a little and save the window (HWR_SCREENSHOT=path keeps it).
+
+    The picture is taken while Phi moves: a yellow badge and a ramp in the plot.
+    """
     window, repository = open_window(demo_config)
     qtbot.waitUntil(
         lambda: window.status_text().endswith("all channels connected"),
         timeout=WAIT_MS,
     )
+    shutter = window.panel("safety-shutter")
     phi_panel = window.panel("diff-phi")
-    x_panel = window.panel("sample-x")
     qtbot.waitUntil(lambda: phi_panel.state_text() == "READY", timeout=WAIT_MS)
-    phi_target = _target_away_from(
-        repository.get_hardware_object("diff-phi").get_value(), 40.0, 170.0
-    )
-    x_target = _target_away_from(
-        repository.get_hardware_object("sample-x").get_value(), 1.9, 2.0
-    )
+    qtbot.waitUntil(lambda: shutter.state_text() in ("OPEN", "CLOSED"), timeout=WAIT_MS)
+    if shutter.state_text() == "CLOSED":
+        qtbot.mouseClick(shutter.open_button, QtCore.Qt.LeftButton)
+        qtbot.waitUntil(lambda: shutter.state_text() == "OPEN", timeout=WAIT_MS)
+
+    phi = repository.get_hardware_object("diff-phi")
+    start = phi.get_value()
+    target = _target_away_from(start, 60.0, 170.0)
     window.plot_panel.select("Phi: position")
-    phi_panel.target.setValue(phi_target)
-    x_panel.target.setValue(x_target)
+    phi_panel.target.setValue(target)
     qtbot.mouseClick(phi_panel.move_button, QtCore.Qt.LeftButton)
-    qtbot.mouseClick(x_panel.move_button, QtCore.Qt.LeftButton)
-    qtbot.mouseClick(window.panel("safety-shutter").open_button, QtCore.Qt.LeftButton)
     qtbot.waitUntil(
         lambda: (
-            phi_panel.position_text() == f"{phi_target:.3f} deg"
-            and phi_panel.state_text() == "READY"
-            and window.panel("safety-shutter").state_text() == "OPEN"
+            phi_panel.state_text() == "BUSY"
+            and abs(phi.get_value() - start) > 0.6 * abs(target - start)
         ),
         timeout=WAIT_MS,
     )
@@ -205,10 +206,7 @@ def test_screenshot(open_window, demo_config, qtbot, tmp_path, slot_errors):
     assert image.save(str(path)), f"could not write {path}"
     assert path.stat().st_size > 10_000
 
-    qtbot.waitUntil(lambda: x_panel.state_text() == "READY", timeout=WAIT_MS)
-    qtbot.mouseClick(window.panel("safety-shutter").close_button, QtCore.Qt.LeftButton)
-    qtbot.waitUntil(
-        lambda: window.panel("safety-shutter").state_text() == "CLOSED",
-        timeout=WAIT_MS,
-    )
+    qtbot.waitUntil(lambda: phi_panel.state_text() == "READY", timeout=WAIT_MS)
+    qtbot.mouseClick(shutter.close_button, QtCore.Qt.LeftButton)
+    qtbot.waitUntil(lambda: shutter.state_text() == "CLOSED", timeout=WAIT_MS)
     assert slot_errors() == []
