@@ -125,6 +125,7 @@ def run_demo(no_gui: bool = False, duration: float | None = None) -> int:
     servers and the repository on the way out, whatever happens.
     """
     from ..demo.servers import start_demo_servers
+    from ..demo.simulated import SimulatedSources
     from ..HardwareRepository import (
         init_hardware_repository,
         uninit_hardware_repository,
@@ -133,6 +134,13 @@ def run_demo(no_gui: bool = False, duration: float | None = None) -> int:
     config = demo_configuration()
     print("starting the demo Tango device servers (no database) ...", flush=True)
     servers = start_demo_servers()
+    sources = SimulatedSources()
+    sources.start()
+    print(
+        "the demo's TINE and Taco channels use SIMULATED clients "
+        "(their libraries are not installed)",
+        flush=True,
+    )
     try:
         if not no_gui and display_available():
             from ..gui import run_gui
@@ -155,5 +163,6 @@ def run_demo(no_gui: bool = False, duration: float | None = None) -> int:
         finally:
             uninit_hardware_repository()
     finally:
+        sources.stop()
         servers.stop()
         print("demo stopped", flush=True)

@@ -135,6 +135,11 @@ def test_demo_shows_live_values_and_stops_cleanly_on_ctrl_c():
                 break
         assert any("mA" in line for line in seen), "".join(seen)
         assert time.monotonic() - t0 < 30
+        text = "".join(seen)
+        assert "SIMULATED" in text
+        assert "/beam-monitor" in text  # the TINE channel (simulated client)
+        assert "/hutch-temperature" in text  # the Taco channel (simulated client)
+        assert "/diff-phi" in text
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
     finally:
