@@ -93,6 +93,8 @@ RETRY_DELAY_MIN = 1.0
 RETRY_DELAY_MAX = 3.0
 # seconds close() waits for a device's worker threads to end
 _CLOSE_WAIT = 5.0
+# seconds between two log messages about events Tango lost
+_MISSED_LOG_INTERVAL = 10.0
 
 
 # -- XML attribute parsing ---------------------------------------------------------
@@ -443,6 +445,9 @@ class TangoChannel(ChannelObject):
         self._sub_lock = _native.allocate_lock()
         self._event_id: int | None = None  # guarded by _sub_lock
         self._outage_logged = False  # hub thread only
+        #: how many ``API_MissedEvents`` reports Tango sent (events it lost)
+        self.missed_event_reports = 0
+        self._missed_logged_at = -_MISSED_LOG_INTERVAL  # hub thread only
         self._link: DeviceLink = acquire_link(tangoname)
         self._link.want_timeout(timeout)
         self._start()
@@ -558,6 +563,9 @@ class TangoChannel(ChannelObject):
                 self._fall_back_to_polling(reasons)
                 return
             text = "; ".join(f"{r}: {d}" for r, d, _ in item.errors)
+            if reasons == ["API_MissedEvents"]:
+                self._report_missed(text)
+                return
             self._disconnected(f"event error: {text}")
             return
         self._deliver(item.value, item.quality, item.timestamp)
@@ -575,6 +583,19 @@ class TangoChannel(ChannelObject):
                 self._send("qualityChanged", (Quality.INVALID,))
             return
         self.update(value, quality, timestamp)
+
+    def _report_missed(self, text: str) -> None:
+        """Hub: Tango lost events (its ZMQ queue overflowed); the stream goes on."""
+        self.missed_event_reports += 1
+        now = _native.monotonic()
+        if now - self._missed_logged_at >= _MISSED_LOG_INTERVAL:
+            self._missed_logged_at = now
+            log.warning(
+                "%s: Tango lost change events (%d report(s) so far): %s",
+                self.source(),
+                self.missed_event_reports,
+                text,
+            )
 
     def _disconnected(self, why: str) -> None:
         if not self._outage_logged:

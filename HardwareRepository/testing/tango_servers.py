@@ -180,7 +180,8 @@ class TangoServerProcess:
             raise RuntimeError(f"{self!r} is already running")
         timeout = self.start_timeout if timeout is None else timeout
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        # "" in sys.path means the current directory (python -c, the REPL).
+        env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)
         env.pop("TANGO_HOST", None)  # never reach a real Tango database
         with open(self.log_path, "ab") as log_file:
             self._process = subprocess.Popen(

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import gevent
 import tango
 
 from ...bridge import HubTrigger
@@ -24,7 +25,10 @@ from ...CommandContainer import Quality
 from ...errors import BridgeClosedError
 from ._errors import stack_of
 
-__all__ = ["QUALITIES", "EventItem", "EventSink"]
+__all__ = ["LINGER", "QUALITIES", "EventItem", "EventSink"]
+
+#: seconds the hub waits after a batch for more events before it stops draining
+LINGER = 0.002
 
 #: Tango's attribute quality -> the package's.
 QUALITIES: dict[Any, Quality] = {
@@ -71,6 +75,9 @@ class EventSink:
         self._items: deque[EventItem] = deque()
         self._trigger = HubTrigger(self._drain)
         self._closed = False
+        # True from the post that wakes the hub until the hub finds the deque
+        # empty; written by both sides (see _drain for why no event is lost).
+        self._scheduled = False
         #: events received so far (any thread writes; for diagnostics)
         self.received = 0
 
@@ -86,6 +93,9 @@ class EventSink:
             item = EventItem(value.value, value.quality, value.time.totime(), ())
         self._items.append(item)
         self.received += 1
+        if self._scheduled:
+            return
+        self._scheduled = True
         try:
             self._trigger.send()
         except BridgeClosedError:
@@ -93,13 +103,28 @@ class EventSink:
             self._items.clear()
 
     def _drain(self) -> None:
+        # Producers post only when _scheduled is false, so while this runs the
+        # Tango thread appends without waking the hub again. It is cleared only
+        # once the deque is empty, then the deque is checked again: an event
+        # appended in between is either seen here or was followed by a post.
         items = self._items
-        while items:
-            handler = self._handler()
-            if handler is None or self._closed:
-                items.clear()
+        handler = self._handler()
+        while True:
+            while items:
+                if handler is None or self._closed:
+                    items.clear()
+                    return
+                handler(items.popleft())
+            # Linger: events streaming in are taken in one batch a moment later
+            # instead of waking the hub (and trading the GIL with Tango's
+            # thread) for every few events. A lone event is never delayed.
+            gevent.sleep(LINGER)
+            if items:
+                continue
+            self._scheduled = False
+            if not items or self._closed:
                 return
-            handler(items.popleft())
+            self._scheduled = True
 
     def close(self) -> None:
         """Drop later and pending events; hub thread."""
