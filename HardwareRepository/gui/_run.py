@@ -63,7 +63,7 @@ def run_gui(
         repository.load_all()
         kwargs = {} if title is None else {"title": title}
         window = BeamlineWindow.from_repository(repository, **kwargs)
-        window.resize(1180, 820)
+        window.resize(1400, 900)
         window.show()
         if on_ready is not None:
             on_ready(window)

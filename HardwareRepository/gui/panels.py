@@ -44,6 +44,12 @@ __all__ = [
 
 NO_VALUE = "—"
 _LAST_ROW = 100  # an empty, stretching row below every panel's content
+_TITLE_CHARS = 32
+_MIN_WIDTH = 280  # pixels: a motor's target box and buttons fit
+
+
+def _shorten(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 def display_name(obj: HardwareObject) -> str:
@@ -96,12 +102,17 @@ class ObjectPanel(QtWidgets.QGroupBox):
         actions: ActionRunner,
         parent: QtWidgets.QWidget | None = None,
     ) -> None:
-        super().__init__(display_name(obj), parent)
+        super().__init__(_shorten(display_name(obj), _TITLE_CHARS), parent)
         self.hardware_object = obj
         self.actions = actions
         self._followed: list[tuple[Any, str, Callable[..., Any]]] = []
         self.setObjectName(f"panel:{obj.name()}")
-        self.setToolTip(f"{obj.name()} ({type(obj).__name__})")
+        self.setToolTip(f"{display_name(obj)}: {obj.name()} ({type(obj).__name__})")
+        # Share the row's width equally, whatever the title's length.
+        self.setSizePolicy(
+            QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Preferred
+        )
+        self.setMinimumWidth(_MIN_WIDTH)
         self.layout_ = QtWidgets.QGridLayout(self)
         self.layout_.setColumnStretch(1, 1)
         self.state_label = QtWidgets.QLabel(NO_VALUE)
@@ -404,10 +415,20 @@ class GenericPanel(ObjectPanel):
             if child is None:
                 continue
             text = display_name(child) if isinstance(child, HardwareObject) else ""
-            grid.addWidget(QtWidgets.QLabel(role), row, 0)
-            grid.addWidget(QtWidgets.QLabel(text or child.name()), row, 1)
+            label = QtWidgets.QLabel(f"{role} → {text or child.name()}")
+            label.setWordWrap(True)
+            grid.addWidget(label, row, 0, 1, 2)
             row += 1
         self.follow(obj, "stateChanged", self._on_state)
+
+    def show_state(self, state: HardwareObjectState, name: str = "") -> None:
+        """Show ``state``; the badge is hidden while it is UNKNOWN.
+
+        Plain objects and equipment often never set a state: their channels
+        say whether they are connected.
+        """
+        super().show_state(state, name)
+        self.state_label.setVisible(state is not HardwareObjectState.UNKNOWN)
 
     def _on_update(self, label: QtWidgets.QLabel, value: Any) -> None:
         label.setText(format_value(value))

@@ -63,7 +63,7 @@ class BeamlineWindow(QtWidgets.QMainWindow):
         *,
         summary: Iterable[Any] = (),
         title: str = "HardwareRepository",
-        columns: int = 3,
+        columns: int = 4,
         plot_span: float = 60.0,
         parent: QtWidgets.QWidget | None = None,
     ) -> None:
@@ -98,8 +98,10 @@ class BeamlineWindow(QtWidgets.QMainWindow):
         splitter.addWidget(scroll)
         splitter.addWidget(self.plot_panel)
         splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(1, 1)
         self.setCentralWidget(splitter)
+        self._splitter = splitter
+        self._sized = False
 
         self.connection_status = ConnectionStatus(self.objects, summary)
         self.statusBar().addPermanentWidget(self.connection_status)
@@ -162,6 +164,14 @@ class BeamlineWindow(QtWidgets.QMainWindow):
             panel.detach()
         self.plot_panel.detach()
         self.connection_status.detach()
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
+        if not self._sized:
+            # Three quarters for the panels, the rest for the plot.
+            self._sized = True
+            height = max(self._splitter.height(), 400)
+            self._splitter.setSizes([height * 3 // 4, height - height * 3 // 4])
+        super().showEvent(event)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.detach()

@@ -106,10 +106,22 @@ def qt_hub(qapp, plain_hub_aside) -> Iterator[QtHub]:
 
 
 @pytest.fixture
-def open_window(qt_hub: QtHub, qtbot) -> Iterator[Callable[..., object]]:
+def simulated_sources() -> Iterator[None]:
+    """The demo's SIMULATED TINE server and Taco device (as `hwr demo` runs them)."""
+    from HardwareRepository.demo.simulated import SimulatedSources
+
+    with SimulatedSources():
+        yield
+
+
+@pytest.fixture
+def open_window(
+    qt_hub: QtHub, simulated_sources: None, qtbot
+) -> Iterator[Callable[..., object]]:
     """Load a configuration and show a BeamlineWindow on it.
 
-    ``open_window(path)`` returns ``(window, repository)``. At teardown every
+    ``open_window(path)`` returns ``(window, repository)``. The demo's
+    simulated TINE/Taco sources run meanwhile. At teardown every
     window is closed (which detaches it from the objects) and its repository
     shut down, before the QtHub goes.
     """
@@ -122,7 +134,7 @@ def open_window(qt_hub: QtHub, qtbot) -> Iterator[Callable[..., object]]:
         repository.load_all()
         window = BeamlineWindow.from_repository(repository)
         opened.append((window, repository))
-        window.resize(1180, 900)
+        window.resize(1400, 900)
         window.show()
         qtbot.waitExposed(window)
         return window, repository

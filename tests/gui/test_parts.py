@@ -72,6 +72,7 @@ def test_generic_panel_shows_channel_values_and_the_status_line_the_disconnected
         assert panel.value_labels["beam"].text() == "not connected"
         assert window.status_text() == "Not connected: Thing"
         assert window.disconnected_objects() == ["/thing"]
+        assert panel.state_label.isHidden()  # UNKNOWN: the channels say more
 
         thing.get_channel_object("counts").update(7.25)
         assert counts.text() == "7.25"
@@ -83,6 +84,7 @@ def test_generic_panel_shows_channel_values_and_the_status_line_the_disconnected
 
         thing.update_state(HardwareObjectState.FAULT)
         assert panel.state_text() == "FAULT"
+        assert not panel.state_label.isHidden()
         assert "#e53935" in panel.state_label.styleSheet()
     finally:
         window.close()
