@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, ClassVar
 
 from ._config._values import convert_value
-from ._signals import SignalEmitter
+from ._signals import SignalEmitter, raise_receiver_errors, set_raise_receiver_errors
 from .bridge import Event
 from .CommandContainer import CommandContainer
 from .errors import Timeout
@@ -34,6 +34,9 @@ __all__ = [
     "HardwareObjectNode",
     "HardwareObjectState",
     "Procedure",
+    "combine_states",
+    "raise_receiver_errors",
+    "set_raise_receiver_errors",
 ]
 
 log = logging.getLogger("HardwareRepository.objects")
@@ -256,11 +259,21 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
     """
 
     STATES = HardwareObjectState
+    #: whether the class maintains a state (see :meth:`reports_state`); false
+    #: only for the plain base class, true for every subclass unless it says
+    #: otherwise.
+    REPORTS_STATE: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "REPORTS_STATE" not in cls.__dict__:
+            cls.REPORTS_STATE = True
 
     def __init__(self, name: str) -> None:
         HardwareObjectNode.__init__(self, name)
         CommandContainer.__init__(self)
         self._state = HardwareObjectState.UNKNOWN
+        self._state_reported = False
         self._ready_event = Event()
         # (sender, signal, slot) made through self.connect(); used by discard
         # and reload to undo them.
@@ -394,6 +407,16 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
         """Return the current state."""
         return self._state
 
+    def reports_state(self) -> bool:
+        """Return whether this object's state means something to a container.
+
+        True for every subclass of :class:`HardwareObject` (unless it sets
+        ``REPORTS_STATE = False``) and for any object whose state was set with
+        :meth:`update_state`; false for a plain ``HardwareObject``, whose state
+        nothing maintains. :class:`Equipment` aggregates only such objects.
+        """
+        return self.REPORTS_STATE or self._state_reported
+
     def update_state(self, state: HardwareObjectState | None = None) -> None:
         """Set the state; emit ``stateChanged(state)`` if it changed.
 
@@ -402,13 +425,21 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
         """
         if state is None:
             return
-        if not isinstance(state, HardwareObjectState):
-            try:
-                state = HardwareObjectState(state)
-            except ValueError:
-                raise ValueError(
-                    f"{self._node_name}: {state!r} is not a HardwareObjectState"
-                ) from None
+        self._state_reported = True
+        self._set_state(self._check_state(state))
+
+    def _check_state(self, state: Any) -> HardwareObjectState:
+        if isinstance(state, HardwareObjectState):
+            return state
+        try:
+            return HardwareObjectState(state)
+        except ValueError:
+            raise ValueError(
+                f"{self._node_name}: {state!r} is not a HardwareObjectState"
+            ) from None
+
+    def _set_state(self, state: HardwareObjectState) -> None:
+        """Store ``state`` and emit ``stateChanged`` if it changed."""
         if state is self._state:
             return
         self._state = state
@@ -467,19 +498,159 @@ class Device(HardwareObject):
         return super().is_ready()
 
 
+def combine_states(states: Iterable[HardwareObjectState]) -> HardwareObjectState:
+    """Return the state of a group whose members are in ``states``.
+
+    The most serious state wins: ``FAULT`` if any member is in fault, else
+    ``UNKNOWN`` if any is unknown, else ``BUSY`` if any is busy, else
+    ``WARNING`` if any warns; then ``READY`` if all are ready, ``OFF`` if all
+    are off, and ``WARNING`` for a mix of ready and off members. No member at
+    all gives ``UNKNOWN``.
+    """
+    present = set(states)
+    if not present:
+        return HardwareObjectState.UNKNOWN
+    for state in (
+        HardwareObjectState.FAULT,
+        HardwareObjectState.UNKNOWN,
+        HardwareObjectState.BUSY,
+        HardwareObjectState.WARNING,
+    ):
+        if state in present:
+            return state
+    if present == {HardwareObjectState.READY}:
+        return HardwareObjectState.READY
+    if present == {HardwareObjectState.OFF}:
+        return HardwareObjectState.OFF
+    return HardwareObjectState.WARNING
+
+
 class Equipment(HardwareObject):
-    """Legacy mxCuBE equipment: ready when all its child devices are ready."""
+    """A group of hardware objects whose state is derived from its members'.
+
+    Members are the hardware objects directly inside the equipment: nested
+    ``<device>``/``<equipment>``/``<procedure>`` objects and referenced objects
+    (``href``/``hwrid``), also when they sit inside plain child nodes
+    (``<motors><device role="phi" hwrid="/phi"/></motors>``). Members are not
+    searched further: a member equipment aggregates its own members.
+
+    The state is :func:`combine_states` of the members that
+    :meth:`~HardwareObject.reports_state` (a plain ``HardwareObject`` has no
+    state logic and is left out), with ``UNKNOWN`` for each reference whose
+    target failed to load, and with the equipment's own state if one was set
+    with :meth:`update_state` or :meth:`set_is_ready` (its own logic). So the
+    equipment is ``READY`` when all its members are ready (mxCuBE's
+    ``equipmentReady``), ``BUSY`` while one moves, ``FAULT`` when one fails.
+    An equipment without members has only its own state (``UNKNOWN`` until
+    set). Every change of readiness also emits ``equipmentReady`` or
+    ``equipmentNotReady`` (mxCuBE's signals).
+
+    The equipment follows its members' ``stateChanged`` from ``_init()`` on
+    (the repository calls it after references are attached) and from
+    :meth:`add_object`; it recomputes in the greenlet that emitted the
+    member's signal (the hub thread). Hub thread only.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._own_state: HardwareObjectState | None = None
+        self._announced_ready: bool | None = None
+
+    def _init(self) -> None:
+        """Follow every member's state, then compute the equipment's."""
+        super()._init()
+        for member in self.get_members():
+            self._follow(member)
+        self._recompute()
+
+    def get_members(self) -> list[HardwareObject]:
+        """Return the member hardware objects, in configuration order."""
+        return self._collect()[0]
 
     def get_devices(self) -> list[Device]:
-        """Return the child devices (real instances, unlike mxCuBE's ``dir()``)."""
-        return [obj for obj in self if isinstance(obj, Device)]
+        """Return the members that are :class:`Device` instances.
+
+        (Real instances, unlike mxCuBE's ``dir()``-based version.)
+        """
+        return [obj for obj in self.get_members() if isinstance(obj, Device)]
+
+    def _collect(self) -> tuple[list[HardwareObject], int]:
+        """Return (members, number of references whose target failed)."""
+        members: list[HardwareObject] = []
+        missing = 0
+        seen = {id(self)}
+        pending: list[HardwareObjectNode] = [self]
+        while pending:
+            node = pending.pop(0)
+            missing += sum(
+                1 for items in node._objects.values() for item in items if item is None
+            )
+            for _tag, item in node._objects_order:
+                if id(item) in seen:
+                    continue
+                seen.add(id(item))
+                if isinstance(item, HardwareObject):
+                    members.append(item)
+                else:
+                    pending.append(item)
+        return members, missing
+
+    def _follow(self, member: HardwareObject) -> None:
+        if member is not self:
+            self.connect(member, "stateChanged", self._member_state_changed)
+
+    def add_object(
+        self, name: str, hw_object: HardwareObjectNode | None, role: str | None = None
+    ) -> None:
+        """Add a child (see :meth:`HardwareObjectNode.add_object`) and follow it."""
+        super().add_object(name, hw_object, role)
+        if isinstance(hw_object, HardwareObject):
+            self._follow(hw_object)
+
+    def replace_object(self, role: str, hw_object: HardwareObjectNode | None) -> None:
+        """Replace the child with ``role``, follow the new one, recompute."""
+        super().replace_object(role, hw_object)
+        if isinstance(hw_object, HardwareObject):
+            self._follow(hw_object)
+        self._recompute()
+
+    def _member_state_changed(self, _state: HardwareObjectState) -> None:
+        self._recompute()
+
+    def update_state(self, state: HardwareObjectState | None = None) -> None:
+        """Set the equipment's own state, combined with its members' states.
+
+        :param state: the own state; ``None`` only recomputes.
+        :raises ValueError: ``state`` is not a :class:`HardwareObjectState`.
+        """
+        if state is not None:
+            self._own_state = self._check_state(state)
+            self._state_reported = True
+        self._recompute()
+
+    def _recompute(self) -> None:
+        members, missing = self._collect()
+        states = [m.get_state() for m in members if m.reports_state()]
+        states.extend([HardwareObjectState.UNKNOWN] * missing)
+        if self._own_state is not None:
+            states.append(self._own_state)
+        self._set_state(combine_states(states))
+        ready = self._state is HardwareObjectState.READY
+        if ready != self._announced_ready:
+            self._announced_ready = ready
+            self._send("equipmentReady" if ready else "equipmentNotReady", ())
 
     def set_is_ready(self, ready: bool) -> None:
-        """Set READY (or UNKNOWN); emit ``equipmentReady`` / ``equipmentNotReady``."""
+        """Set the own state to READY (or UNKNOWN); see :meth:`update_state`.
+
+        ``set_is_ready(False)`` makes the equipment not ready whatever its
+        members say; ``set_is_ready(True)`` leaves readiness to the members.
+        ``equipmentReady`` / ``equipmentNotReady`` are emitted when readiness
+        changes.
+        """
         self.update_state(
             HardwareObjectState.READY if ready else HardwareObjectState.UNKNOWN
         )
-        self._send("equipmentReady" if ready else "equipmentNotReady", ())
 
 
 class Procedure(HardwareObject):

@@ -31,13 +31,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import gevent
+
 from ._config._build import Built, build
 from ._config._classes import ClassResolver
 from ._config._parser import parse_file
 from ._signals import SignalEmitter
-from .BaseHardwareObjects import HardwareObject, HardwareObjectNode
+from .BaseHardwareObjects import (
+    Device,
+    Equipment,
+    HardwareObject,
+    HardwareObjectNode,
+    Procedure,
+)
 from .bridge import Launcher
-from .errors import ConfigError, HardwareRepositoryError
+from .errors import ConfigError, HardwareRepositoryError, Timeout
 
 __all__ = [
     "HardwareRepository",
@@ -52,6 +60,18 @@ log = logging.getLogger("HardwareRepository.repository")
 CUSTOM_PATH_ENV = "CUSTOM_HARDWARE_OBJECTS_PATH"
 
 OK, WARNING, FAILED = "ok", "warning", "failed"
+
+#: seconds one file's objects may take to shut down when discarded
+_OBJECT_SHUTDOWN_TIMEOUT = 5.0
+#: seconds each object gets at shutdown even when the overall time is spent
+_MIN_SHUTDOWN_SLICE = 0.05
+
+# mxCuBE: an element without class= gets the base class its tag names.
+_DEFAULT_CLASSES: dict[str, type[HardwareObject]] = {
+    "device": Device,
+    "equipment": Equipment,
+    "procedure": Procedure,
+}
 
 
 @dataclass
@@ -350,7 +370,8 @@ class HardwareRepository(SignalEmitter):
             )
         record.file = file
         root_element = parse_file(file)
-        record.class_name = root_element.get("class") or "HardwareObject"
+        default = _DEFAULT_CLASSES.get(root_element.tag, HardwareObject)
+        record.class_name = root_element.get("class") or default.__name__
         return build(root_element, name, file, self._make_object, HardwareObjectNode)
 
     def _finish_step(self, name: str, built: Built, record: LoadRecord) -> None:
@@ -383,9 +404,11 @@ class HardwareRepository(SignalEmitter):
         self._objects[name] = built.root
         self._built[name] = built
 
-    def _make_object(self, class_name: str | None, obj_name: str) -> HardwareObject:
+    def _make_object(
+        self, class_name: str | None, obj_name: str, tag: str = "object"
+    ) -> HardwareObject:
         if class_name is None:
-            return HardwareObject(obj_name)
+            return _DEFAULT_CLASSES.get(tag, HardwareObject)(obj_name)
         cls = self._classes.resolve(class_name)
         if not issubclass(cls, HardwareObjectNode):
             raise ConfigError(
@@ -455,8 +478,11 @@ class HardwareRepository(SignalEmitter):
 
         Receivers connected to the old object's signals (other than its own
         methods) are connected to the new one, whose ``connect_notify`` is then
-        called for each signal so it can re-emit its values; objects that
-        referenced the old instance get the new one under the same role.
+        called for each signal so it can re-emit its values; objects and
+        nodes of every loaded file that referenced the old instance (also
+        inside plain child nodes) get the new one under the same role, before
+        those signals are re-emitted. Receivers connected to the old object's
+        commands and channels are not carried over (those items are closed).
         Owning thread.
 
         :raises ConfigError: the new load failed (the old object is already
@@ -469,6 +495,25 @@ class HardwareRepository(SignalEmitter):
         new = self._get(key)
         if old is None:
             return new
+        # References first, so that receivers re-notified below (an Equipment
+        # recomputing its state) already see the new instance.
+        for node in self._all_nodes():
+            if node is new:
+                continue
+            for role in node.get_roles():
+                if node._roles[role] is old:
+                    node.replace_object(role, new)
+            for items in node._objects.values():  # references without a role
+                items[:] = [new if item is old else item for item in items]
+            node._objects_order = [
+                (tag, new if child is old else child)
+                for tag, child in node._objects_order
+            ]
+            if isinstance(node, HardwareObject):
+                node._connections = [
+                    (new if sender is old else sender, sig, slot)
+                    for sender, sig, slot in node._connections
+                ]
         for signal, receivers in table.items():
             for receiver in receivers:
                 func = receiver.get()
@@ -476,17 +521,26 @@ class HardwareRepository(SignalEmitter):
                     continue
                 new._add_receiver(signal, func, receiver.strong is None)
             new.connect_notify(signal)
-        for other in self._objects.values():
-            if other is new:
-                continue
-            for role in other.get_roles():
-                if other._roles[role] is old:
-                    other.replace_object(role, new)
-            other._connections = [
-                (new if sender is old else sender, sig, slot)
-                for sender, sig, slot in other._connections
-            ]
         return new
+
+    def _all_nodes(self) -> list[HardwareObjectNode]:
+        """Every object and plain node of every loaded file (each once)."""
+        nodes: list[HardwareObjectNode] = []
+        seen: set[int] = set()
+        for built in self._built.values():
+            pending: list[HardwareObjectNode] = list(built.objects)
+            while pending:
+                node = pending.pop()
+                if id(node) in seen:
+                    continue
+                seen.add(id(node))
+                nodes.append(node)
+                pending.extend(
+                    child
+                    for _tag, child in node._objects_order
+                    if not isinstance(child, HardwareObject)
+                )
+        return nodes
 
     # -- summary --------------------------------------------------------------
     def summary(self) -> list[LoadRecord]:
@@ -527,21 +581,49 @@ class HardwareRepository(SignalEmitter):
         log.info("hardware objects:\n%s", self.summary_text())
 
     # -- shutdown -------------------------------------------------------------
-    def _shutdown_built(self, name: str, built: Built) -> None:
+    def _shutdown_built(
+        self, name: str, built: Built, deadline: float | None = None
+    ) -> list[str]:
+        """Shut down the objects of one file, each within the time left.
+
+        :param deadline: ``time.monotonic()`` by which to be done; default
+            :data:`_OBJECT_SHUTDOWN_TIMEOUT` from now. An object whose
+            ``shutdown()`` waits (cooperatively) past it is interrupted; each
+            object gets at least :data:`_MIN_SHUTDOWN_SLICE` seconds.
+        :returns: the problems met (also logged).
+        """
+        if deadline is None:
+            deadline = time.monotonic() + _OBJECT_SHUTDOWN_TIMEOUT
+        problems: list[str] = []
         for obj in built.objects:
+            allowed = max(_MIN_SHUTDOWN_SLICE, deadline - time.monotonic())
+            overrun = Timeout(
+                f"shutdown of {obj.name()} ({name}) did not finish in {allowed:.3g} s"
+            )
             try:
-                obj.shutdown()
-            except Exception:
+                with gevent.Timeout(allowed, overrun):
+                    obj.shutdown()
+            except Timeout as exc:
+                if exc is not overrun:
+                    raise
+                log.error("%s", exc)
+                problems.append(str(exc))
+            except Exception as exc:
                 log.exception("shutdown of %s (%s) failed", obj.name(), name)
+                problems.append(f"shutdown of {obj.name()} ({name}) failed: {exc!r}")
+        return problems
 
     def shutdown(self, timeout: float = 5.0) -> list[str]:
         """Stop everything: objects' channels, subscriptions and commands, pollers.
 
         Objects are shut down in reverse load order (``HardwareObject.shutdown``
-        closes their commands and channels), then the Poller's threads are
-        stopped (if :mod:`HardwareRepository.Poller` is in use), then greenlets
-        started on behalf of other threads are killed. Owning thread.
-        Idempotent.
+        closes their commands and channels); an object's ``shutdown()`` still
+        waiting when the time is spent is interrupted (``Timeout`` at its
+        cooperative wait) and reported; each object gets at least 0.05 s. A
+        call that blocks the thread without yielding cannot be interrupted.
+        Then the Poller's threads are stopped (if :mod:`HardwareRepository.Poller`
+        is in use), then greenlets started on behalf of other threads are
+        killed. Owning thread. Idempotent.
 
         :param timeout: seconds allowed for the whole shutdown; a step that
             overruns it is reported.
@@ -553,7 +635,7 @@ class HardwareRepository(SignalEmitter):
         deadline = time.monotonic() + timeout
         problems: list[str] = []
         for name in reversed(list(self._built)):
-            self._shutdown_built(name, self._built[name])
+            problems.extend(self._shutdown_built(name, self._built[name], deadline))
         self._built.clear()
         self._objects.clear()
         remaining = max(0.0, deadline - time.monotonic())

@@ -125,8 +125,8 @@ def _argument(element: etree._Element) -> dict[str, Any]:
                     item_name = item.findtext("name")
                     item_value = item.findtext("value")
                     if item_name is None and item_value is None:
-                        value = convert_value(item.text)
-                        items.append((value, value))
+                        label = (item.text or "").strip()
+                        items.append((label, convert_value(label)))
                     else:
                         items.append(
                             ((item_name or "").strip(), convert_value(item_value))
@@ -150,13 +150,15 @@ def build(
     root_element: etree._Element,
     name: str,
     file: str,
-    make_object: Callable[[str | None, str], Any],
+    make_object: Callable[[str | None, str, str], Any],
     make_node: Callable[[str], Any],
 ) -> Built:
     """Create the objects of one file.
 
-    :param make_object: ``(class_name or None, object_name) -> HardwareObject``;
-        raises :class:`ConfigError` for an unknown class.
+    :param make_object: ``(class_name or None, object_name, tag) ->
+        HardwareObject``; without a class the tag picks the default class
+        (``device`` -> ``Device``...); raises :class:`ConfigError` for an
+        unknown class.
     :param make_node: ``tag -> HardwareObjectNode`` for plain nested nodes.
     :raises ConfigError: naming ``file``, the line and the object.
     """
@@ -183,7 +185,7 @@ def _resolve(href: str, name: str, file: str, element: etree._Element) -> str:
 
 
 def _instantiate(
-    make_object: Callable[[str | None, str], Any],
+    make_object: Callable[[str | None, str, str], Any],
     element: etree._Element,
     obj_name: str,
     file: str,
@@ -191,7 +193,9 @@ def _instantiate(
 ) -> Any:
     class_name = element.get("class")
     try:
-        obj = make_object(class_name.strip() if class_name else None, obj_name)
+        obj = make_object(
+            class_name.strip() if class_name else None, obj_name, element.tag
+        )
     except ConfigError as exc:
         raise ConfigError(
             exc.message, file=file, line=element.sourceline, obj=root_name
@@ -208,7 +212,7 @@ def _walk(
     name: str,
     file: str,
     built: Built,
-    make_object: Callable[[str | None, str], Any],
+    make_object: Callable[[str | None, str, str], Any],
     make_node: Callable[[str], Any],
 ) -> None:
     """Attach the children of ``element`` to ``node``; ``owner`` holds items."""

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -289,3 +290,47 @@ def test_long_reference_chain_loads_without_recursion(make_repo, tmp_path, write
         node = node.get_object_by_role("prev")
     assert node is repo.get_hardware_object("/c/n0")
     assert all(r.status == "ok" for r in repo.summary())
+
+
+def test_reload_replaces_references_in_nodes_and_without_role(
+    make_repo, tmp_path, write
+):
+    write(tmp_path, "eh/motor.xml", "<device><v>1</v></device>")
+    write(
+        tmp_path,
+        "eh/diff.xml",
+        """<object>
+  <motors><device role="phi" hwrid="./motor"/></motors>
+  <aperture_hwobj href="/eh/motor"/>
+  <device name="inner"><object href="/eh/motor" role="inner_motor"/></device>
+</object>""",
+    )
+    repo = make_repo(tmp_path)
+    diff = repo.get_hardware_object("/eh/diff")
+    old = repo.get_hardware_object("/eh/motor")
+    assert diff["aperture_hwobj"] is old
+    new = repo.reload_hardware_object("/eh/motor")
+    assert new is not old
+    assert diff["motors"].get_object_by_role("phi") is new
+    assert diff["motors"]["device"] is new
+    assert diff["aperture_hwobj"] is new
+    assert diff["device"].get_object_by_role("inner_motor") is new
+    assert list(diff["motors"]) == [new]
+
+
+def test_shutdown_is_bounded_when_an_object_hangs(tmp_path, write, caplog):
+    write(tmp_path, "stuck.xml", '<object class="SlowShutdown"/>')
+    write(
+        tmp_path,
+        "fine.xml",
+        '<object><channel type="sim" name="p" value="1"/></object>',
+    )
+    repo = HardwareRepository(tmp_path, hardware_objects_dirs=[HWOBJECTS])
+    channel = repo.get_hardware_object("fine").get_channel_object("p")
+    repo.get_hardware_object("stuck")  # loaded last, so shut down first
+    started = time.monotonic()
+    problems = repo.shutdown(timeout=0.5)
+    elapsed = time.monotonic() - started
+    assert elapsed < 5.0  # the object would wait 120 s
+    assert any("shutdown of /stuck (/stuck) did not finish" in p for p in problems)
+    assert channel.closed  # the other objects were still shut down
