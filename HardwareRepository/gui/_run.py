@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from qtpy import QtWidgets
+from qtpy import QtCore, QtWidgets
 
 from HardwareRepository import qtloop
 from HardwareRepository.HardwareRepository import (
@@ -28,6 +28,7 @@ def run_gui(
     argv: Sequence[str] | None = None,
     title: str | None = None,
     on_ready: Callable[[BeamlineWindow], None] | None = None,
+    duration: float | None = None,
 ) -> int:
     """Run the beamline window on a configuration until it is closed.
 
@@ -36,8 +37,9 @@ def run_gui(
     process-wide repository on ``config_path`` and loads every object, shows a
     :class:`BeamlineWindow` and runs ``app.exec_()``. Load errors do not stop
     it: they appear in the window's status line (and the log). When the loop
-    ends (window closed, ``app.quit()``, Ctrl-C) the window is detached, the
-    repository shut down and the loop uninstalled if this call installed it.
+    ends (window closed, ``app.quit()``, Ctrl-C, ``duration``) the window is
+    detached, the repository shut down and the loop uninstalled if this call
+    installed it.
 
     Call it from the main thread's top-level code, before anything spawned
     greenlets.
@@ -48,6 +50,8 @@ def run_gui(
     :param title: window title; default names the configuration.
     :param on_ready: called with the window once it is shown, in the GUI
         thread (e.g. to print a message, or in tests to drive and quit it).
+    :param duration: seconds after which the application quits by itself
+        (smoke tests, demos); ``None``: until the window is closed.
     :returns: the exit code of ``app.exec_()`` (0 after a normal close).
     :raises HardwareRepositoryError: the Qt loop cannot be installed (see
         :func:`~HardwareRepository.qtloop.install`).
@@ -67,6 +71,8 @@ def run_gui(
         window.show()
         if on_ready is not None:
             on_ready(window)
+        if duration is not None:
+            QtCore.QTimer.singleShot(max(0, int(duration * 1000)), app.quit)
         return int(app.exec_())
     finally:
         if window is not None:

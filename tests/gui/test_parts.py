@@ -146,6 +146,16 @@ def test_run_gui_loads_shows_and_cleans_up(plain_hub_aside, qapp, sim_config):
         get_hardware_repository()
 
 
+def test_run_gui_quits_after_duration(plain_hub_aside, qapp, sim_config):
+    shown = []
+    started = time.monotonic()
+    code = run_gui(str(sim_config), duration=0.3, on_ready=shown.append)
+    assert code == 0
+    assert len(shown) == 1
+    assert time.monotonic() - started >= 0.3
+    assert qtloop.installed_hub() is None
+
+
 def test_history_keeps_the_last_span_seconds():
     history = History(span=10.0)
     for t in range(30):
