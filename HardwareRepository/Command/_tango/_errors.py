@@ -144,8 +144,3 @@ def translate(
     error = cls(f"{device}: {target} {verb}: {text}")
     error._set_details(device, target, errors)
     return error
-
-
-def is_connection_error(exc: BaseException) -> bool:
-    """Whether ``exc`` means the device could not be reached (or timed out)."""
-    return isinstance(exc, (NotConnectedError, Timeout))
