@@ -334,3 +334,29 @@ def test_shutdown_is_bounded_when_an_object_hangs(tmp_path, write, caplog):
     assert elapsed < 5.0  # the object would wait 120 s
     assert any("shutdown of /stuck (/stuck) did not finish" in p for p in problems)
     assert channel.closed  # the other objects were still shut down
+
+
+def test_custom_directory_shadows_a_builtin_hardware_object(
+    monkeypatch, tmp_path, write
+):
+    custom = tmp_path / "custom"
+    write(
+        custom,
+        "TangoMotor.py",
+        "from HardwareRepository.BaseHardwareObjects import Device\n"
+        "class TangoMotor(Device):\n    SITE = True\n",
+    )
+    conf = tmp_path / "conf"
+    write(conf, "m.xml", '<device class="TangoMotor"/>')
+    monkeypatch.setenv("CUSTOM_HARDWARE_OBJECTS_PATH", str(custom))
+    saved = sys.modules.pop("TangoMotor", None)
+    repo = HardwareRepository(conf)
+    try:
+        motor = repo.get_hardware_object("m")
+        assert type(motor).__module__ == "TangoMotor"
+        assert type(motor).SITE is True
+    finally:
+        assert repo.shutdown() == []
+        sys.modules.pop("TangoMotor", None)
+        if saved is not None:
+            sys.modules["TangoMotor"] = saved
