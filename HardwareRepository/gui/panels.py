@@ -67,8 +67,8 @@ def format_value(value: Any, decimals: int | None = None) -> str:
     if value is None:
         return NO_VALUE
     name = getattr(value, "name", None)
-    if isinstance(name, str) and not isinstance(value, (int, float)):
-        return name  # an enum, e.g. a Tango DevState
+    if isinstance(name, str):
+        return name  # an enum: a Tango DevState, a HardwareObjectState
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, float) or (

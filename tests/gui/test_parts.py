@@ -6,7 +6,9 @@ import logging
 import time
 from pathlib import Path
 
+import numpy
 import pytest
+import tango
 from qtpy import QtCore
 
 from HardwareRepository import qtloop
@@ -21,6 +23,7 @@ from HardwareRepository.gui import (
     run_gui,
 )
 from HardwareRepository.gui._style import state_colour
+from HardwareRepository.gui.panels import format_value
 from HardwareRepository.HardwareRepository import (
     HardwareRepository,
     get_hardware_repository,
@@ -206,3 +209,27 @@ def test_live_plot_draws_points_and_nothing(qapp, qtbot):
 )
 def test_state_colours(state, name, colour):
     assert state_colour(state, name) == colour
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "text"),
+    [
+        (None, None, "—"),
+        (HardwareObjectState.BUSY, None, "BUSY"),
+        (3, None, "3"),
+        (2.5, None, "2.5"),
+        (1 / 3, None, "0.333333"),
+        (1.23456, 2, "1.23"),
+        (True, None, "True"),
+        ("x" * 70, None, "x" * 57 + "..."),
+    ],
+)
+def test_format_value(value, decimals, text):
+    assert format_value(value, decimals) == text
+
+
+def test_format_value_of_tango_and_numpy_values():
+    # Imported at module level: importing tango opens omniORB's pipes for good.
+    assert format_value(tango.DevState.MOVING) == "MOVING"
+    assert format_value(numpy.float64(0.5), 3) == "0.500"
+    assert format_value(numpy.zeros((2, 3))) == "array 2x3"
