@@ -444,6 +444,9 @@ class TangoChannel(ChannelObject):
         self._sink: EventSink | None = None
         self._sub_lock = _native.allocate_lock()
         self._event_id: int | None = None  # guarded by _sub_lock
+        # The proxy that holds the subscription: the link may drop its proxy
+        # (close) before the worker unsubscribes; guarded by _sub_lock.
+        self._event_proxy: tango.DeviceProxy | None = None
         self._outage_logged = False  # hub thread only
         #: how many ``API_MissedEvents`` reports Tango sent (events it lost)
         self.missed_event_reports = 0
@@ -475,6 +478,7 @@ class TangoChannel(ChannelObject):
             if self._stopping:
                 return
             proxy = self._link.proxy()
+            self._event_proxy = proxy
             try:
                 self._event_id = proxy.subscribe_event(
                     self.attribute_name,
@@ -507,11 +511,12 @@ class TangoChannel(ChannelObject):
         """Worker thread: cancel the subscription, if any."""
         with self._sub_lock:
             event_id, self._event_id = self._event_id, None
-            if event_id is None:
+            proxy, self._event_proxy = self._event_proxy, None
+            if event_id is None or proxy is None:
                 return
             try:
-                self._link.proxy().unsubscribe_event(event_id)
-            except tango.DevFailed:
+                proxy.unsubscribe_event(event_id)
+            except (tango.DevFailed, KeyError):
                 log.exception("%s: unsubscribing failed", self.source())
 
     def _fall_back_to_polling(self, reasons: list[str]) -> None:
