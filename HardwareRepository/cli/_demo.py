@@ -23,7 +23,9 @@ def demo_configuration() -> pathlib.Path:
 
     :raises RuntimeError: the package is not run from its source tree.
     """
-    path = pathlib.Path(__file__).resolve().parents[2] / "configuration" / "demo"
+    from ..demo.servers import DEMO_CONFIGURATION
+
+    path = DEMO_CONFIGURATION
     if not path.is_dir():
         raise RuntimeError(
             f"demo configuration not found at {path}; run `hwr demo` from an "

@@ -7,16 +7,48 @@ database on that fixed port, so the XML files stay plain, static files.
 
 from __future__ import annotations
 
+import pathlib
+import shutil
 import socket
 
 from ..testing.tango_servers import ServedDevice, TangoServerProcess
 
-__all__ = ["DEMO_HOST", "DEMO_PORT", "demo_devices", "start_demo_servers"]
+__all__ = [
+    "DEMO_CONFIGURATION",
+    "DEMO_HOST",
+    "DEMO_PORT",
+    "copy_demo_configuration",
+    "demo_devices",
+    "start_demo_servers",
+]
 
 DEMO_HOST = "127.0.0.1"
 DEMO_PORT = 18777
 
 _DEVICES = "HardwareRepository.demo.devices"
+
+#: ``configuration/demo`` of the source tree (present in an editable install)
+DEMO_CONFIGURATION = (
+    pathlib.Path(__file__).resolve().parents[2] / "configuration" / "demo"
+)
+
+
+def copy_demo_configuration(
+    target: pathlib.Path, port: int, ports: dict[str, int] | None = None
+) -> pathlib.Path:
+    """Copy the demo configuration to ``target`` with its devices on ``port``.
+
+    Lets a second demo (or a test) run its servers on another port.
+
+    :param ports: per-file ports (``{"safety-shutter.xml": 1234}``) overriding
+        ``port``.
+    """
+    shutil.copytree(DEMO_CONFIGURATION, target)
+    for path in target.glob("*.xml"):
+        chosen = (ports or {}).get(path.name, port)
+        text = path.read_text().replace(f":{DEMO_PORT}/", f":{chosen}/")
+        path.write_text(text)
+    return target
 
 
 def demo_devices() -> list[ServedDevice]:

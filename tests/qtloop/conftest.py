@@ -3,50 +3,21 @@
 The whole suite runs in one process whose main thread already has a plain
 gevent hub (created by the session fixture in tests/conftest.py) that other
 tests keep using. Each test here puts that hub aside (without destroying it),
-installs a QtHub, and at the end destroys the QtHub and puts the plain hub back,
-so the tests before and after see the same hub and bridge as before.
+installs a QtHub, and at the end destroys the QtHub and puts the plain hub back
+(``qt_hub`` in tests/conftest.py), so the tests before and after see the same
+hub and bridge as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
-from HardwareRepository.qtloop import QtHub, _gevent_uv, install, uninstall
-
 
 @pytest.fixture(autouse=True, scope="session")
-def libuv_default_loop() -> None:
-    """Let libuv create its process-wide default loop before any leak snapshot.
-
-    gevent's libuv loop compares itself with ``uv_default_loop()`` when created,
-    which makes libuv open its default loop (an epoll, an eventfd, an io_uring
-    and two pipes) once per process. That is not a leak of the test that
-    happens to be first.
-    """
-    _gevent_uv.EmbeddableLoop(default=False).destroy()
-
-
-@pytest.fixture
-def plain_hub_aside() -> Iterator[None]:
-    """Leave the calling thread without a hub for the test; restore it after."""
-    previous = _gevent_uv.get_hub_if_exists()
-    _gevent_uv.set_hub(None)
-    try:
-        yield
-    finally:
-        _gevent_uv.set_hub(previous)
-
-
-@pytest.fixture
-def qt_hub(qapp, plain_hub_aside) -> Iterator[QtHub]:
-    """A QtHub driven by pytest-qt's application, removed after the test."""
-    hub = install(qapp)
-    try:
-        yield hub
-    finally:
-        uninstall()
+def _libuv_default_loop_first(libuv_default_loop) -> None:
+    """Every test here may create libuv loops: open libuv's default one first."""
 
 
 @pytest.fixture
