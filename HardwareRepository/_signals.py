@@ -207,9 +207,12 @@ class SignalEmitter:
             return
         first_error: BaseException | None = None
         for receiver in receivers:
-            func = receiver.get()
+            # Inline _Receiver.get(): this runs once per receiver per value.
+            func = receiver.strong
             if func is None:
-                continue
+                func = receiver._ref()
+                if func is None:
+                    continue
             try:
                 func(*args)
             except Exception as exc:

@@ -38,6 +38,7 @@ other thread, and mixing green proxies with threads deadlocked before
 from __future__ import annotations
 
 import logging
+from collections import deque
 from typing import Any, NamedTuple
 
 import numpy
@@ -465,7 +466,7 @@ class TangoChannel(ChannelObject):
     # -- starting -------------------------------------------------------------------
     def _start(self) -> None:
         if self.mode == "events":
-            self._sink = EventSink(self._on_event)
+            self._sink = EventSink(self._on_events)
             self._link.pool.submit(self._subscribe)
         elif self.mode == "poll":
             self._start_polling(self.polling_period)
@@ -559,21 +560,42 @@ class TangoChannel(ChannelObject):
             self._bridge.post(self._on_polled, reading)
 
     # -- hub-side delivery ---------------------------------------------------------
-    def _on_event(self, item: EventItem) -> None:
-        if self._stopping:
-            return
-        if item.errors:
-            reasons = [e[0] for e in item.errors]
-            if FALLBACK_REASONS.intersection(reasons):
-                self._fall_back_to_polling(reasons)
+    def _on_events(self, items: deque[EventItem]) -> None:
+        """Hub: handle the sink's queued events in order (see :class:`EventSink`).
+
+        The common case (a value of a known quality other than ``INVALID`` while
+        connected) goes straight to :meth:`update`; everything else takes the
+        general path of :meth:`_deliver` and :meth:`_on_error_event`.
+        """
+        popleft = items.popleft
+        qualities = QUALITIES
+        invalid = Quality.INVALID
+        update = self.update
+        while items:
+            if self._stopping:
+                items.clear()
                 return
-            text = "; ".join(f"{r}: {d}" for r, d, _ in item.errors)
-            if reasons == ["API_MissedEvents"]:
-                self._report_missed(text)
-                return
-            self._disconnected(f"event error: {text}")
+            value, tango_quality, timestamp, errors = popleft()
+            if errors is not None:
+                self._on_error_event(errors)
+                continue
+            quality = qualities.get(tango_quality, invalid)
+            if quality is invalid or self._outage_logged or not self._connected:
+                self._deliver(value, tango_quality, timestamp)
+                continue
+            self._retry_delay = RETRY_DELAY_MIN
+            update(value, quality, timestamp)
+
+    def _on_error_event(self, errors: tuple[tuple[str, str, str], ...]) -> None:
+        reasons = [e[0] for e in errors]
+        if FALLBACK_REASONS.intersection(reasons):
+            self._fall_back_to_polling(reasons)
             return
-        self._deliver(item.value, item.quality, item.timestamp)
+        text = "; ".join(f"{r}: {d}" for r, d, _ in errors)
+        if reasons == ["API_MissedEvents"]:
+            self._report_missed(text)
+            return
+        self._disconnected(f"event error: {text}")
 
     def _deliver(self, value: Any, tango_quality: Any, timestamp: float | None) -> None:
         if self._outage_logged:

@@ -3,11 +3,17 @@
 An :class:`EventSink` is what a channel subscribes with. Its
 :meth:`~EventSink.push_event` runs in Tango's event thread (or, for the
 synchronous first reading, in the subscribing worker thread): it turns the
-``EventData`` into a small tuple, appends it to a deque and sends a
-:class:`~HardwareRepository.bridge.HubTrigger`. The trigger posts once to the
-hub bridge for however many events arrive before the hub runs; one greenlet
-then hands the whole batch, in arrival order, to the channel. Nothing is kept
-per event once it is delivered: no greenlet, no registry entry, no watcher.
+``EventData`` into one small tuple (an :data:`EventItem`), appends it to a
+deque and, only when the hub is not already draining that deque, sends a
+:class:`~HardwareRepository.bridge.HubTrigger`. One greenlet then hands every
+pending event, in arrival order, to the channel's batch handler. Nothing is
+kept per event once it is delivered: no greenlet, no registry entry, no
+watcher.
+
+Every event costs Tango's thread and the hub the GIL, so both sides do as
+little Python work per event as they can: Tango's thread one tuple and one
+append; the hub one loop iteration in the channel's handler (no call per event
+between the sink and the channel).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 import weakref
 from collections import deque
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import gevent
 import tango
@@ -25,10 +31,15 @@ from ...CommandContainer import Quality
 from ...errors import BridgeClosedError
 from ._errors import stack_of
 
-__all__ = ["LINGER", "QUALITIES", "EventItem", "EventSink"]
+__all__ = ["BUSY_BATCH", "BUSY_LINGER", "LINGER", "QUALITIES", "EventItem", "EventSink"]
 
 #: seconds the hub waits after a batch for more events before it stops draining
 LINGER = 0.002
+#: the wait after a batch of at least :data:`BUSY_BATCH` events (a burst): each
+#: wake-up of the hub costs two GIL hand-overs with Tango's thread, which on a
+#: busy machine cost more than the events themselves
+BUSY_LINGER = 0.010
+BUSY_BATCH = 100
 
 #: Tango's attribute quality -> the package's.
 QUALITIES: dict[Any, Quality] = {
@@ -40,18 +51,14 @@ QUALITIES: dict[Any, Quality] = {
 }
 
 
-class EventItem(NamedTuple):
-    """One event as handed to the hub.
-
-    ``errors`` is empty for a value; for an error event (``API_EventTimeout``,
-    a failed re-subscription...) it holds ``(reason, desc, origin)`` triples and
-    ``value`` is ``None``. ``timestamp`` is the reading's wall-clock time.
-    """
-
-    value: Any
-    quality: Any
-    timestamp: float
-    errors: tuple[tuple[str, str, str], ...]
+#: One event as queued for the hub: ``(value, quality, timestamp, errors)``.
+#: ``quality`` is Tango's ``AttrQuality`` and ``timestamp`` the reading's
+#: wall-clock time (s). ``errors`` is ``None`` for a value; for an error event
+#: (``API_EventTimeout``, a failed re-subscription...) it holds
+#: ``(reason, desc, origin)`` triples, ``value`` and ``quality`` are ``None``
+#: and ``timestamp`` is the reception time. A plain tuple: no constructor call
+#: in Tango's thread.
+EventItem = tuple[Any, Any, float, "tuple[tuple[str, str, str], ...] | None"]
 
 
 class EventSink:
@@ -59,9 +66,14 @@ class EventSink:
 
     Create it in the hub thread of the channel. :meth:`push_event` is safe from
     any thread and never blocks beyond a lock-free append and, once per batch,
-    a post to the hub bridge. ``handler`` receives each :class:`EventItem` in
-    the hub thread, in a greenlet (it may wait cooperatively; later events
-    wait for it), in the order the events arrived.
+    a post to the hub bridge.
+
+    ``handler`` is called in the hub thread, in a greenlet, with the sink's
+    deque of :data:`EventItem`: it must take items with ``popleft()`` and handle
+    them in that order until the deque is empty (events appended meanwhile are
+    part of the same call), or clear the deque to drop them. It may wait
+    cooperatively; later events wait for it. An exception it raises is logged
+    with its traceback and the events still queued are handed over again.
 
     The sink holds the handler's owner weakly: pytango keeps a callback alive
     for a minute after ``unsubscribe_event`` (pytango #185), and that must not
@@ -70,9 +82,10 @@ class EventSink:
     :param handler: a bound method of the channel.
     """
 
-    def __init__(self, handler: Callable[[EventItem], None]) -> None:
+    def __init__(self, handler: Callable[[deque[EventItem]], None]) -> None:
         self._handler = weakref.WeakMethod(handler)  # type: ignore[arg-type]
         self._items: deque[EventItem] = deque()
+        self._append = self._items.append
         self._trigger = HubTrigger(self._drain)
         self._closed = False
         # True from the post that wakes the hub until the hub finds the deque
@@ -87,11 +100,10 @@ class EventSink:
             return
         if event.err:
             stamp = event.reception_date.totime()
-            item = EventItem(None, None, stamp, stack_of(event.errors))
+            self._append((None, None, stamp, stack_of(event.errors)))
         else:
             value = event.attr_value
-            item = EventItem(value.value, value.quality, value.time.totime(), ())
-        self._items.append(item)
+            self._append((value.value, value.quality, value.time.totime(), None))
         self.received += 1
         if self._scheduled:
             return
@@ -109,22 +121,33 @@ class EventSink:
         # appended in between is either seen here or was followed by a post.
         items = self._items
         handler = self._handler()
-        while True:
-            while items:
+        try:
+            while True:
                 if handler is None or self._closed:
                     items.clear()
                     return
-                handler(items.popleft())
-            # Linger: events streaming in are taken in one batch a moment later
-            # instead of waking the hub (and trading the GIL with Tango's
-            # thread) for every few events. A lone event is never delayed.
-            gevent.sleep(LINGER)
-            if items:
-                continue
+                batch = len(items)
+                if batch:
+                    handler(items)
+                # Linger: events streaming in are taken in one batch a moment
+                # later instead of waking the hub (and trading the GIL with
+                # Tango's thread) for every few events; longer during a burst.
+                # A lone event is never delayed.
+                gevent.sleep(BUSY_LINGER if batch >= BUSY_BATCH else LINGER)
+                if items:
+                    continue
+                self._scheduled = False
+                if not items or self._closed:
+                    return
+                self._scheduled = True
+        except Exception:
+            # The handler failed (the trigger logs it): the events still
+            # queued get another run, and later ones must wake the hub again.
             self._scheduled = False
-            if not items or self._closed:
-                return
-            self._scheduled = True
+            if items and not self._closed:
+                self._scheduled = True
+                self._trigger.send()
+            raise
 
     def close(self) -> None:
         """Drop later and pending events; hub thread."""
