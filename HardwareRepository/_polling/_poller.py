@@ -192,6 +192,7 @@ class PollJob:
         self.period = 1.0  # s: the smallest period of the subscribers
         self.due: float | None = None  # the one valid deadline
         self.anchor = 0.0  # deadline of the last call fired (or creation time)
+        self.phase = 0.0  # regular deadlines are phase + n * period
         self.in_flight = False
         self.ended = False
         self.fired = 0
@@ -233,14 +234,23 @@ class PollJob:
         if period == self.period:
             return
         self.period = period
+        if self.fired:
+            # The new grid runs on from the last deadline.
+            self.phase = self.anchor
         # Takes effect at the next tick: re-derive the pending deadline from
         # the last one (an in-flight call picks the period up when it returns).
         if not self.ended and not self.in_flight and self.fired:
             self._set_due(max(now, self.anchor + period))
 
     def _next_due(self, now: float) -> float:
-        due = self.anchor + self.period
-        if due < now - self.period:
+        # The first grid point one period after the last deadline: that point
+        # itself when the last call was on the grid; after an off-grid call (the
+        # first one, one brought forward for a new subscriber, or one after
+        # skipped ticks) the grid is rejoined within two periods.
+        period = self.period
+        n = math.ceil((self.anchor + period - self.phase) / period - 1e-6)
+        due = self.phase + n * period
+        if due < now - period:
             # More than one tick behind (a slow call): skip the missed ticks
             # instead of firing them in a burst.
             return now
@@ -675,6 +685,7 @@ def _create(
             job.ref, job.weak = callable_ref(polled_call, _make_collected(job))
             job.scheduler = scheduler
             job.period = period_ms / 1e3
+            job.phase = scheduler.phase_for(job.period)
             job.anchor = now
             _jobs.setdefault(key, []).append(job)
         poller = Poller(

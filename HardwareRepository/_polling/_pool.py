@@ -26,16 +26,33 @@ def in_pool_thread() -> bool:
     return getattr(_thread_state, "pool", None) is not None
 
 
-Task = tuple[Callable[..., Any], tuple[Any, ...]]
+#: Seconds of queueing after which the pool adds a thread, when all threads are
+#: busy: the most a hanging call delays the others while the pool may grow.
+GROW_AFTER = 0.002
+
+# Weight of the last task in the running average of task durations.
+_AVERAGE_WEIGHT = 0.125
+
+Task = tuple[Callable[..., Any], tuple[Any, ...], float]
 
 
 class WorkerPool:
     """Run submitted calls in at most ``max_threads`` real threads.
 
-    A task never waits while the pool may still grow: when a task is queued and
-    no thread is free to take it, an idle thread is woken or a new one started,
-    up to ``max_threads``. Beyond that, tasks wait in FIFO order. A thread that
-    finds no work for ``idle_timeout`` s ends.
+    Tasks run in FIFO order. A thread that finishes a task takes the next
+    queued one without parking, so a batch of short tasks is run by one thread
+    in one wake-up instead of waking one thread per task (threads contending
+    for the GIL delay the hub that receives their results). The pool grows, up
+    to ``max_threads``, by waking an idle thread or starting one:
+
+    * at once when no thread is running;
+    * at once when the queued tasks, at the average task duration so far,
+      would keep every running thread busy for more than :data:`GROW_AFTER`;
+    * when :meth:`grow_stalled` (called by the scheduler thread) finds the
+      oldest task queued for :data:`GROW_AFTER` or more, which is how a
+      hanging task gets a thread beside it.
+
+    A thread that finds no work for ``idle_timeout`` s ends.
 
     :meth:`submit` is safe from any thread. A task's exception is logged with
     its traceback; tasks are expected to handle their own errors.
@@ -58,6 +75,7 @@ class WorkerPool:
         self._free = 0  # running threads not inside a task (about to take one)
         self._busy = 0  # threads inside a task
         self._closed = False
+        self._average = 0.0  # running average of task durations, s
         self._exits: list[Any] = []  # one native lock per thread, released at exit
         #: most threads alive at once (for diagnostics and the benchmark)
         self.peak_threads = 0
@@ -91,9 +109,36 @@ class WorkerPool:
         with self._mutex:
             if self._closed:
                 raise RuntimeError("the poller thread pool was shut down")
-            self._tasks.append((func, args))
-            if self._free == 0:
+            self._tasks.append((func, args, _native.monotonic()))
+            if self._free == 0 and self._should_grow():
                 self._add_free_thread()
+
+    def _should_grow(self) -> bool:
+        # Caller holds _mutex, tasks are queued and no thread is free.
+        busy = self._busy
+        return busy == 0 or len(self._tasks) * self._average > GROW_AFTER * busy
+
+    def grow_stalled(self, now: float) -> float | None:
+        """Add a thread if the oldest queued task waited :data:`GROW_AFTER` s.
+
+        Called periodically by the scheduler thread.
+
+        :param now: the monotonic time.
+        :returns: when to call again (monotonic), or ``None`` while no task is
+            queued or the pool is at its cap (a thread ending its task then takes
+            the next one).
+        """
+        with self._mutex:
+            if not self._tasks or self._closed:
+                return None
+            if self._free == 0:
+                oldest = self._tasks[0][2]
+                if now - oldest < GROW_AFTER:
+                    return oldest + GROW_AFTER
+                if not self._idle and self._threads >= int(self._max_threads()):
+                    return None
+                self._add_free_thread()
+            return now + GROW_AFTER
 
     def _add_free_thread(self) -> None:
         # Caller holds _mutex: wake an idle thread, else start one if allowed.
@@ -118,14 +163,17 @@ class WorkerPool:
                 task = self._next_task(parked)
                 if task is None:
                     return
-                func, args = task
+                func, args, _ = task
+                start = _native.monotonic()
                 try:
                     func(*args)
                 except BaseException:
                     log.exception("poller pool task %r failed", func)
                 finally:
                     task = func = args = None
+                    duration = _native.monotonic() - start
                     with self._mutex:
+                        self._average += (duration - self._average) * _AVERAGE_WEIGHT
                         self._busy -= 1
                         self._free += 1
         finally:
@@ -142,7 +190,7 @@ class WorkerPool:
                     task = self._tasks.popleft()
                     self._free -= 1
                     self._busy += 1
-                    if self._tasks and self._free == 0:
+                    if self._tasks and self._free == 0 and self._should_grow():
                         self._add_free_thread()
                     return task
                 if self._closed:

@@ -22,6 +22,13 @@ __all__ = ["Schedulable", "Scheduler"]
 
 log = logging.getLogger("HardwareRepository.Poller")
 
+# The fractional part of the golden ratio: k * _GOLDEN mod 1 is spread evenly.
+_GOLDEN = 0.6180339887498949
+# Phases of one period are rounded to slots of about this many seconds, at
+# most _MAX_SLOTS per period.
+_SLOT = 0.002
+_MAX_SLOTS = 64
+
 
 class Schedulable(Protocol):
     """What the scheduler needs from a job."""
@@ -56,6 +63,27 @@ class Scheduler:
         self._wakeup = Wakeup()
         # Appended to from any thread, even from weak-reference callbacks.
         self._soon: deque[Callable[[], Any]] = deque()
+        self._origin = _native.monotonic()
+        self._phases = itertools.count()
+
+    def phase_for(self, period: float) -> float:
+        """Return a reference time for a new job's grid of deadlines.
+
+        A job's regular deadlines are ``phase + n * period``. Successive jobs get
+        phases spread over the period along the golden-ratio sequence, so jobs
+        created together (same period) do not all fall due at the same moment
+        but evenly across the period, whatever their number. Phases are
+        rounded to slots of about ``_SLOT`` s, so that jobs of one period that
+        share a slot fall due at the very same time and are fired together
+        (one wake-up of the scheduler for the group).
+
+        :param period: the job's period, in seconds.
+        :returns: a monotonic time.
+        """
+        with self._lock:
+            k = next(self._phases)
+        slots = min(_MAX_SLOTS, max(1, round(period / _SLOT)))
+        return self._origin + (int(k * _GOLDEN % 1.0 * slots) * period) / slots
 
     @property
     def running(self) -> bool:
@@ -139,6 +167,9 @@ class Scheduler:
                 for due, job in due_jobs:
                     self._fire(job, due)
                 if not due_jobs:
+                    check = self.pool.grow_stalled(now)
+                    if check is not None:
+                        timeout = min(timeout, check - now)
                     self._wakeup.wait(timeout)
         finally:
             exit_lock.release()

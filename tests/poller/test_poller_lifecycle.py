@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import logging
 import time
 import weakref
@@ -416,3 +417,44 @@ def test_diagnostics_report_calls_errors_duration_lateness_next_due():
     failed = p.statistics()
     assert (failed.calls, failed.errors, failed.state) == (6, 1, "failed")
     p.stop()
+
+
+# -- phases of pollers created together ----------------------------------------------
+
+
+def test_pollers_created_together_are_spread_over_their_period():
+    counters = [Counter() for _ in range(40)]
+    pollers = [Poller.poll(c.read, (), 1000, None, None, False) for c in counters]
+    # The first calls run at once (no start_delay) ...
+    wait_until(lambda: all(c.count == 1 for c in counters), what="the first calls")
+    wait_until(
+        lambda: all(p.statistics().next_due is not None for p in pollers),
+        what="every next deadline",
+    )
+    now = time.monotonic()
+    dues = sorted(p.statistics().next_due for p in pollers)
+    # ... and the next ones are at most two periods later, never sooner than one
+    # period after the first call ...
+    assert dues[0] - now > 0.5
+    assert dues[-1] - now < 2.0
+    # ... spread over the period instead of all together.
+    assert dues[-1] - dues[0] > 0.8
+    assert max(b - a for a, b in itertools.pairwise(dues)) < 0.2
+    for p in pollers:
+        p.stop()
+
+
+def test_pollers_of_one_period_share_few_deadlines():
+    counters = [Counter() for _ in range(200)]
+    pollers = [Poller.poll(c.read, (), 100, None, None, False) for c in counters]
+    wait_until(lambda: all(c.count >= 3 for c in counters), what="3 calls each")
+    wait_until(
+        lambda: all(p.statistics().next_due is not None for p in pollers),
+        what="every next deadline",
+    )
+    stats = [p.statistics() for p in pollers]
+    # Phases are rounded to at most 64 slots per period: far fewer distinct
+    # deadlines than pollers, and each group is fired in one scheduler wake-up.
+    assert len({s.next_due for s in stats}) <= 64
+    for p in pollers:
+        p.stop()

@@ -139,3 +139,43 @@ def test_configure_rejects_bad_settings():
         Poller.configure(max_threads=0)
     with pytest.raises(ValueError):
         Poller.configure(idle_timeout=0)
+
+
+def test_queued_tasks_wait_for_a_busy_thread_until_the_stall_check_adds_one():
+    from HardwareRepository._polling._pool import GROW_AFTER, WorkerPool
+
+    pool = WorkerPool(lambda: 4, lambda: 1.0)
+    release = _native.allocate_lock()
+    release.acquire()
+    entered = Event()
+    ran: list[int] = []
+    done = Event()
+
+    def hang():
+        entered.send()
+        with release:
+            pass
+
+    def short():
+        ran.append(_native.get_ident())
+        if len(ran) == 10:
+            done.send()
+
+    try:
+        pool.submit(hang)
+        assert entered.wait(10)
+        hang_thread = pool.threads
+        for _ in range(10):
+            pool.submit(short)
+        # No thread per task: the queued tasks wait for the busy thread ...
+        assert pool.threads == hang_thread == 1
+        assert pool.queued == 10
+        assert ran == []
+        # ... until the scheduler's stall check finds them waiting too long.
+        assert pool.grow_stalled(_native.monotonic() + GROW_AFTER) is not None
+        assert done.wait(10)
+        assert pool.busy <= 1
+        assert len(ran) == 10
+    finally:
+        release.release()
+        assert pool.shutdown(10)
