@@ -29,6 +29,7 @@ from typing import Any
 from HardwareRepository.BaseHardwareObjects import Device, HardwareObjectState
 from HardwareRepository.bridge import Event
 from HardwareRepository.bridge._native import monotonic
+from HardwareRepository.CommandContainer import NOT_INITIALIZED
 from HardwareRepository.errors import Timeout
 
 from ._states import state_name, to_hardware_state
@@ -155,12 +156,20 @@ class TangoMotor(Device):
             while True:
                 changed.clear()
                 if self.get_state() is not HardwareObjectState.BUSY:
+                    self._refresh_position()
                     return
                 left = None if deadline is None else max(0.0, deadline - monotonic())
                 if not changed.wait(left):
                     raise Timeout(f"motor {self.name()} still moving after {timeout} s")
         finally:
             self.disconnect("stateChanged", on_state)
+
+    def _refresh_position(self) -> None:
+        # Position and state are separate channels with no ordering between
+        # them: the end-of-move state may arrive before the final position.
+        value = self.position_channel.get_value(force=True)
+        if value != self._position:
+            self._on_position(value)
 
     def stop(self) -> None:
         """Stop the motor where it is."""
@@ -175,7 +184,7 @@ class TangoMotor(Device):
 
 
 def _cached(channel: Any) -> Any:
-    if channel is None:
+    """Return a channel's last value, ``None`` if absent or not received yet."""
+    if channel is None or channel.value is NOT_INITIALIZED:
         return None
-    value = channel.value
-    return None if not value and value != 0 else value
+    return channel.value

@@ -156,8 +156,8 @@ class DemoMotor(_Simulated):
         self.push_change_event("State", state)
 
     def _finish(self, state: DevState, status: str) -> None:
-        self._set_state(state, status)
         self.push_change_event("Position", self._position)
+        self._set_state(state, status)
 
     def step(self, dt: float) -> None:
         if self.get_state() != DevState.MOVING:
