@@ -156,15 +156,26 @@ class HubDelivery:
 
     def _dispatch(self) -> None:
         self._scheduled -= 1
+        lock = self._lock
+        ready = self._ready
+        target: DeliveryTarget | None = None
         try:
             ran = 0
             while True:
-                with self._lock:
-                    target = self._ready.popleft() if self._ready else None
+                # One lock round per target: finish the last one, take the next.
+                with lock:
+                    if target is not None:
+                        self._finish(target)
+                    target = ready.popleft() if ready else None
+                    count = len(target.delivery_inbox) if target is not None else 0
                     users = self._users
                 if target is not None:
-                    ran += self._serve(target)
+                    self._serve(target, count)
+                    ran += count
                     if ran >= _YIELD_EVERY:
+                        with lock:
+                            self._finish(target)
+                        target = None
                         ran = 0
                         self._scheduled += 1
                         try:
@@ -185,17 +196,27 @@ class HubDelivery:
                     else:
                         self._scheduled -= 1
         finally:
+            if target is not None:  # killed in a callback
+                with lock:
+                    self._finish(target)
             self._dispatchers -= 1
 
-    def _serve(self, target: DeliveryTarget) -> int:
-        """Run the items ``target`` has now (not later ones: fairness)."""
-        lock = self._lock
+    def _finish(self, target: DeliveryTarget) -> None:
+        # Caller holds _lock: requeue a target that got items while served.
+        if target.delivery_inbox:
+            self._ready.append(target)
+        else:
+            target.delivery_queued = False
+
+    def _serve(self, target: DeliveryTarget, count: int) -> None:
+        """Run the ``count`` items ``target`` had when taken (fairness).
+
+        Only the dispatcher serving a target pops its inbox, and deque appends
+        and pops are atomic, so items are popped without the lock.
+        """
         inbox = target.delivery_inbox
-        with lock:
-            count = len(inbox)
         for _ in range(count):
-            with lock:
-                item = inbox.popleft()
+            item = inbox.popleft()
             if not self._armed:
                 self._armed = True
                 self.bridge.hub.loop.run_callback(self._ensure_progress)
@@ -203,12 +224,6 @@ class HubDelivery:
                 target.run_delivered(item)
             except Exception:
                 log.exception("delivering %r to %r failed", item, target)
-        with lock:
-            if inbox:
-                self._ready.append(target)
-            else:
-                target.delivery_queued = False
-        return count
 
 
 _deliveries: weakref.WeakKeyDictionary[HubBridge, HubDelivery] = (

@@ -36,7 +36,7 @@ from ..errors import InvalidThreadUseError
 from . import _config
 from ._compare import values_equal
 from ._delivery import HubDelivery, delivery_for
-from ._pool import in_pool_thread
+from ._pool import WorkerPool, in_pool_thread
 from ._refs import CallableRef, callable_ref, callback_ref
 from ._scheduler import Scheduler
 
@@ -96,7 +96,7 @@ def _get_scheduler() -> Scheduler:
     global _scheduler
     with _lock:
         if _scheduler is None:
-            _scheduler = Scheduler()
+            _scheduler = Scheduler(_start_due)
         return _scheduler
 
 
@@ -258,21 +258,15 @@ class PollJob:
 
     # -- scheduler thread ---------------------------------------------------
 
-    def fire(self, due: float, pool: Any) -> None:
-        """Start the call due at ``due`` in a pool thread (scheduler thread)."""
-        with _lock:
-            if self.ended or self.in_flight or due != self.due:
-                return
-            self.in_flight = True
-            self.anchor = due
-            self.due = None
-            self.fired += 1
-        try:
-            pool.submit(self._execute, due)
-        except RuntimeError:
-            with _lock:
-                self.in_flight = False
-            raise
+    def _claim(self, due: float) -> bool:
+        # Module lock held: mark the call due at ``due`` as started.
+        if self.ended or self.in_flight or due != self.due:
+            return False
+        self.in_flight = True
+        self.anchor = due
+        self.due = None
+        self.fired += 1
+        return True
 
     # -- pool thread ----------------------------------------------------------
 
@@ -344,6 +338,19 @@ class PollJob:
 
 def _dead_ref() -> None:
     return None
+
+
+def _start_due(due_jobs: list[tuple[float, PollJob]], pool: WorkerPool) -> None:
+    """Hand the calls of jobs whose deadline came to the pool (scheduler thread)."""
+    with _lock:
+        started = [(job, due) for due, job in due_jobs if job._claim(due)]
+    try:
+        pool.submit_many([(job._execute, (due,)) for job, due in started])
+    except RuntimeError:
+        with _lock:
+            for job, _ in started:
+                job.in_flight = False
+        raise
 
 
 class Poller:

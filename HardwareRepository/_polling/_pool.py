@@ -48,9 +48,11 @@ class WorkerPool:
     * at once when no thread is running;
     * at once when the queued tasks, at the average task duration so far,
       would keep every running thread busy for more than :data:`GROW_AFTER`;
-    * when :meth:`grow_stalled` (called by the scheduler thread) finds the
-      oldest task queued for :data:`GROW_AFTER` or more, which is how a
-      hanging task gets a thread beside it.
+    * when :meth:`grow_stalled` (called by the scheduler thread) finds that
+      tasks are queued and no thread took one for :data:`GROW_AFTER` or more:
+      that is how a hanging task gets a thread beside it. Threads that take
+      tasks slowly because they wait for the GIL are not a stall: more
+      threads would only wait for it too.
 
     A thread that finds no work for ``idle_timeout`` s ends.
 
@@ -76,6 +78,7 @@ class WorkerPool:
         self._busy = 0  # threads inside a task
         self._closed = False
         self._average = 0.0  # running average of task durations, s
+        self._last_take = 0.0  # monotonic time a thread last took a task
         self._exits: list[Any] = []  # one native lock per thread, released at exit
         #: most threads alive at once (for diagnostics and the benchmark)
         self.peak_threads = 0
@@ -106,10 +109,20 @@ class WorkerPool:
 
         :raises RuntimeError: the pool was shut down.
         """
+        self.submit_many([(func, args)])
+
+    def submit_many(
+        self, calls: list[tuple[Callable[..., Any], tuple[Any, ...]]]
+    ) -> None:
+        """Run each ``func(*args)`` of ``calls`` in a pool thread; never blocks.
+
+        :raises RuntimeError: the pool was shut down.
+        """
+        now = _native.monotonic()
         with self._mutex:
             if self._closed:
                 raise RuntimeError("the poller thread pool was shut down")
-            self._tasks.append((func, args, _native.monotonic()))
+            self._tasks.extend((func, args, now) for func, args in calls)
             if self._free == 0 and self._should_grow():
                 self._add_free_thread()
 
@@ -119,7 +132,7 @@ class WorkerPool:
         return busy == 0 or len(self._tasks) * self._average > GROW_AFTER * busy
 
     def grow_stalled(self, now: float) -> float | None:
-        """Add a thread if the oldest queued task waited :data:`GROW_AFTER` s.
+        """Add a thread if no thread took a queued task for :data:`GROW_AFTER` s.
 
         Called periodically by the scheduler thread.
 
@@ -132,9 +145,9 @@ class WorkerPool:
             if not self._tasks or self._closed:
                 return None
             if self._free == 0:
-                oldest = self._tasks[0][2]
-                if now - oldest < GROW_AFTER:
-                    return oldest + GROW_AFTER
+                waiting_since = max(self._tasks[0][2], self._last_take)
+                if now - waiting_since < GROW_AFTER:
+                    return waiting_since + GROW_AFTER
                 if not self._idle and self._threads >= int(self._max_threads()):
                     return None
                 self._add_free_thread()
@@ -164,7 +177,7 @@ class WorkerPool:
                 if task is None:
                     return
                 func, args, _ = task
-                start = _native.monotonic()
+                start = self._last_take = _native.monotonic()
                 try:
                     func(*args)
                 except BaseException:

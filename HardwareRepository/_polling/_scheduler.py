@@ -1,7 +1,8 @@
 """One scheduler thread: a heap of absolute deadlines feeding the worker pool.
 
 The scheduler never runs a polled call itself, so a slow call cannot delay the
-schedule; it only hands due jobs to the :class:`~._pool.WorkerPool`.
+schedule; it only hands due jobs to the :class:`~._pool.WorkerPool`. Jobs with
+the same deadline share one heap entry (a bucket) and are started together.
 """
 
 from __future__ import annotations
@@ -33,11 +34,13 @@ _MAX_SLOTS = 64
 class Schedulable(Protocol):
     """What the scheduler needs from a job."""
 
-    #: the sequence number of the job's valid heap entry (scheduler lock only)
+    #: the sequence number of the job's valid entry (scheduler lock only)
     sched_entry: int | None
 
-    def fire(self, due: float, pool: WorkerPool) -> None:
-        """Called in the scheduler thread when ``due`` has come."""
+
+#: ``start(due_jobs, pool)``: called in the scheduler thread with the jobs whose
+#: deadline came, as ``(deadline, job)`` pairs, to hand their calls to ``pool``.
+Starter = Callable[[list[tuple[float, Any]], WorkerPool], None]
 
 
 class Scheduler:
@@ -48,14 +51,16 @@ class Scheduler:
     for ``idle_timeout`` s, or at :meth:`shutdown`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, start: Starter) -> None:
+        self._start = start
         self.pool = WorkerPool(
             lambda: _config.get("max_threads"), lambda: _config.get("idle_timeout")
         )
         self._lock = _native.allocate_lock()
         # All below guarded by _lock.
-        self._heap: list[tuple[float, int, Schedulable]] = []
-        self._live = 0  # valid entries in _heap
+        self._heap: list[float] = []  # distinct deadlines
+        self._buckets: dict[float, list[tuple[int, Schedulable]]] = {}
+        self._live = 0  # valid entries in _buckets
         self._running = False
         self._closed = False
         self._exit_lock: Any = None
@@ -107,8 +112,12 @@ class Scheduler:
                 self._live += 1
             seq = next(self._seq)
             job.sched_entry = seq
-            heapq.heappush(self._heap, (due, seq, job))
-            earliest = self._heap[0][1] == seq
+            bucket = self._buckets.get(due)
+            if bucket is None:
+                bucket = self._buckets[due] = []
+                heapq.heappush(self._heap, due)
+            bucket.append((seq, job))
+            earliest = self._heap[0] == due
             self._ensure_thread()
         if earliest:
             self._wakeup.wake()
@@ -121,6 +130,7 @@ class Scheduler:
                 self._live -= 1
                 if self._live == 0:
                     self._heap.clear()
+                    self._buckets.clear()
 
     def call_soon(self, func: Callable[[], Any]) -> None:
         """Run ``func()`` in the scheduler thread soon.
@@ -155,7 +165,7 @@ class Scheduler:
                         timeout = 0.0
                     elif self._live:
                         idle_since = None
-                        timeout = self._heap[0][0] - now
+                        timeout = self._heap[0] - now
                     else:
                         idle = _config.get("idle_timeout")
                         if idle_since is None:
@@ -164,9 +174,9 @@ class Scheduler:
                             self._running = False
                             return
                         timeout = idle_since + idle - now
-                for due, job in due_jobs:
-                    self._fire(job, due)
-                if not due_jobs:
+                if due_jobs:
+                    self._fire(due_jobs)
+                else:
                     check = self.pool.grow_stalled(now)
                     if check is not None:
                         timeout = min(timeout, check - now)
@@ -175,25 +185,23 @@ class Scheduler:
             exit_lock.release()
 
     def _pop_due(self, now: float, out: list[tuple[float, Schedulable]]) -> None:
-        # Caller holds _lock.
+        # Caller holds _lock. Entries replaced by a later schedule() or cancelled
+        # are skipped here.
         heap = self._heap
-        while heap:
-            due, seq, job = heap[0]
-            if job.sched_entry != seq:
-                heapq.heappop(heap)
-                continue
-            if due > now:
-                return
-            heapq.heappop(heap)
-            job.sched_entry = None
-            self._live -= 1
-            out.append((due, job))
+        buckets = self._buckets
+        while heap and heap[0] <= now:
+            due = heapq.heappop(heap)
+            for seq, job in buckets.pop(due):
+                if job.sched_entry == seq:
+                    job.sched_entry = None
+                    self._live -= 1
+                    out.append((due, job))
 
-    def _fire(self, job: Schedulable, due: float) -> None:
+    def _fire(self, due_jobs: list[tuple[float, Schedulable]]) -> None:
         try:
-            job.fire(due, self.pool)
+            self._start(due_jobs, self.pool)
         except Exception:
-            log.exception("poller scheduler: starting %r failed", job)
+            log.exception("poller scheduler: starting %d call(s) failed", len(due_jobs))
 
     def _run_soon(self) -> None:
         soon = self._soon
@@ -213,6 +221,7 @@ class Scheduler:
         with self._lock:
             self._closed = True
             self._heap.clear()
+            self._buckets.clear()
             self._live = 0
             exit_lock = self._exit_lock if self._running else None
         self._wakeup.wake()
