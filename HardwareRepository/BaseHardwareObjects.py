@@ -156,11 +156,13 @@ class HardwareObjectNode:
             for i, item in enumerate(items):
                 if item is old:
                     items[i] = hw_object
-        self._objects_order = [
-            (tag, hw_object if obj is old else obj)
-            for tag, obj in self._objects_order
-            if not (obj is old and hw_object is None)
-        ]
+        order: list[tuple[str, HardwareObjectNode]] = []
+        for tag, obj in self._objects_order:
+            if obj is not old:
+                order.append((tag, obj))
+            elif hw_object is not None:
+                order.append((tag, hw_object))
+        self._objects_order = order
 
     def __getitem__(self, key: str | int) -> Any:
         if isinstance(key, int):

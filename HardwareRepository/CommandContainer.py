@@ -105,7 +105,7 @@ import enum
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, Literal, overload
 
 import gevent
 from greenlet import getcurrent
@@ -656,6 +656,14 @@ class CommandContainer:
             f"no {kind} named {name!r} (known: {names})", file=file, obj=obj
         )
 
+    @overload
+    def get_command_object(
+        self, name: str, optional: Literal[False] = False
+    ) -> CommandObject: ...
+
+    @overload
+    def get_command_object(self, name: str, optional: bool) -> CommandObject | None: ...
+
     def get_command_object(
         self, name: str, optional: bool = False
     ) -> CommandObject | None:
@@ -669,6 +677,14 @@ class CommandContainer:
         if cmd is None and not optional:
             raise self._missing("command", name)
         return cmd
+
+    @overload
+    def get_channel_object(
+        self, name: str, optional: Literal[False] = False
+    ) -> ChannelObject: ...
+
+    @overload
+    def get_channel_object(self, name: str, optional: bool) -> ChannelObject | None: ...
 
     def get_channel_object(
         self, name: str, optional: bool = False

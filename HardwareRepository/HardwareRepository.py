@@ -95,8 +95,8 @@ class LoadRecord:
     @property
     def error(self) -> str:
         """The first error (or warning) message, ``""`` if none."""
-        first = (self.errors or self.warnings or [None])[0]
-        return "" if first is None else str(first)
+        problems = self.errors or self.warnings
+        return str(problems[0]) if problems else ""
 
     def as_dict(self) -> dict[str, Any]:
         """Return the row as plain data."""
@@ -406,7 +406,7 @@ class HardwareRepository(SignalEmitter):
 
     def _make_object(
         self, class_name: str | None, obj_name: str, tag: str = "object"
-    ) -> HardwareObject:
+    ) -> HardwareObjectNode:
         if class_name is None:
             return _DEFAULT_CLASSES.get(tag, HardwareObject)(obj_name)
         cls = self._classes.resolve(class_name)

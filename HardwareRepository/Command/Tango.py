@@ -469,7 +469,7 @@ class TangoChannel(ChannelObject):
             self._sink = EventSink(self._on_events)
             self._link.pool.submit(self._subscribe)
         elif self.mode == "poll":
-            self._start_polling(self.polling_period)
+            self._start_polling(self._poll_period_ms())
         else:
             self._start_first_read()
 
@@ -534,6 +534,14 @@ class TangoChannel(ChannelObject):
         self.polling_fallback = True
         self._link.pool.submit(self._unsubscribe)
         self._start_polling(FALLBACK_POLLING_PERIOD)
+
+    def _poll_period_ms(self) -> float:
+        """The period this channel polls at: the fallback's, else its own."""
+        if self.polling_fallback:
+            return FALLBACK_POLLING_PERIOD
+        # polling only in mode "poll" (which has a period) or after the fallback
+        assert self.polling_period is not None, self.source()
+        return self.polling_period
 
     def _start_polling(self, period_ms: float) -> None:
         from .. import Poller
@@ -669,11 +677,7 @@ class TangoChannel(ChannelObject):
         if self.mode == "read":
             self._start_first_read()
         else:
-            self._start_polling(
-                FALLBACK_POLLING_PERIOD
-                if self.polling_fallback
-                else self.polling_period
-            )
+            self._start_polling(self._poll_period_ms())
 
     # -- reading, writing, configuration --------------------------------------------
     def _call(self, what: str, func: Any, *args: Any, timeout: float | None) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __all__ = ["convert_value"]
 
-_LITERALS: dict[str, object] = {"None": None, "True": True, "False": False}
+_LITERALS: dict[str, bool | None] = {"None": None, "True": True, "False": False}
 
 
 def convert_value(text: str | None) -> bool | int | float | str | None:

@@ -75,6 +75,7 @@ class Waiter:
             self._native.release()
             return True
         bridge = self._bridge
+        assert bridge is not None  # a waiter has a native lock or a bridge
         if bridge.in_hub_thread():
             self._schedule_switch()
             return True
@@ -88,6 +89,7 @@ class Waiter:
         # Runs in the waiter's hub. The switch itself is a loop callback, never
         # run inside the bridge's drain, so one resumed greenlet cannot hold
         # back the rest of a batch.
+        assert self._bridge is not None  # scheduled by wake() for a greenlet
         self._bridge.hub.loop.run_callback(self._switch, _WOKEN)
 
     def cancel(self) -> bool:
@@ -115,6 +117,7 @@ class Waiter:
 
     def _wait_greenlet(self, timeout: float | None) -> bool:
         bridge = self._bridge
+        assert bridge is not None  # wait() checked that this is not native
         hub = bridge.hub
         timer = None
         if timeout is not None:
@@ -145,4 +148,5 @@ class Waiter:
         # Runs in the hub. A waiter killed while waiting is no longer active:
         # resuming it now would jump into whatever it does next.
         if self._active:
+            assert self._greenlet is not None  # active: a greenlet is waiting
             self._greenlet.switch(value)

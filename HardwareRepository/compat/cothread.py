@@ -706,10 +706,13 @@ def _coselect_select(
 coselect = types.ModuleType(
     f"{__name__}.coselect", "cothread.coselect: cooperative select and poll on gevent."
 )
-coselect.select = _coselect_select
-coselect.poll = _Poll
-coselect.poll_list = _poll_list
-coselect.poll_block = _poll_block
-for _name in ("POLLIN", "POLLPRI", "POLLOUT", "POLLERR", "POLLHUP", "POLLNVAL"):
-    setattr(coselect, _name, getattr(_select, _name))
-del _name
+vars(coselect).update(
+    select=_coselect_select,
+    poll=_Poll,
+    poll_list=_poll_list,
+    poll_block=_poll_block,
+    **{
+        name: getattr(_select, name)
+        for name in ("POLLIN", "POLLPRI", "POLLOUT", "POLLERR", "POLLHUP", "POLLNVAL")
+    },
+)

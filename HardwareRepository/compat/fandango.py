@@ -20,6 +20,7 @@ Differences from fandango, on purpose:
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -581,7 +582,7 @@ class WorkerThread(_Worker):
         with self._lock:
             self._queued += 1
         self._backend.submit_with(
-            func, args, kwargs, on_done=lambda r, t=target: self._put_done(t, r)
+            func, args, kwargs, on_done=functools.partial(self._put_done, target)
         )
 
     def _put_done(self, target: Any, result: AsyncResult[Any]) -> None:

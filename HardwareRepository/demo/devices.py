@@ -93,7 +93,7 @@ class DemoMotor(_Simulated):
         )
         return self._position, time.time(), quality
 
-    @Position.write
+    @Position.write  # type: ignore[no-redef]  # PyTango setter, same name
     def Position(self, target: float) -> None:
         with self._lock:
             if self.get_state() == DevState.MOVING:
@@ -106,7 +106,7 @@ class DemoMotor(_Simulated):
     def Velocity(self):
         return self._velocity
 
-    @Velocity.write
+    @Velocity.write  # type: ignore[no-redef]  # PyTango setter, same name
     def Velocity(self, value: float) -> None:
         self._velocity = value
         self.push_change_event("Velocity", value)
@@ -115,7 +115,7 @@ class DemoMotor(_Simulated):
     def Acceleration(self):
         return self._acceleration
 
-    @Acceleration.write
+    @Acceleration.write  # type: ignore[no-redef]  # PyTango setter, same name
     def Acceleration(self, value: float) -> None:
         self._acceleration = value
 
@@ -123,7 +123,7 @@ class DemoMotor(_Simulated):
     def LowLimit(self):
         return self._low
 
-    @LowLimit.write
+    @LowLimit.write  # type: ignore[no-redef]  # PyTango setter, same name
     def LowLimit(self, value: float) -> None:
         self._low = value
         self.push_change_event("LowLimit", value)
@@ -132,7 +132,7 @@ class DemoMotor(_Simulated):
     def HighLimit(self):
         return self._high
 
-    @HighLimit.write
+    @HighLimit.write  # type: ignore[no-redef]  # PyTango setter, same name
     def HighLimit(self, value: float) -> None:
         self._high = value
         self.push_change_event("HighLimit", value)
@@ -206,7 +206,7 @@ class DemoShutter(_Simulated):
     def Interlock(self):
         return self._interlock
 
-    @Interlock.write
+    @Interlock.write  # type: ignore[no-redef]  # PyTango setter, same name
     def Interlock(self, value: bool) -> None:
         self._interlock = value
 

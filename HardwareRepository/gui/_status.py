@@ -42,7 +42,7 @@ class ConnectionStatus(QtWidgets.QLabel):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("connection-status")
-        self.setTextFormat(QtCore.Qt.PlainText)
+        self.setTextFormat(QtCore.Qt.TextFormat.PlainText)
         self._objects = list(objects)
         self._load_problems = _load_problems(summary)
         self._followed: list[tuple[Any, Any]] = []

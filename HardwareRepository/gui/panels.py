@@ -46,6 +46,10 @@ NO_VALUE = "—"
 _LAST_ROW = 100  # an empty, stretching row below every panel's content
 _TITLE_CHARS = 32
 _MIN_WIDTH = 280  # pixels: a motor's target box and buttons fit
+# Any: the PyQt5 stubs type ``flag | flag`` as int, not Qt.Alignment.
+_ALIGN_RIGHT: Any = (
+    QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
+)
 
 
 def _shorten(text: str, length: int) -> str:
@@ -104,7 +108,8 @@ class ObjectPanel(QtWidgets.QGroupBox):
     ) -> None:
         super().__init__(_shorten(display_name(obj), _TITLE_CHARS), parent)
         self.hardware_object = obj
-        self.actions = actions
+        # not ``actions``: that would hide QWidget.actions()
+        self.runner = actions
         self._followed: list[tuple[Any, str, Callable[..., Any]]] = []
         self.setObjectName(f"panel:{obj.name()}")
         self.setToolTip(f"{display_name(obj)}: {obj.name()} ({type(obj).__name__})")
@@ -116,7 +121,7 @@ class ObjectPanel(QtWidgets.QGroupBox):
         self.layout_ = QtWidgets.QGridLayout(self)
         self.layout_.setColumnStretch(1, 1)
         self.state_label = QtWidgets.QLabel(NO_VALUE)
-        self.state_label.setAlignment(QtCore.Qt.AlignCenter)
+        self.state_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.state_label.setObjectName("state")
         self.state_label.setSizePolicy(
             QtWidgets.QSizePolicy.Preferred, QtWidgets.QSizePolicy.Fixed
@@ -203,7 +208,7 @@ class MotorPanel(ObjectPanel):
         font.setPointSizeF(font.pointSizeF() * 1.4)
         font.setBold(True)
         self.position_label.setFont(font)
-        self.position_label.setAlignment(QtCore.Qt.AlignRight | QtCore.Qt.AlignVCenter)
+        self.position_label.setAlignment(_ALIGN_RIGHT)
         self.limits_label = QtWidgets.QLabel(f"limits {NO_VALUE}")
         self.limits_label.setObjectName("limits")
         self.target = QtWidgets.QDoubleSpinBox()
@@ -217,7 +222,7 @@ class MotorPanel(ObjectPanel):
         self.move_button.setObjectName("move")
         self.stop_button = QtWidgets.QPushButton("Stop")
         self.stop_button.setObjectName("stop")
-        self.move_button.clicked.connect(self.move)
+        self.move_button.clicked.connect(self.start_move)
         self.stop_button.clicked.connect(self.stop)
         self.target.editingFinished.connect(self._on_target_entered)
 
@@ -241,10 +246,10 @@ class MotorPanel(ObjectPanel):
         """A motor: ``set_value``, ``get_value``, ``stop`` and ``get_limits``."""
         return _has_methods(obj, "set_value", "get_value", "stop", "get_limits")
 
-    def move(self) -> None:
+    def start_move(self) -> None:
         """Start a move to the target box's value (returns at once)."""
         target = self.target.value()
-        self.actions.run(
+        self.runner.run(
             f"move {self.title()} to {target:.{self.decimals}f} {self.unit}".rstrip(),
             self.hardware_object.set_value,
             target,
@@ -252,7 +257,7 @@ class MotorPanel(ObjectPanel):
 
     def stop(self) -> None:
         """Ask the motor to stop (returns at once)."""
-        self.actions.run(f"stop {self.title()}", self.hardware_object.stop)
+        self.runner.run(f"stop {self.title()}", self.hardware_object.stop)
 
     def _on_target_entered(self) -> None:
         self._target_set = True
@@ -317,14 +322,14 @@ class ShutterPanel(ObjectPanel):
 
     def open(self) -> None:
         """Ask the shutter to open (returns at once)."""
-        self.actions.run(f"open {self.title()}", self.hardware_object.open)
+        self.runner.run(f"open {self.title()}", self.hardware_object.open)
 
     def close_shutter(self) -> None:
         """Ask the shutter to close (returns at once).
 
         (Not ``close``: that is ``QWidget.close``.)
         """
-        self.actions.run(f"close {self.title()}", self.hardware_object.close)
+        self.runner.run(f"close {self.title()}", self.hardware_object.close)
 
     def _on_state(self, state: HardwareObjectState) -> None:
         self._show(state, self.hardware_object.get_shutter_state())
@@ -353,7 +358,7 @@ class MachineInfoPanel(ObjectPanel):
         font.setPointSizeF(font.pointSizeF() * 1.4)
         font.setBold(True)
         self.current_label.setFont(font)
-        self.current_label.setAlignment(QtCore.Qt.AlignRight | QtCore.Qt.AlignVCenter)
+        self.current_label.setAlignment(_ALIGN_RIGHT)
         self.message_label = QtWidgets.QLabel("")
         self.message_label.setObjectName("message")
         self.message_label.setWordWrap(True)
@@ -398,7 +403,9 @@ class GenericPanel(ObjectPanel):
         for channel in obj.get_channels():
             label = QtWidgets.QLabel(NO_VALUE)
             label.setObjectName(f"channel:{channel.name()}")
-            label.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+            label.setTextInteractionFlags(
+                QtCore.Qt.TextInteractionFlag.TextSelectableByMouse
+            )
             grid.addWidget(QtWidgets.QLabel(channel.userName()), row, 0)
             grid.addWidget(label, row, 1)
             self.value_labels[channel.name()] = label

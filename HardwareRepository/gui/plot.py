@@ -111,15 +111,15 @@ class LivePlot(QtWidgets.QWidget):
         self.update()
 
     # -- Qt ------------------------------------------------------------------
-    def showEvent(self, event: QtGui.QShowEvent) -> None:
+    def showEvent(self, event: QtGui.QShowEvent | None) -> None:
         self._scroll.start()
         super().showEvent(event)
 
-    def hideEvent(self, event: QtGui.QHideEvent) -> None:
+    def hideEvent(self, event: QtGui.QHideEvent | None) -> None:
         self._scroll.stop()
         super().hideEvent(event)
 
-    def paintEvent(self, event: QtGui.QPaintEvent) -> None:
+    def paintEvent(self, event: QtGui.QPaintEvent | None) -> None:
         painter = QtGui.QPainter(self)
         try:
             self._paint(painter)
@@ -188,7 +188,7 @@ class LivePlot(QtWidgets.QWidget):
         painter.drawRect(area)
 
         if not points:
-            painter.drawText(area, QtCore.Qt.AlignCenter, "no data yet")
+            painter.drawText(area, QtCore.Qt.AlignmentFlag.AlignCenter, "no data yet")
             return
         polyline = QtGui.QPolygonF(
             [

@@ -72,10 +72,10 @@ class BeamlineWindow(QtWidgets.QMainWindow):
             objects = objects.values()
         self.objects = list(objects)
         self.setWindowTitle(title)
-        self.actions = ActionRunner(self)
-        self.actions.failed.connect(self.show_error)
+        self.runner = ActionRunner(self)
+        self.runner.failed.connect(self.show_error)
 
-        panels = [panel_for(obj, self.actions) for obj in self.objects]
+        panels = [panel_for(obj, self.runner) for obj in self.objects]
         panels.sort(key=lambda panel: _ORDER.get(type(panel), len(_ORDER)))
         self.panels: dict[str, ObjectPanel] = {
             panel.hardware_object.name(): panel for panel in panels
@@ -94,7 +94,7 @@ class BeamlineWindow(QtWidgets.QMainWindow):
         scroll.setWidget(grid_widget)
 
         self.plot_panel = PlotPanel(self.objects, span=plot_span)
-        splitter = QtWidgets.QSplitter(QtCore.Qt.Vertical)
+        splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         splitter.addWidget(scroll)
         splitter.addWidget(self.plot_panel)
         splitter.setStretchFactor(0, 3)
@@ -104,7 +104,7 @@ class BeamlineWindow(QtWidgets.QMainWindow):
         self._sized = False
 
         self.connection_status = ConnectionStatus(self.objects, summary)
-        self.statusBar().addPermanentWidget(self.connection_status)
+        self._status_bar().addPermanentWidget(self.connection_status)
         self._detached = False
 
     @classmethod
@@ -139,11 +139,16 @@ class BeamlineWindow(QtWidgets.QMainWindow):
 
     def message_text(self) -> str:
         """Return the temporary status message (the last failure), or ``""``."""
-        return self.statusBar().currentMessage()
+        return self._status_bar().currentMessage()
 
     def disconnected_objects(self) -> list[str]:
         """Return the names of objects with a channel not connected."""
         return list(self.connection_status.disconnected())
+
+    def _status_bar(self) -> QtWidgets.QStatusBar:
+        bar = self.statusBar()
+        assert bar is not None  # QMainWindow.statusBar() creates one if absent
+        return bar
 
     # -- reporting ----------------------------------------------------------------
     def show_error(self, message: str) -> None:
@@ -151,7 +156,7 @@ class BeamlineWindow(QtWidgets.QMainWindow):
 
         The caller logs it; this only displays it.
         """
-        self.statusBar().showMessage(message, MESSAGE_TIME_MS)
+        self._status_bar().showMessage(message, MESSAGE_TIME_MS)
 
     # -- closing ----------------------------------------------------------------
     def detach(self) -> None:
@@ -159,13 +164,13 @@ class BeamlineWindow(QtWidgets.QMainWindow):
         if self._detached:
             return
         self._detached = True
-        self.actions.stop()
+        self.runner.stop()
         for panel in self.panels.values():
             panel.detach()
         self.plot_panel.detach()
         self.connection_status.detach()
 
-    def showEvent(self, event: QtGui.QShowEvent) -> None:
+    def showEvent(self, event: QtGui.QShowEvent | None) -> None:
         if not self._sized:
             # Three quarters for the panels, the rest for the plot.
             self._sized = True
@@ -173,6 +178,6 @@ class BeamlineWindow(QtWidgets.QMainWindow):
             self._splitter.setSizes([height * 3 // 4, height - height * 3 // 4])
         super().showEvent(event)
 
-    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+    def closeEvent(self, event: QtGui.QCloseEvent | None) -> None:
         self.detach()
         super().closeEvent(event)

@@ -62,7 +62,7 @@ _lib = _corecffi.lib
 _UvLoop = _uv_loop_module.loop
 
 
-class EmbeddableLoop(_UvLoop):
+class EmbeddableLoop(_uv_loop_module.loop):
     """A gevent libuv loop that counts what could need another iteration.
 
     ``activity`` grows whenever a callback is scheduled (``run_callback``, from

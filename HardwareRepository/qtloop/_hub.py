@@ -62,21 +62,36 @@ def _descend(levels: int, func: Any) -> None:
     functools.partial(_descend, levels - 1, func)()
 
 
+def current_qthread() -> QtCore.QThread:
+    """Return the calling thread's :class:`QThread` (Qt adopts any thread)."""
+    thread = QtCore.QThread.currentThread()
+    if thread is None:
+        raise HardwareRepositoryError("Qt gave no QThread for the calling thread")
+    return thread
+
+
 class _QtSide(QtCore.QObject):
     """The Qt objects of one :class:`QtHub`; they live in the hub's thread."""
 
     def __init__(self, hub: QtHub, app: QtCore.QCoreApplication) -> None:
         super().__init__()
         self._hub = hub
+        dispatcher = QtCore.QAbstractEventDispatcher.instance(app.thread())
+        if dispatcher is None:
+            raise HardwareRepositoryError(
+                f"{app!r} has no event dispatcher in its thread yet"
+            )
         self.notifier = QtCore.QSocketNotifier(
-            uv.backend_fd(hub.loop), QtCore.QSocketNotifier.Read, self
+            uv.backend_fd(hub.loop),  # type: ignore[arg-type]  # stub: sip.voidptr
+            QtCore.QSocketNotifier.Type.Read,
+            self,
         )
         self.notifier.activated.connect(self._on_ready)
         self.timer = QtCore.QTimer(self)
         self.timer.setSingleShot(True)  # so Qt detaches it before its slot runs
-        self.timer.setTimerType(QtCore.Qt.PreciseTimer)
+        self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._on_ready)
-        self.dispatcher = QtCore.QAbstractEventDispatcher.instance(app.thread())
+        self.dispatcher = dispatcher
         self.dispatcher.aboutToBlock.connect(self._before_block)
 
     def _on_ready(self, *_args: Any) -> None:
@@ -127,7 +142,7 @@ class QtHub(uv.Hub):
         self._keepalive = self.loop.async_(ref=True)
         self._keepalive.start(_noop)
         self._qt = _QtSide(self, app)
-        self._thread = QtCore.QThread.currentThread()
+        self._thread = current_qthread()
 
     # -- the hub greenlet ---------------------------------------------------
 
@@ -211,7 +226,11 @@ class QtHub(uv.Hub):
 
     def _runner_main(self) -> None:
         me = getcurrent()
-        flags = QtCore.QEventLoop.AllEvents | QtCore.QEventLoop.WaitForMoreEvents
+        # The PyQt5 stubs type ``flag | flag`` as int, not ProcessEventsFlags.
+        flags: Any = (
+            QtCore.QEventLoop.ProcessEventsFlag.AllEvents
+            | QtCore.QEventLoop.ProcessEventsFlag.WaitForMoreEvents
+        )
         while not self._closing:
             self._runner_level[me] = self._thread.loopLevel()
             try:

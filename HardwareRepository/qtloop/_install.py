@@ -14,7 +14,7 @@ from qtpy import QtCore
 from ..bridge import get_bridge_if_exists
 from ..errors import HardwareRepositoryError, InvalidThreadUseError
 from . import _gevent_uv as uv
-from ._hub import QtHub
+from ._hub import QtHub, current_qthread
 
 __all__ = ["install", "installed_hub", "uninstall"]
 
@@ -40,7 +40,9 @@ class _SigintQuit(QtCore.QObject):
             self._writer.fileno(), warn_on_full_buffer=False
         )
         self._notifier = QtCore.QSocketNotifier(
-            self._reader.fileno(), QtCore.QSocketNotifier.Read, self
+            self._reader.fileno(),  # type: ignore[arg-type]  # stub: sip.voidptr
+            QtCore.QSocketNotifier.Type.Read,
+            self,
         )
         self._notifier.activated.connect(self._drain)
         signal.signal(signal.SIGINT, self._on_sigint)
@@ -53,7 +55,7 @@ class _SigintQuit(QtCore.QObject):
             pass
 
     def _on_sigint(self, signum: int, frame: object) -> None:
-        if QtCore.QThread.currentThread().loopLevel() > 0:
+        if current_qthread().loopLevel() > 0:
             log.info("SIGINT: quitting the Qt event loop")
             self._app.quit()
             return

@@ -26,7 +26,7 @@ __all__ = ["LeakReport", "ResourceSnapshot", "wait_for_no_leaks"]
 
 
 def _fd_targets() -> dict[int, str]:
-    targets = {}
+    targets: dict[int, str] = {}
     try:
         names = os.listdir("/proc/self/fd")
     except OSError:  # not Linux: nothing to compare

@@ -284,7 +284,10 @@ class PolledCache(Generic[K, V]):
         return value
 
     def _write_now(self, key: K, value: V) -> Any:
-        returned = self.write(key, value)
+        write = self.write
+        if write is None:  # set_async checked; the attribute was reset since
+            raise TypeError(f"{self!r} has no write function")
+        returned = write(key, value)
         self._store(key, returned if self.keep_write_result else value)
         return returned
 

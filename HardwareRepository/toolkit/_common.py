@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, overload
 
 from gevent._hub_local import get_hub_if_exists
 from greenlet import getcurrent
@@ -60,6 +60,14 @@ def spawn_in(bridge: HubBridge, func: Any, *args: Any) -> None:
 def start_native_thread(func: Any, *args: Any) -> int:
     """Start ``func(*args)`` in a real OS thread, even under monkey-patching."""
     return _native.start_new_thread(func, args)
+
+
+@overload
+def mono_to_wall(mono: float) -> float: ...
+
+
+@overload
+def mono_to_wall(mono: None) -> None: ...
 
 
 def mono_to_wall(mono: float | None) -> float | None:

@@ -127,7 +127,7 @@ def green(
         return wrapper  # type: ignore[return-value]
 
     if func is not None:
-        return decorate(func)  # type: ignore[arg-type]
+        return decorate(func)
     return decorate
 
 

@@ -177,6 +177,7 @@ class PeriodicTask:
         if self.where == "thread":
             start_native_thread(self._loop)
         else:
+            assert self._bridge is not None  # where="hub" sets it in __init__
             spawn_in(self._bridge, self._loop)
 
     def start(self) -> None:

@@ -52,7 +52,9 @@ class ProcessWorker:
         self.name = name or f"ProcessWorker-{next(_numbers)}"
         ctx = multiprocessing.get_context(context)
         self._conn, child_conn = ctx.Pipe()
-        self._process = ctx.Process(
+        # typeshed declares Process on each concrete context, not on the
+        # BaseContext that get_context(str) returns; every start method has it.
+        self._process = ctx.Process(  # type: ignore[attr-defined]
             target=child_main, args=(child_conn, init), name=self.name, daemon=True
         )
         self._lock = _native.allocate_lock()

@@ -166,7 +166,7 @@ def test_status_line_reports_disconnected_objects_and_load_errors(
     assert logged
     assert logged[0].exc_info is not None
     assert window.isVisible()
-    assert window.actions.running == 0
+    assert window.runner.running == 0
     assert slot_errors() == []
 
 

@@ -83,7 +83,7 @@ class EventSink:
     """
 
     def __init__(self, handler: Callable[[deque[EventItem]], None]) -> None:
-        self._handler = weakref.WeakMethod(handler)  # type: ignore[arg-type]
+        self._handler = weakref.WeakMethod(handler)
         self._items: deque[EventItem] = deque()
         self._append = self._items.append
         self._trigger = HubTrigger(self._drain)
