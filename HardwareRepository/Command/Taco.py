@@ -48,20 +48,14 @@ from typing import Any
 
 from .. import Poller
 from ..bridge import _native
-from ..CommandContainer import NOT_INITIALIZED, ChannelObject, CommandObject
-from ..errors import (
-    CommandFailedError,
-    ConfigError,
-    NotConnectedError,
-    Timeout,
-)
+from ..errors import CommandFailedError, ConfigError, NotConnectedError
+from ._client_items import ClientCall, ClientChannel, ClientCommand, ClientItem
 from ._common import (
-    Backoff,
+    ClientLibrary,
+    XmlAttributes,
+    call_and_wait,
     call_in_thread,
-    client_module,
-    milliseconds,
     parse_args,
-    wants_simulation,
 )
 
 __all__ = [
@@ -83,7 +77,14 @@ CLIENT_MODULE = "TacoDevice"
 #: set to 1 to use the simulated client for every taco item
 SIMULATION_ENV = "HWR_TACO_SIMULATION"
 
-_SIM_MODULE = "HardwareRepository.Command._taco_sim"
+_LIBRARY = ClientLibrary(
+    type_name="taco",
+    system="Taco",
+    real_module=CLIENT_MODULE,
+    simulated_module="HardwareRepository.Command._taco_sim",
+    description="Taco client library (ESRF TacoDevice with its Taco C extension)",
+    env_var=SIMULATION_ENV,
+)
 # Extra wait beyond the client's RPC timeout before a call is abandoned.
 _GRACE = 1.0
 
@@ -104,13 +105,7 @@ def load_client(simulated: bool) -> ModuleType:
         ``ImportError`` and a ``ConfigError``; the message names it and how to
         select the simulation).
     """
-    return client_module(
-        CLIENT_MODULE,
-        _SIM_MODULE,
-        simulated,
-        "Taco client library (ESRF TacoDevice with its Taco C extension)",
-        f'select the simulated client with simulated="true" or {SIMULATION_ENV}=1',
-    )
+    return _LIBRARY.load(simulated)
 
 
 def _error_code(exc: BaseException) -> int | None:
@@ -196,51 +191,22 @@ class _TacoLink:
                 ) from exc
 
 
-def _device_name(attrs: dict[str, Any], what: str) -> str:
-    name = attrs.pop("taconame", None)
-    if not name:
-        raise ConfigError(
-            f"{what} has no Taco device: give taconame= or a taconame property"
-        )
-    return str(name)
-
-
-def _flag(raw: Any, key: str, default: bool) -> bool:
-    if raw is None:
-        return default
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in ("true", "1", "yes"):
-        return True
-    if text in ("false", "0", "no"):
-        return False
-    raise ConfigError(f"{key}={raw!r} is not a boolean")
-
-
-def _ignored(what: str, attrs: dict[str, Any]) -> None:
-    if attrs:
-        log.warning("%s: ignoring unknown attributes %s", what, sorted(attrs))
-
-
 def make_command(
     name: str, text: str, attrs: dict[str, Any], owner: Any
 ) -> TacoCommand:
     """Create a :class:`TacoCommand` from its XML (see the module doc)."""
-    attrs = dict(attrs)
-    what = f"taco command {name!r}"
-    simulated = wants_simulation(attrs, owner, SIMULATION_ENV)
+    xml = XmlAttributes(_LIBRARY, "command", name, attrs, owner)
     command = TacoCommand(
         name,
         text or name,
-        taconame=_device_name(attrs, what),
-        username=attrs.pop("username", None),
-        args=attrs.pop("args", None),
-        dc=_flag(attrs.pop("dc", None), "dc", False),
-        timeout=milliseconds(attrs, "timeout", None),
-        client=load_client(simulated),
+        taconame=xml.device("taconame", "Taco device"),
+        username=xml.pop("username"),
+        args=xml.pop("args"),
+        dc=xml.flag("dc", False),
+        timeout=xml.milliseconds("timeout", None),
+        client=xml.client(),
     )
-    _ignored(what, attrs)
+    xml.warn_unused(log)
     return command
 
 
@@ -248,38 +214,61 @@ def make_channel(
     name: str, text: str, attrs: dict[str, Any], owner: Any
 ) -> TacoChannel:
     """Create a :class:`TacoChannel` from its XML (see the module doc)."""
-    attrs = dict(attrs)
-    what = f"taco channel {name!r}"
-    simulated = wants_simulation(attrs, owner, SIMULATION_ENV)
-    period = milliseconds(attrs, "polling", None)
+    xml = XmlAttributes(_LIBRARY, "channel", name, attrs, owner)
+    period = xml.milliseconds("polling", None)
     if period is None:
-        raise ConfigError(f"{what} needs polling= (the period in ms)")
-    retry = milliseconds(attrs, "retry", 1.0)
-    retry_max = milliseconds(attrs, "retry_max", max(30.0, retry or 0.0))
+        raise ConfigError(f"{xml.what} needs polling= (the period in ms)")
+    retry, retry_max = xml.retry()
     channel = TacoChannel(
         name,
         text or name,
-        taconame=_device_name(attrs, what),
-        username=attrs.pop("username", None),
+        taconame=xml.device("taconame", "Taco device"),
+        username=xml.pop("username"),
         polling=period,
-        args=attrs.pop("args", None),
-        compare=_flag(attrs.pop("compare", None), "compare", True),
-        dc=_flag(attrs.pop("dc", None), "dc", False),
-        timeout=milliseconds(attrs, "timeout", None),
+        args=xml.pop("args"),
+        compare=xml.flag("compare", True),
+        dc=xml.flag("dc", False),
+        timeout=xml.milliseconds("timeout", None),
         retry=retry,
         retry_max=retry_max,
-        client=load_client(simulated),
+        client=xml.client(),
     )
-    _ignored(what, attrs)
+    xml.warn_unused(log)
     return channel
 
 
-def _describe(kind: str, name: str, device: str, command: str, client: Any) -> str:
-    flavour = ", SIMULATED client" if getattr(client, "SIMULATED", False) else ""
-    return f"taco {kind} {name!r} ({device} {command}{flavour})"
+class _TacoItem(ClientItem):
+    """What Taco commands and channels share: the device and its command."""
+
+    LIBRARY = _LIBRARY
+    _log = log
+
+    def _use_device(
+        self,
+        command: str,
+        taconame: str | None,
+        args: Any,
+        dc: bool,
+        timeout: float | None,
+        client: ModuleType | None,
+    ) -> None:
+        if not taconame:
+            raise ConfigError(f"taco {self.KIND} {self._name!r} has no device name")
+        #: the Taco command
+        self.command = command
+        #: the Taco device
+        self.device_name = str(taconame)
+        #: the XML arguments, parsed
+        self.arglist = parse_args(args)
+        self.dc = bool(dc)
+        self._use_client(client)
+        self._link = _TacoLink(self.client, self.device_name, self.dc, timeout)
+
+    def _where(self) -> str:
+        return f"{self.device_name} {self.command}"
 
 
-class TacoCommand(CommandObject):
+class TacoCommand(_TacoItem, ClientCommand):
     """A command of a Taco device; call it to execute it.
 
     Construct it in the owning hub thread: it never blocks there. The device
@@ -320,27 +309,8 @@ class TacoCommand(CommandObject):
     ) -> None:
         limit = None if timeout is None else timeout + _GRACE
         super().__init__(name, username, timeout=limit)
-        if not taconame:
-            raise ConfigError(f"taco command {name!r} has no device name")
-        if client is None:
-            client = load_client(wants_simulation({}, None, SIMULATION_ENV))
-        self._client = client
-        self.command = command
-        self.device_name = str(taconame)
-        self.arglist = parse_args(args)
-        self.dc = bool(dc)
-        self.simulated = bool(getattr(client, "SIMULATED", False))
-        self._link = _TacoLink(client, self.device_name, self.dc, timeout)
-        self._connected = False
-        if self.simulated:
-            log.info("%s: using the SIMULATED Taco client", self.source())
+        self._use_device(command, taconame, args, dc, timeout, client)
         call_in_thread(self._probe, name=f"{self.source()} import")
-
-    def source(self) -> str:
-        """Name the command, its device and the client, for messages."""
-        return _describe(
-            "command", self._name, self.device_name, self.command, self._client
-        )
 
     def _probe(self) -> None:
         """Worker thread: import the device and report the connection."""
@@ -352,7 +322,7 @@ class TacoCommand(CommandObject):
         else:
             self.set_connected_threadsafe(True)
 
-    def _execute(self, *args: Any, **kwargs: Any) -> Any:
+    def _client_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> ClientCall:
         if kwargs:
             raise TypeError(
                 f"{self.source()}: Taco commands take no keyword arguments "
@@ -363,12 +333,11 @@ class TacoCommand(CommandObject):
                 f"{self.source()}: arguments are fixed by the XML args="
                 f"{self.arglist!r}; call it without arguments"
             )
-        call_args = args or self.arglist
-        result = call_in_thread(
-            self._link.call, self.command, call_args, name=self.source()
-        )
+        return "command", self._link.call, (self.command, args or self.arglist)
+
+    def _execute(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            value = result.get()
+            value = super()._execute(*args, **kwargs)
         except NotConnectedError:
             self.set_connected(False)
             raise
@@ -376,14 +345,14 @@ class TacoCommand(CommandObject):
         return value
 
 
-class TacoChannel(ChannelObject):
+class TacoChannel(_TacoItem, ClientChannel[BaseException]):
     """A Taco device command polled on :mod:`HardwareRepository.Poller`.
 
     Every ``polling`` period a Poller thread executes the command (with the
     XML ``args``); a new value (or every value with ``compare=False``) is
     stored and ``update(value)`` emitted in the hub thread. A failing poll
     makes the channel disconnected (quality ``INVALID``, ``disconnected``
-    emitted, the error in :attr:`last_error` and the log), then polling
+    emitted, the exception in :attr:`last_error` and the log), then polling
     resumes after ``retry`` s, doubling up to ``retry_max`` s while it keeps
     failing; the first value after a recovery is emitted even when it equals
     the last one. :meth:`close` stops polling.
@@ -421,37 +390,15 @@ class TacoChannel(ChannelObject):
         client: ModuleType | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(name, username)
-        if not taconame:
-            raise ConfigError(f"taco channel {name!r} has no device name")
+        super().__init__(name, username, retry, retry_max)
         if not polling or polling <= 0:
             raise ConfigError(f"taco channel {name!r} needs a polling period")
-        if client is None:
-            client = load_client(wants_simulation({}, None, SIMULATION_ENV))
-        self._client = client
-        self.command = command
-        self.device_name = str(taconame)
         self.polling = float(polling)
-        self.arglist = parse_args(args)
         self.compare = bool(compare)
-        self.dc = bool(dc)
         self.timeout = timeout
-        self.simulated = bool(getattr(client, "SIMULATED", False))
-        #: the exception of the last failed poll, ``None`` once a poll succeeds
-        self.last_error: BaseException | None = None
-        self._link = _TacoLink(client, self.device_name, self.dc, timeout)
-        self._backoff = Backoff(retry, max(retry, retry_max))
         self._poller: Poller.Poller | None = None  # hub thread only
-        self._outage_logged = False  # hub thread only
-        if self.simulated:
-            log.info("%s: using the SIMULATED Taco client", self.source())
+        self._use_device(command, taconame, args, dc, timeout, client)
         self._start_polling(0.0)
-
-    def source(self) -> str:
-        """Name the channel, its device, command and client, for messages."""
-        return _describe(
-            "channel", self._name, self.device_name, self.command, self._client
-        )
 
     # -- polling ------------------------------------------------------------------
     def _start_polling(self, delay: float) -> None:
@@ -473,12 +420,8 @@ class TacoChannel(ChannelObject):
         """Hub: a (new) value was polled."""
         if self._closed:
             return
-        if self._outage_logged:
-            log.info("%s: connected again", self.source())
-            self._outage_logged = False
-        self.last_error = None
         self._backoff.reset()
-        self.set_connected(True)
+        self._report_back()
         self.update(value)
 
     def _on_error(self, exc: BaseException, poller_id: int) -> None:
@@ -488,52 +431,27 @@ class TacoChannel(ChannelObject):
             failed.stop()
         if self._closed:
             return
-        self.last_error = exc
         delay = self._backoff.next_delay()
-        if not self._outage_logged:
-            log.warning(
-                "%s: disconnected: %s; retrying in %g s", self.source(), exc, delay
-            )
-            self._outage_logged = True
-        else:
-            log.debug(
-                "%s: still failing: %s; retrying in %g s", self.source(), exc, delay
-            )
-        self.set_connected(False)
+        self._report_lost(exc, f"{exc}; retrying in {delay:g} s")
         self._start_polling(delay)
 
     # -- reading --------------------------------------------------------------------
-    def get_value(self, force: bool = False, timeout: float | None = None) -> Any:
-        """Return the channel's value.
-
-        Returns the last polled value; reads the device (executes the command
-        in a worker thread, waiting cooperatively) when ``force`` is true or no
-        value was polled yet.
+    def _read(self, timeout: float | None) -> Any:
+        """Execute the command once in a worker thread (see :meth:`get_value`).
 
         :param timeout: seconds; default one second more than the XML
             ``timeout`` (the client's RPC timeout), or no limit of our own.
-        :raises NotConnectedError: the device cannot be reached, or the channel
-            is closed.
         :raises CommandFailedError: the device failed the command.
-        :raises Timeout: no answer within ``timeout``.
         """
-        if self._closed:
-            raise NotConnectedError(f"{self.source()} is closed")
-        if not force and self._value is not NOT_INITIALIZED:
-            return self._value
-        if timeout is not None:
-            limit: float | None = timeout
-        else:
-            limit = None if self.timeout is None else self.timeout + _GRACE
-        result = call_in_thread(
-            self._link.call, self.command, self.arglist, name=self.source()
+        if timeout is None and self.timeout is not None:
+            timeout = self.timeout + _GRACE
+        return call_and_wait(
+            self._link.call,
+            self.command,
+            self.arglist,
+            source=self.source(),
+            limit=timeout,
         )
-        try:
-            return result.get(limit)
-        except Timeout as exc:
-            raise Timeout(f"{self.source()}: no answer within {limit} s") from exc
-
-    getValue = get_value
 
     def close(self) -> None:
         """Stop polling and disconnect receivers; hub thread; idempotent.

@@ -58,22 +58,20 @@ from typing import Any
 import gevent
 
 from ..bridge import _native, spawn_logged
-from ..CommandContainer import NOT_INITIALIZED, ChannelObject, CommandObject
+from ..CommandContainer import NOT_INITIALIZED
 from ..errors import (
     CommandFailedError,
     CommunicationError,
     ConfigError,
     NotConnectedError,
-    Timeout,
 )
+from ._client_items import ClientCall, ClientChannel, ClientCommand, ClientItem
 from ._common import (
-    Backoff,
-    call_in_thread,
-    client_module,
-    milliseconds,
+    ClientLibrary,
+    XmlAttributes,
+    call_and_wait,
     parse_args,
     values_equal,
-    wants_simulation,
 )
 
 __all__ = [
@@ -104,7 +102,14 @@ CC_IGNORED = 103
 #: default client timeout / link interval, seconds
 DEFAULT_TIMEOUT = 1.0
 
-_SIM_MODULE = "HardwareRepository.Command._tine_sim"
+_LIBRARY = ClientLibrary(
+    type_name="tine",
+    system="TINE",
+    real_module=CLIENT_MODULE,
+    simulated_module="HardwareRepository.Command._tine_sim",
+    description="TINE client library (DESY's tine Python binding)",
+    env_var=SIMULATION_ENV,
+)
 # Extra wait beyond the client's own timeout before we give up on a call.
 _GRACE = 1.0
 
@@ -116,33 +121,7 @@ def load_client(simulated: bool) -> ModuleType:
         ``ImportError`` and a ``ConfigError``; the message names it and how to
         select the simulation).
     """
-    return client_module(
-        CLIENT_MODULE,
-        _SIM_MODULE,
-        simulated,
-        "TINE client library (DESY's tine Python binding)",
-        f'select the simulated client with simulated="true" or {SIMULATION_ENV}=1',
-    )
-
-
-def _address(attrs: dict[str, Any], what: str) -> str:
-    name = attrs.pop("tinename", None)
-    if not name:
-        raise ConfigError(
-            f"{what} has no TINE server: give tinename= or a tinename property"
-        )
-    return str(name)
-
-
-def _flag(raw: Any, key: str) -> bool:
-    if raw is None or isinstance(raw, bool):
-        return bool(raw)
-    text = str(raw).strip().lower()
-    if text in ("true", "1", "yes"):
-        return True
-    if text in ("false", "0", "no"):
-        return False
-    raise ConfigError(f"{key}={raw!r} is not a boolean")
+    return _LIBRARY.load(simulated)
 
 
 def parse_tolerance(raw: Any) -> tuple[float, float]:
@@ -167,31 +146,24 @@ def parse_tolerance(raw: Any) -> tuple[float, float]:
     return (0.0, number) if relative else (number, 0.0)
 
 
-def _ignored(what: str, attrs: dict[str, Any]) -> None:
-    if attrs:
-        log.warning("%s: ignoring unknown attributes %s", what, sorted(attrs))
-
-
 def make_command(
     name: str, text: str, attrs: dict[str, Any], owner: Any
 ) -> TineCommand:
     """Create a :class:`TineCommand` from its XML (see the module doc)."""
-    attrs = dict(attrs)
-    what = f"tine command {name!r}"
-    simulated = wants_simulation(attrs, owner, SIMULATION_ENV)
-    list_args = attrs.pop("list_args", None)
+    xml = XmlAttributes(_LIBRARY, "command", name, attrs, owner)
+    list_args = xml.pop("list_args")
     if list_args is None:
-        list_args = attrs.pop("ListArgs", None)
+        list_args = xml.pop("ListArgs")
     command = TineCommand(
         name,
         text or name,
-        tinename=_address(attrs, what),
-        username=attrs.pop("username", None),
+        tinename=xml.device("tinename", "TINE server"),
+        username=xml.pop("username"),
         list_args=list_args,
-        timeout=milliseconds(attrs, "timeout", DEFAULT_TIMEOUT),
-        client=load_client(simulated),
+        timeout=xml.milliseconds("timeout", DEFAULT_TIMEOUT),
+        client=xml.client(),
     )
-    _ignored(what, attrs)
+    xml.warn_unused(log)
     return command
 
 
@@ -199,20 +171,19 @@ def make_channel(
     name: str, text: str, attrs: dict[str, Any], owner: Any
 ) -> TineChannel:
     """Create a :class:`TineChannel` from its XML (see the module doc)."""
-    attrs = dict(attrs)
-    what = f"tine channel {name!r}"
-    simulated = wants_simulation(attrs, owner, SIMULATION_ENV)
-    mode = str(attrs.pop("attach", "timer") or "timer").strip().lower()
+    xml = XmlAttributes(_LIBRARY, "channel", name, attrs, owner)
+    what = xml.what
+    mode = str(xml.pop("attach", "timer") or "timer").strip().lower()
     if mode not in ATTACH_MODES:
         raise ConfigError(
             f"{what}: attach={mode!r} is not one of {', '.join(ATTACH_MODES)}"
         )
-    size = attrs.pop("size", None)
+    size = xml.pop("size")
     if size is not None and (
         isinstance(size, bool) or not isinstance(size, int) or size <= 0
     ):
         raise ConfigError(f"{what}: size={size!r} must be a positive integer")
-    tolerance = parse_tolerance(attrs.pop("tolerance", None))
+    tolerance = parse_tolerance(xml.pop("tolerance"))
     if tolerance != (0.0, 0.0) and mode != "datachange":
         log.warning(
             '%s: tolerance applies to attach="datachange" only; ignored with attach=%r',
@@ -220,40 +191,67 @@ def make_channel(
             mode,
         )
         tolerance = (0.0, 0.0)
-    retry = milliseconds(attrs, "retry", 1.0)
-    retry_max = milliseconds(attrs, "retry_max", max(30.0, retry or 0.0))
-    message = attrs.pop("message", None)
+    retry, retry_max = xml.retry()
+    message = xml.pop("message")
     channel = TineChannel(
         name,
         text or name,
-        tinename=_address(attrs, what),
-        username=attrs.pop("username", None),
-        timeout=milliseconds(attrs, "timeout", DEFAULT_TIMEOUT),
+        tinename=xml.device("tinename", "TINE server"),
+        username=xml.pop("username"),
+        timeout=xml.milliseconds("timeout", DEFAULT_TIMEOUT),
         attach=mode,
         size=size,
         tolerance=tolerance,
-        verbose=_flag(attrs.pop("verbose", None), "verbose"),
+        verbose=xml.flag("verbose", False),
         message=None if message is None else str(message),
         retry=retry,
         retry_max=retry_max,
-        client=load_client(simulated),
+        client=xml.client(),
     )
-    _ignored(what, attrs)
+    xml.warn_unused(log)
     return channel
 
 
-def _flavour(client: Any) -> str:
-    return ", SIMULATED client" if getattr(client, "SIMULATED", False) else ""
+class _TineItem(ClientItem):
+    """What TINE commands and channels share: the server and its property."""
+
+    LIBRARY = _LIBRARY
+    _log = log
+
+    def _use_property(
+        self, tinename: str | None, prop: str, client: ModuleType | None
+    ) -> None:
+        if not tinename:
+            raise ConfigError(f"tine {self.KIND} {self._name!r} has no server address")
+        #: the server address
+        self.tinename = str(tinename)
+        self._property = prop
+        self._use_client(client)
+
+    def _where(self) -> str:
+        return f"{self.tinename} {self._property}"
+
+    def _tine_get(self, timeout: float) -> Any:
+        """``tine.get`` in a worker thread; cooperative wait.
+
+        :param timeout: seconds: the client's timeout; the wait is abandoned
+            :data:`_GRACE` s later.
+        :raises CommunicationError: the read failed (``IOError`` as cause).
+        :raises Timeout: the client did not return in time.
+        """
+        return call_and_wait(
+            self.client.get,
+            self.tinename,
+            self._property,
+            int(timeout * 1000),
+            source=self.source(),
+            limit=timeout + _GRACE,
+            failure=CommunicationError,
+            action="get",
+        )
 
 
-def _wait(result: Any, limit: float, what: str) -> Any:
-    try:
-        return result.get(limit)
-    except Timeout as exc:
-        raise Timeout(f"{what}: no answer within {limit:g} s") from exc
-
-
-class TineCommand(CommandObject):
+class TineCommand(_TineItem, ClientCommand):
     """A TINE property written as a command: ``tine.set(server, property, arg)``.
 
     Calling: see :meth:`CommandObject.__call__` (``wait=``, ``timeout=``, the
@@ -285,13 +283,9 @@ class TineCommand(CommandObject):
         **kwargs: Any,
     ) -> None:
         super().__init__(name, username, timeout=timeout + _GRACE)
-        if not tinename:
-            raise ConfigError(f"tine command {name!r} has no server address")
-        if client is None:
-            client = load_client(wants_simulation({}, None, SIMULATION_ENV))
-        self.client = client
+        #: the TINE property
         self.command_name = command_name
-        self.tinename = str(tinename)
+        #: seconds: the client timeout of each call
         self.client_timeout = float(timeout)
         defaults = parse_args(list_args, "list_args")
         self.default_argument: Any = (
@@ -301,61 +295,32 @@ class TineCommand(CommandObject):
             if len(defaults) == 1
             else list(defaults)
         )
-        self.simulated = bool(getattr(client, "SIMULATED", False))
-        if self.simulated:
-            log.info("%s: using the SIMULATED TINE client", self.source())
+        self._use_property(tinename, command_name, client)
 
-    def source(self) -> str:
-        """Name the command, its server, property and client, for messages."""
-        return (
-            f"tine command {self._name!r} ({self.tinename} {self.command_name}"
-            f"{_flavour(self.client)})"
-        )
-
-    def _execute(self, *args: Any, **kwargs: Any) -> Any:
+    def _client_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> ClientCall:
         if kwargs or len(args) > 1:
             raise TypeError(
                 f"{self.source()}: a TINE command takes one argument (the data)"
             )
         data = args[0] if args else self.default_argument
-        result = call_in_thread(
+        timeout_ms = int(self.client_timeout * 1000)
+        return (
+            "set",
             self.client.set,
-            self.tinename,
-            self.command_name,
-            data,
-            int(self.client_timeout * 1000),
-            name=self.source(),
+            (self.tinename, self.command_name, data, timeout_ms),
         )
-        try:
-            return result.get()
-        except Timeout:
-            raise
-        except OSError as exc:  # the client's IOError (Timeout is one too)
-            raise CommandFailedError(f"{self.source()}: set failed: {exc}") from exc
 
     def get(self, timeout: float | None = None) -> Any:
         """Read the property synchronously (``tine.get``); cooperative wait.
 
+        :param timeout: seconds; default the XML ``timeout``.
         :raises CommunicationError: the read failed (``IOError`` as cause).
         :raises Timeout: the client did not return in time.
         """
-        limit = self.client_timeout if timeout is None else timeout
-        result = call_in_thread(
-            self.client.get,
-            self.tinename,
-            self.command_name,
-            int(limit * 1000),
-            name=self.source(),
-        )
-        try:
-            return _wait(result, limit + _GRACE, self.source())
-        except Timeout:
-            raise
-        except OSError as exc:  # the client's IOError (Timeout is one too)
-            raise CommunicationError(f"{self.source()}: get failed: {exc}") from exc
+        return self._tine_get(self.client_timeout if timeout is None else timeout)
 
 
-class TineChannel(ChannelObject):
+class TineChannel(_TineItem, ClientChannel[tuple[int, str]]):
     """A TINE property followed through a link (timer, event or data change).
 
     The link's callbacks arrive in TINE's threads with a completion code:
@@ -365,10 +330,10 @@ class TineChannel(ChannelObject):
       stores it and emits ``update(value)``. Connected from the first value.
     * ``cc == 103``: ignored (as mxCuBE did).
     * any other code: the link is lost: the channel becomes disconnected
-      (quality ``INVALID``, ``disconnected`` emitted), the code is kept in
-      :attr:`last_error` and logged once per outage (and sent to the user log
-      with ``verbose``). TINE re-establishes the link itself; the next value
-      reconnects the channel and is always emitted.
+      (quality ``INVALID``, ``disconnected`` emitted), ``(cc, text)`` is kept
+      in :attr:`last_error` and logged once per outage (and sent to the user
+      log with ``verbose``). TINE re-establishes the link itself; the next
+      value reconnects the channel and is always emitted.
 
     If opening the link fails (unknown server, no such property), the channel
     stays disconnected and retries after ``retry`` s, doubling up to
@@ -407,47 +372,32 @@ class TineChannel(ChannelObject):
         client: ModuleType | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(name, username)
-        if not tinename:
-            raise ConfigError(f"tine channel {name!r} has no server address")
+        super().__init__(name, username, retry, retry_max)
         if attach not in ATTACH_MODES:
             raise ConfigError(
                 f"tine channel {name!r}: attach={attach!r} is not one of "
                 f"{', '.join(ATTACH_MODES)}"
             )
-        if client is None:
-            client = load_client(wants_simulation({}, None, SIMULATION_ENV))
-        self.client = client
+        #: the TINE property
         self.attribute_name = attribute_name
-        self.tinename = str(tinename)
         self.timeout = float(timeout)
         self.mode = attach
         self.size = size
         self.tolerance = tolerance
         self.verbose = bool(verbose)
         self.message = message
-        self.simulated = bool(getattr(client, "SIMULATED", False))
-        #: the last link error: ``(cc, text)``, ``None`` while values arrive
-        self.last_error: tuple[int, str] | None = None
-        self._backoff = Backoff(retry, max(retry, retry_max))
         self._lock = _native.allocate_lock()
         # Guarded by _lock (TINE threads and the hub):
         self._link_id: int | None = None
         self._stopping = False
         self._last: Any = NOT_INITIALIZED
         self._link_ok = False
-        self._errors_in_outage = 0
         self._opener: gevent.Greenlet | None = None  # hub thread only
-        if self.simulated:
-            log.info("%s: using the SIMULATED TINE client", self.source())
+        self._use_property(tinename, attribute_name, client)
         self._opener = spawn_logged(self._open_link)
 
-    def source(self) -> str:
-        """Name the channel, its server, property and client, for messages."""
-        return (
-            f"tine channel {self._name!r} ({self.tinename} {self.attribute_name}, "
-            f"{self.mode}{_flavour(self.client)})"
-        )
+    def _where(self) -> str:
+        return f"{super()._where()}, {self.mode}"
 
     @property
     def link_id(self) -> int | None:
@@ -458,12 +408,16 @@ class TineChannel(ChannelObject):
     def _open_link(self) -> None:
         try:
             while not self._stopping:
-                result = call_in_thread(self._attach_in_thread, name=self.source())
                 try:
-                    _wait(result, self.timeout + _GRACE, self.source())
+                    call_and_wait(
+                        self._attach_in_thread,
+                        source=self.source(),
+                        limit=self.timeout + _GRACE,
+                    )
                 except Exception as exc:
                     delay = self._backoff.next_delay()
-                    self._link_failed(f"cannot attach: {exc}; retrying in {delay:g} s")
+                    why = f"cannot attach: {exc}; retrying in {delay:g} s"
+                    self._report_lost((-1, why), why)
                     gevent.sleep(delay)
                 else:
                     self._backoff.reset()
@@ -475,18 +429,10 @@ class TineChannel(ChannelObject):
         """Worker thread: open the link (and set its tolerance)."""
         opener = getattr(self.client, ATTACH_MODES[self.mode])
         interval = int(self.timeout * 1000)
-        if self.size is None:
-            link_id = opener(
-                self.tinename, self.attribute_name, self._on_callback, interval
-            )
-        else:
-            link_id = opener(
-                self.tinename,
-                self.attribute_name,
-                self._on_callback,
-                interval,
-                self.size,
-            )
+        size = () if self.size is None else (self.size,)
+        link_id = opener(
+            self.tinename, self.attribute_name, self._on_callback, interval, *size
+        )
         if not isinstance(link_id, int) or link_id <= 0:
             raise CommunicationError(f"attach returned link id {link_id!r}")
         with self._lock:
@@ -502,91 +448,44 @@ class TineChannel(ChannelObject):
     # -- TINE thread -------------------------------------------------------------------
     def _on_callback(self, link_id: int, cc: int, data: Any) -> None:
         """TINE thread: one link callback."""
-        if cc == 0:
-            with self._lock:
-                if self._stopping:
-                    return
-                recovered = not self._link_ok
-                changed = (
-                    recovered
-                    or self._last is NOT_INITIALIZED
-                    or not values_equal(self._last, data)
-                )
-                self._last = data
-                self._link_ok = True
-                outage = self._errors_in_outage
-                self._errors_in_outage = 0
-            if recovered:
-                self.last_error = None
-                if outage:
-                    log.info("%s: connected again", self.source())
-                self.set_connected_threadsafe(True)
-            if changed:
-                self.update_threadsafe(data)
-            return
         if cc == CC_IGNORED:
             log.debug("%s: callback code %d ignored", self.source(), cc)
             return
         with self._lock:
             if self._stopping:
                 return
-            self._link_ok = False
-            self._errors_in_outage += 1
-            first = self._errors_in_outage == 1
-        self._link_failed(f"link error, completion code {cc}", cc, first)
+            recovered = cc == 0 and not self._link_ok
+            changed = cc == 0 and (
+                recovered
+                or self._last is NOT_INITIALIZED
+                or not values_equal(self._last, data)
+            )
+            if cc == 0:
+                self._last = data
+            self._link_ok = cc == 0
+        if cc != 0:
+            why = f"link error, completion code {cc}"
+            self._report_lost((cc, why), why)
+            return
+        if recovered:
+            self._report_back()
+        if changed:
+            self.update_threadsafe(data)
 
-    def _link_failed(self, why: str, cc: int = -1, first: bool | None = None) -> None:
-        """Report a link problem; any thread."""
-        self.last_error = (cc, why)
-        if first is None:
-            first = self._backoff.failures <= 1
-        if first:
-            log.warning("%s: disconnected: %s", self.source(), why)
-            if self.verbose:
-                user_log.error(
-                    "%s (%s %s: %s)",
-                    self.message or f"TINE channel {self.userName()} failed",
-                    self.tinename,
-                    self.attribute_name,
-                    why,
-                )
-        else:
-            log.debug("%s: still disconnected: %s", self.source(), why)
-        self.set_connected_threadsafe(False)
+    def _on_outage(self, why: str) -> None:
+        if self.verbose:
+            user_log.error(
+                "%s (%s %s: %s)",
+                self.message or f"TINE channel {self.userName()} failed",
+                self.tinename,
+                self.attribute_name,
+                why,
+            )
 
     # -- reading and writing ---------------------------------------------------------
-    def get_value(self, force: bool = False, timeout: float | None = None) -> Any:
-        """Return the channel's value.
-
-        Returns the last value the link delivered; reads it synchronously
-        (``tine.get`` in a worker thread, cooperative wait) when ``force`` is
-        true or none arrived yet. Never busy-waits.
-
-        :param timeout: seconds; default the XML ``timeout``.
-        :raises CommunicationError: the read failed (``IOError`` as cause).
-        :raises NotConnectedError: the channel is closed.
-        :raises Timeout: the client did not return in time.
-        """
-        if self._closed:
-            raise NotConnectedError(f"{self.source()} is closed")
-        if not force and self._value is not NOT_INITIALIZED:
-            return self._value
-        limit = self.timeout if timeout is None else timeout
-        result = call_in_thread(
-            self.client.get,
-            self.tinename,
-            self.attribute_name,
-            int(limit * 1000),
-            name=self.source(),
-        )
-        try:
-            return _wait(result, limit + _GRACE, self.source())
-        except Timeout:
-            raise
-        except OSError as exc:  # the client's IOError (Timeout is one too)
-            raise CommunicationError(f"{self.source()}: get failed: {exc}") from exc
-
-    getValue = get_value
+    def _read(self, timeout: float | None) -> Any:
+        """``tine.get`` (see :meth:`get_value`); default timeout: the XML one."""
+        return self._tine_get(self.timeout if timeout is None else timeout)
 
     def set_value(self, value: Any, timeout: float | None = None) -> None:
         """Write ``value`` (``tine.set`` in a worker thread, cooperative wait).
@@ -599,20 +498,17 @@ class TineChannel(ChannelObject):
         if self._closed:
             raise NotConnectedError(f"{self.source()} is closed")
         limit = self.timeout if timeout is None else timeout
-        result = call_in_thread(
+        call_and_wait(
             self.client.set,
             self.tinename,
             self.attribute_name,
             value,
             int(limit * 1000),
-            name=self.source(),
+            source=self.source(),
+            limit=limit + _GRACE,
+            failure=CommandFailedError,
+            action="set",
         )
-        try:
-            _wait(result, limit + _GRACE, self.source())
-        except Timeout:
-            raise
-        except OSError as exc:  # the client's IOError (Timeout is one too)
-            raise CommandFailedError(f"{self.source()}: set failed: {exc}") from exc
 
     setValue = set_value
 

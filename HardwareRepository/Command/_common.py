@@ -1,13 +1,18 @@
-"""What the Taco and TINE modules share: client selection, arguments, retries.
+"""What the Taco and TINE modules share: client selection, XML, blocking calls.
 
-* :func:`client_module` -- the real client library, imported on first use, or
+* :class:`ClientLibrary` -- the real client library, imported on first use, or
   the simulated one when it was asked for explicitly (:func:`wants_simulation`);
+* :class:`XmlAttributes` -- an item's XML attributes, consumed as they are
+  read (flags, milliseconds, retry delays, the device name), the rest warned
+  about;
 * :func:`parse_args` -- XML ``args`` as Python literals (never evaluated);
 * :func:`call_in_thread` -- one blocking client call in a new real thread;
+  :func:`call_and_wait` -- the same, waited for, with the errors named;
 * :class:`Backoff` -- the retry delays of a link that keeps failing;
 * :func:`values_equal` -- a comparison that never raises (numpy arrays too).
 
-Private to :mod:`HardwareRepository.Command`.
+The item classes built on these are in :mod:`._client_items`. Private to
+:mod:`HardwareRepository.Command`.
 """
 
 from __future__ import annotations
@@ -17,17 +22,20 @@ import importlib
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from ..bridge import AsyncResult, _native
-from ..errors import ConfigError
+from ..errors import CommunicationError, ConfigError, Timeout
 
 __all__ = [
     "Backoff",
+    "ClientLibrary",
     "MissingClientLibraryError",
+    "XmlAttributes",
+    "call_and_wait",
     "call_in_thread",
-    "client_module",
     "milliseconds",
     "parse_args",
     "values_equal",
@@ -86,27 +94,135 @@ class MissingClientLibraryError(ConfigError, ImportError):
     """
 
 
-def client_module(
-    real_name: str, simulated_name: str, simulated: bool, description: str, hint: str
-) -> ModuleType:
-    """Import and return the client library module.
+@dataclass(frozen=True)
+class ClientLibrary:
+    """One control system's client library, real or simulated.
 
-    :param real_name: the real client's module name (``"tine"``, ``"TacoDevice"``).
-    :param simulated_name: the dotted name of the simulated client module.
-    :param description: the library, for the error message.
-    :param hint: how to select the simulation instead, for the error message.
-    :raises MissingClientLibraryError: the real library is not installed; the
-        message names it and says how to select the simulated client.
+    :param type_name: the XML ``type`` (``"taco"``), used in messages.
+    :param system: the control system's name in messages (``"Taco"``).
+    :param real_module: the real client's module (``"tine"``, ``"TacoDevice"``).
+    :param simulated_module: the dotted name of the simulated client module.
+    :param description: the real library, for the error message.
+    :param env_var: the environment variable selecting the simulation.
     """
-    if simulated:
-        return importlib.import_module(simulated_name)
-    try:
-        return importlib.import_module(real_name)
-    except ImportError as exc:
-        raise MissingClientLibraryError(
-            f"the {description} is not installed: Python module {real_name} "
-            f"cannot be imported ({exc}); install it, or {hint}"
-        ) from exc
+
+    type_name: str
+    system: str
+    real_module: str
+    simulated_module: str
+    description: str
+    env_var: str
+
+    def load(self, simulated: bool) -> ModuleType:
+        """Import and return the client module: the real or the simulated one.
+
+        :raises MissingClientLibraryError: the real library is not installed;
+            the message names it and says how to select the simulated client.
+        """
+        if simulated:
+            return importlib.import_module(self.simulated_module)
+        try:
+            return importlib.import_module(self.real_module)
+        except ImportError as exc:
+            raise MissingClientLibraryError(
+                f"the {self.description} is not installed: Python module "
+                f"{self.real_module} cannot be imported ({exc}); install it, or "
+                f'select the simulated client with simulated="true" or '
+                f"{self.env_var}=1"
+            ) from exc
+
+    def load_default(self) -> ModuleType:
+        """Return the client the environment variable selects (default: real).
+
+        :raises MissingClientLibraryError: as :meth:`load`.
+        :raises ConfigError: the variable is not a boolean.
+        """
+        return self.load(wants_simulation({}, None, self.env_var))
+
+
+class XmlAttributes:
+    """The XML attributes of one item, consumed as the factory reads them.
+
+    Reading an attribute removes it; :meth:`warn_unused` then logs the ones
+    nobody read. Construction consumes ``simulated`` (see
+    :func:`wants_simulation`). Plain data: use it from one thread.
+
+    :param library: the item's client library.
+    :param kind: ``"command"`` or ``"channel"``.
+    :param name: the item's name.
+    :param attrs: the element's attributes (copied, never changed).
+    :param owner: the owning object (its ``simulated`` property counts), or
+        ``None``.
+    :raises ConfigError: ``simulated`` is not a boolean.
+    """
+
+    def __init__(
+        self,
+        library: ClientLibrary,
+        kind: str,
+        name: str,
+        attrs: dict[str, Any],
+        owner: Any,
+    ) -> None:
+        self.library = library
+        #: the item in messages: ``taco channel 'flux'``
+        self.what = f"{library.type_name} {kind} {name!r}"
+        self._attrs = dict(attrs)
+        #: whether the simulated client was asked for
+        self.simulated = wants_simulation(self._attrs, owner, library.env_var)
+
+    def pop(self, key: str, default: Any = None) -> Any:
+        """Return the raw attribute ``key`` (or ``default``) and consume it."""
+        return self._attrs.pop(key, default)
+
+    def flag(self, key: str, default: bool) -> bool:
+        """Return the boolean attribute ``key``; ``default`` when absent.
+
+        :raises ConfigError: not a boolean (``true``/``false``, ``1``/``0``...).
+        """
+        raw = self._attrs.pop(key, None)
+        return default if raw is None else _flag(raw, key)
+
+    @overload
+    def milliseconds(self, key: str, default: float) -> float: ...
+    @overload
+    def milliseconds(self, key: str, default: None) -> float | None: ...
+    def milliseconds(self, key: str, default: float | None) -> float | None:
+        """Return the attribute ``key`` (ms in XML) in seconds.
+
+        :param default: seconds when the attribute is absent.
+        :raises ConfigError: not a positive number.
+        """
+        return milliseconds(self._attrs, key, default)
+
+    def retry(self) -> tuple[float, float]:
+        """Return ``(retry, retry_max)`` in seconds (XML ms; 1 s and 30 s)."""
+        retry = milliseconds(self._attrs, "retry", 1.0)
+        return retry, milliseconds(self._attrs, "retry_max", max(30.0, retry))
+
+    def device(self, key: str, noun: str) -> str:
+        """Return the device/server name ``key`` (XML or inherited property).
+
+        :param noun: what it names, for the message (``"Taco device"``).
+        :raises ConfigError: absent or empty.
+        """
+        name = self._attrs.pop(key, None)
+        if not name:
+            raise ConfigError(
+                f"{self.what} has no {noun}: give {key}= or a {key} property"
+            )
+        return str(name)
+
+    def client(self) -> ModuleType:
+        """Return the client module asked for (see :meth:`ClientLibrary.load`)."""
+        return self.library.load(self.simulated)
+
+    def warn_unused(self, log: logging.Logger) -> None:
+        """Log a warning naming the attributes nobody read, if any."""
+        if self._attrs:
+            log.warning(
+                "%s: ignoring unknown attributes %s", self.what, sorted(self._attrs)
+            )
 
 
 def parse_args(raw: Any, what: str = "args") -> tuple[Any, ...]:
@@ -138,6 +254,10 @@ def parse_args(raw: Any, what: str = "args") -> tuple[Any, ...]:
     return tuple(value)
 
 
+@overload
+def milliseconds(attrs: dict[str, Any], key: str, default: float) -> float: ...
+@overload
+def milliseconds(attrs: dict[str, Any], key: str, default: None) -> float | None: ...
 def milliseconds(
     attrs: dict[str, Any], key: str, default: float | None
 ) -> float | None:
@@ -177,6 +297,43 @@ def call_in_thread(
 
     _native.start_new_thread(main, ())
     return result
+
+
+def call_and_wait(
+    func: Callable[..., T],
+    *args: Any,
+    source: str,
+    limit: float | None = None,
+    failure: type[CommunicationError] | None = None,
+    action: str = "call",
+) -> T:
+    """Run the blocking ``func(*args)`` in a worker thread and wait for it.
+
+    The wait is cooperative in a greenlet, native in a plain thread; the
+    client call itself is never interrupted (see :func:`call_in_thread`).
+
+    :param source: names the item, for the thread and the messages.
+    :param limit: seconds to wait; ``None``: until the call returns (an outer
+        ``gevent.Timeout`` still applies and propagates unchanged).
+    :param failure: the error an ``OSError`` of the client (TINE's
+        ``IOError``) becomes, with the original as ``__cause__``; ``None``:
+        let it propagate.
+    :param action: what the call does, for that message (``"get"``).
+    :raises Timeout: no answer within ``limit``.
+    :raises CommunicationError: ``failure``, as above; other exceptions of
+        ``func`` propagate unchanged.
+    """
+    result = call_in_thread(func, *args, name=source)
+    try:
+        return result.get(limit)
+    except Timeout as exc:  # before OSError: Timeout is a TimeoutError
+        if limit is None:
+            raise
+        raise Timeout(f"{source}: no answer within {limit:g} s") from exc
+    except OSError as exc:
+        if failure is None:
+            raise
+        raise failure(f"{source}: {action} failed: {exc}") from exc
 
 
 class Backoff:
