@@ -27,7 +27,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from gevent.monkey import get_original
 
@@ -243,12 +243,13 @@ class PollJob:
             self._set_due(max(now, self.anchor + period))
 
     def _next_due(self, now: float) -> float:
-        # The first grid point one period after the last deadline: that point
-        # itself when the last call was on the grid; after an off-grid call (the
-        # first one, one brought forward for a new subscriber, or one after
-        # skipped ticks) the grid is rejoined within two periods.
+        # The first grid point after the last deadline: one period later when
+        # the last call was on the grid; after an off-grid call (the first one,
+        # one brought forward for a new subscriber, or one after skipped ticks)
+        # the grid is rejoined sooner, never later, so no value is ever older
+        # than one period.
         period = self.period
-        n = math.ceil((self.anchor + period - self.phase) / period - 1e-6)
+        n = math.floor((self.anchor - self.phase) / period + 1e-6) + 1
         due = self.phase + n * period
         if due < now - period:
             # More than one tick behind (a slow call): skip the missed ticks
@@ -559,7 +560,7 @@ class Poller:
     # -- internals ------------------------------------------------------------------
 
     @staticmethod
-    def _resolve(ref: CallableRef | None) -> Callable[..., Any] | bool | None:
+    def _resolve(ref: CallableRef | None) -> Callable[..., Any] | Literal[False] | None:
         """The callback, ``None`` for none, ``False`` if its object is gone."""
         if ref is None:
             return None

@@ -183,7 +183,7 @@ class WorkerPool:
                 except BaseException:
                     log.exception("poller pool task %r failed", func)
                 finally:
-                    task = func = args = None
+                    del task, func, args  # drop the references while idle
                     duration = _native.monotonic() - start
                     with self._mutex:
                         self._average += (duration - self._average) * _AVERAGE_WEIGHT
