@@ -84,6 +84,7 @@ _LIBRARY = ClientLibrary(
     simulated_module="HardwareRepository.Command._taco_sim",
     description="Taco client library (ESRF TacoDevice with its Taco C extension)",
     env_var=SIMULATION_ENV,
+    logger=log.name,
 )
 # Extra wait beyond the client's RPC timeout before a call is abandoned.
 _GRACE = 1.0
@@ -98,14 +99,10 @@ _COMMUNICATION_CODES = frozenset(
 _taco_lock = _native.allocate_lock()
 
 
-def load_client(simulated: bool) -> ModuleType:
-    """Return the Taco client module: ``TacoDevice`` or the simulated one.
-
-    :raises MissingClientLibraryError: the real client is not installed (an
-        ``ImportError`` and a ``ConfigError``; the message names it and how to
-        select the simulation).
-    """
-    return _LIBRARY.load(simulated)
+#: ``load_client(simulated) -> module``: ``TacoDevice`` or the simulated client;
+#: raises ``MissingClientLibraryError`` (an ``ImportError`` and a
+#: ``ConfigError`` naming the library) when the real one is not installed
+load_client = _LIBRARY.load
 
 
 def _error_code(exc: BaseException) -> int | None:
@@ -196,18 +193,14 @@ def make_command(
 ) -> TacoCommand:
     """Create a :class:`TacoCommand` from its XML (see the module doc)."""
     xml = XmlAttributes(_LIBRARY, "command", name, attrs, owner)
-    command = TacoCommand(
-        name,
-        text or name,
+    return xml.create(
+        TacoCommand,
+        text,
         taconame=xml.device("taconame", "Taco device"),
-        username=xml.pop("username"),
         args=xml.pop("args"),
         dc=xml.flag("dc", False),
         timeout=xml.milliseconds("timeout", None),
-        client=xml.client(),
     )
-    xml.warn_unused(log)
-    return command
 
 
 def make_channel(
@@ -219,11 +212,10 @@ def make_channel(
     if period is None:
         raise ConfigError(f"{xml.what} needs polling= (the period in ms)")
     retry, retry_max = xml.retry()
-    channel = TacoChannel(
-        name,
-        text or name,
+    return xml.create(
+        TacoChannel,
+        text,
         taconame=xml.device("taconame", "Taco device"),
-        username=xml.pop("username"),
         polling=period,
         args=xml.pop("args"),
         compare=xml.flag("compare", True),
@@ -231,17 +223,13 @@ def make_channel(
         timeout=xml.milliseconds("timeout", None),
         retry=retry,
         retry_max=retry_max,
-        client=xml.client(),
     )
-    xml.warn_unused(log)
-    return channel
 
 
 class _TacoItem(ClientItem):
     """What Taco commands and channels share: the device and its command."""
 
     LIBRARY = _LIBRARY
-    _log = log
 
     def _use_device(
         self,

@@ -109,19 +109,16 @@ _LIBRARY = ClientLibrary(
     simulated_module="HardwareRepository.Command._tine_sim",
     description="TINE client library (DESY's tine Python binding)",
     env_var=SIMULATION_ENV,
+    logger=log.name,
 )
 # Extra wait beyond the client's own timeout before we give up on a call.
 _GRACE = 1.0
 
 
-def load_client(simulated: bool) -> ModuleType:
-    """Return the TINE client module: ``tine`` or the simulated one.
-
-    :raises MissingClientLibraryError: the real client is not installed (an
-        ``ImportError`` and a ``ConfigError``; the message names it and how to
-        select the simulation).
-    """
-    return _LIBRARY.load(simulated)
+#: ``load_client(simulated) -> module``: ``tine`` or the simulated client;
+#: raises ``MissingClientLibraryError`` (an ``ImportError`` and a
+#: ``ConfigError`` naming the library) when the real one is not installed
+load_client = _LIBRARY.load
 
 
 def parse_tolerance(raw: Any) -> tuple[float, float]:
@@ -154,17 +151,13 @@ def make_command(
     list_args = xml.pop("list_args")
     if list_args is None:
         list_args = xml.pop("ListArgs")
-    command = TineCommand(
-        name,
-        text or name,
+    return xml.create(
+        TineCommand,
+        text,
         tinename=xml.device("tinename", "TINE server"),
-        username=xml.pop("username"),
         list_args=list_args,
         timeout=xml.milliseconds("timeout", DEFAULT_TIMEOUT),
-        client=xml.client(),
     )
-    xml.warn_unused(log)
-    return command
 
 
 def make_channel(
@@ -193,11 +186,10 @@ def make_channel(
         tolerance = (0.0, 0.0)
     retry, retry_max = xml.retry()
     message = xml.pop("message")
-    channel = TineChannel(
-        name,
-        text or name,
+    return xml.create(
+        TineChannel,
+        text,
         tinename=xml.device("tinename", "TINE server"),
-        username=xml.pop("username"),
         timeout=xml.milliseconds("timeout", DEFAULT_TIMEOUT),
         attach=mode,
         size=size,
@@ -206,17 +198,13 @@ def make_channel(
         message=None if message is None else str(message),
         retry=retry,
         retry_max=retry_max,
-        client=xml.client(),
     )
-    xml.warn_unused(log)
-    return channel
 
 
 class _TineItem(ClientItem):
     """What TINE commands and channels share: the server and its property."""
 
     LIBRARY = _LIBRARY
-    _log = log
 
     def _use_property(
         self, tinename: str | None, prop: str, client: ModuleType | None

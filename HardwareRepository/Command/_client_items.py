@@ -9,7 +9,7 @@
 
 Both name their client library (real or SIMULATED) in :meth:`source`, which
 every message uses. A type module sets the class attributes ``LIBRARY`` and
-``_log`` and implements ``_where`` plus ``_client_call`` (commands) or
+implements ``_where`` plus ``_client_call`` (commands) or
 ``_read`` (channels). Private to :mod:`HardwareRepository.Command`.
 """
 
@@ -38,7 +38,6 @@ class ClientItem:
 
     LIBRARY: ClassVar[ClientLibrary]
     KIND: ClassVar[str]
-    _log: ClassVar[logging.Logger]
     _name: str
     #: the client module in use (real or simulated)
     client: ModuleType
@@ -56,6 +55,10 @@ class ClientItem:
             self._log.info(
                 "%s: using the SIMULATED %s client", self.source(), self.LIBRARY.system
             )
+
+    @property
+    def _log(self) -> logging.Logger:
+        return logging.getLogger(self.LIBRARY.logger)
 
     def _where(self) -> str:
         """Name the device/server and command/property, for :meth:`source`."""

@@ -36,7 +36,6 @@ __all__ = [
     "XmlAttributes",
     "call_and_wait",
     "call_in_thread",
-    "milliseconds",
     "parse_args",
     "values_equal",
     "wants_simulation",
@@ -104,6 +103,7 @@ class ClientLibrary:
     :param simulated_module: the dotted name of the simulated client module.
     :param description: the real library, for the error message.
     :param env_var: the environment variable selecting the simulation.
+    :param logger: the name of the type module's logger.
     """
 
     type_name: str
@@ -112,6 +112,7 @@ class ClientLibrary:
     simulated_module: str
     description: str
     env_var: str
+    logger: str
 
     def load(self, simulated: bool) -> ModuleType:
         """Import and return the client module: the real or the simulated one.
@@ -143,7 +144,7 @@ class ClientLibrary:
 class XmlAttributes:
     """The XML attributes of one item, consumed as the factory reads them.
 
-    Reading an attribute removes it; :meth:`warn_unused` then logs the ones
+    Reading an attribute removes it; :meth:`create` then logs the ones
     nobody read. Construction consumes ``simulated`` (see
     :func:`wants_simulation`). Plain data: use it from one thread.
 
@@ -165,6 +166,7 @@ class XmlAttributes:
         owner: Any,
     ) -> None:
         self.library = library
+        self.name = name
         #: the item in messages: ``taco channel 'flux'``
         self.what = f"{library.type_name} {kind} {name!r}"
         self._attrs = dict(attrs)
@@ -193,12 +195,19 @@ class XmlAttributes:
         :param default: seconds when the attribute is absent.
         :raises ConfigError: not a positive number.
         """
-        return milliseconds(self._attrs, key, default)
+        raw = self._attrs.pop(key, None)
+        if raw is None:
+            return default
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
+            raise ConfigError(
+                f"{key}={raw!r} must be a positive number of milliseconds"
+            )
+        return raw / 1000.0
 
     def retry(self) -> tuple[float, float]:
         """Return ``(retry, retry_max)`` in seconds (XML ms; 1 s and 30 s)."""
-        retry = milliseconds(self._attrs, "retry", 1.0)
-        return retry, milliseconds(self._attrs, "retry_max", max(30.0, retry))
+        retry = self.milliseconds("retry", 1.0)
+        return retry, self.milliseconds("retry_max", max(30.0, retry))
 
     def device(self, key: str, noun: str) -> str:
         """Return the device/server name ``key`` (XML or inherited property).
@@ -213,16 +222,25 @@ class XmlAttributes:
             )
         return str(name)
 
-    def client(self) -> ModuleType:
-        """Return the client module asked for (see :meth:`ClientLibrary.load`)."""
-        return self.library.load(self.simulated)
+    def create(self, factory: Callable[..., T], target: str, **kwargs: Any) -> T:
+        """Create the item; then warn about the attributes nobody read.
 
-    def warn_unused(self, log: logging.Logger) -> None:
-        """Log a warning naming the attributes nobody read, if any."""
+        Calls ``factory(name, target or name, username=..., client=...,
+        **kwargs)`` with the XML ``username`` and the client asked for.
+
+        :param target: the element text (command, property).
+        :raises MissingClientLibraryError: the real library is not installed.
+        """
+        username = self._attrs.pop("username", None)
+        client = self.library.load(self.simulated)
+        item = factory(
+            self.name, target or self.name, username=username, client=client, **kwargs
+        )
         if self._attrs:
-            log.warning(
+            logging.getLogger(self.library.logger).warning(
                 "%s: ignoring unknown attributes %s", self.what, sorted(self._attrs)
             )
+        return item
 
 
 def parse_args(raw: Any, what: str = "args") -> tuple[Any, ...]:
@@ -252,26 +270,6 @@ def parse_args(raw: Any, what: str = "args") -> tuple[Any, ...]:
             "(numbers, quoted strings, lists, tuples, dicts, True/False/None)"
         ) from None
     return tuple(value)
-
-
-@overload
-def milliseconds(attrs: dict[str, Any], key: str, default: float) -> float: ...
-@overload
-def milliseconds(attrs: dict[str, Any], key: str, default: None) -> float | None: ...
-def milliseconds(
-    attrs: dict[str, Any], key: str, default: float | None
-) -> float | None:
-    """Pop ``key`` (milliseconds in XML) and return it in seconds.
-
-    :param default: seconds when the attribute is absent.
-    :raises ConfigError: not a positive number.
-    """
-    raw = attrs.pop(key, None)
-    if raw is None:
-        return default
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
-        raise ConfigError(f"{key}={raw!r} must be a positive number of milliseconds")
-    return raw / 1000.0
 
 
 def call_in_thread(

@@ -287,7 +287,7 @@ def _moved(old: Any, new: Any, absolute: float, relative: float) -> bool:
         return (absolute > 0.0 and delta > absolute) or (
             relative > 0.0 and delta > abs(old) * relative / 100.0
         )
-    return old != new
+    return bool(old != new)
 
 
 def _wake_links(address: str, prop: str | None) -> None:

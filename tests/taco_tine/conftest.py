@@ -12,7 +12,7 @@ import gevent
 import gevent.event
 import pytest
 
-from HardwareRepository.bridge import Event, _native
+from HardwareRepository.bridge import AsyncResult, Event, _native
 from HardwareRepository.Command import _taco_sim, _tine_sim
 from HardwareRepository.HardwareRepository import HardwareRepository
 
@@ -147,6 +147,35 @@ def watch_log() -> Callable[[str, str], LogWatcher]:
 def record() -> Callable[[Any], Recorder]:
     """Return ``record(item) -> Recorder``."""
     return Recorder
+
+
+@pytest.fixture
+def in_plain_thread() -> Iterator[Callable[..., AsyncResult[Any]]]:
+    """Return ``in_plain_thread(func, *args, **kwargs) -> AsyncResult``.
+
+    Runs the call in a new ``threading.Thread`` (no hub of its own); the
+    result or exception lands in the returned result. Threads are joined after
+    the test.
+    """
+    threads: list[threading.Thread] = []
+
+    def run(func: Callable[..., Any], *args: Any, **kwargs: Any) -> AsyncResult[Any]:
+        out: AsyncResult[Any] = AsyncResult()
+
+        def main() -> None:
+            try:
+                out.set(func(*args, **kwargs))
+            except BaseException as exc:
+                out.set_exception(exc)
+
+        thread = threading.Thread(target=main)
+        threads.append(thread)
+        thread.start()
+        return out
+
+    yield run
+    for thread in threads:
+        thread.join(10.0)
 
 
 @pytest.fixture

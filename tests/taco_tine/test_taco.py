@@ -303,20 +303,11 @@ def test_command_call_timeout_and_wait_false(taco):
         command.close()
 
 
-def test_command_from_a_plain_thread(taco):
+def test_command_from_a_plain_thread(taco, in_plain_thread):
     taco.define_device(DEVICE, {"DevAdd": lambda a, b: a + b})
     command = Taco.TacoCommand("add", "DevAdd", DEVICE, client=taco)
-    out = AsyncResult()
-
-    def worker():
-        try:
-            out.set(command(20, 22, timeout=5.0))
-        except BaseException as exc:
-            out.set_exception(exc)
-
-    threading.Thread(target=worker).start()
     try:
-        assert out.get(10.0) == 42
+        assert in_plain_thread(command, 20, 22, timeout=5.0).get(10.0) == 42
     finally:
         command.close()
 

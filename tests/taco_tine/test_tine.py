@@ -338,21 +338,12 @@ def test_command_timeout_and_wait_false(tine):
         command.close()
 
 
-def test_command_from_a_plain_thread(tine):
+def test_command_from_a_plain_thread(tine, in_plain_thread):
     server = tine.define_server(SERVER, {})
     server.on_set("ADD", lambda data: sum(data))
     command = Tine.TineCommand("add", "ADD", SERVER, client=tine)
-    out = AsyncResult()
-
-    def worker():
-        try:
-            out.set(command([1, 2, 3], timeout=5.0))
-        except BaseException as exc:
-            out.set_exception(exc)
-
-    threading.Thread(target=worker).start()
     try:
-        assert out.get(10.0) == 6
+        assert in_plain_thread(command, [1, 2, 3], timeout=5.0).get(10.0) == 6
     finally:
         command.close()
 
