@@ -58,7 +58,13 @@ class HubTrigger:
         self._bridge.post(self._fire)
 
     def close(self) -> None:
-        """Ignore later sends; a run already started finishes."""
+        """Refuse later sends and cancel runs that have not begun; any thread.
+
+        A call of ``func`` already under way finishes; after that none begins
+        (when called in the hub's thread; from another thread a run the hub is
+        starting at that moment may still begin). Later :meth:`send` calls raise
+        :class:`~HardwareRepository.errors.BridgeClosedError`.
+        """
         self._closed = True
 
     def _fire(self) -> None:
@@ -79,13 +85,13 @@ class HubTrigger:
 
     def _run_greenlet(self) -> None:
         try:
-            while True:
+            while not self._closed:
                 self._rerun = False
                 try:
                     self.func()
                 except Exception:
                     log.exception("%r failed", self)
-                if not self._rerun or self._closed:
+                if not self._rerun:
                     return
         finally:
             self._running = False

@@ -27,7 +27,9 @@ class Thread:
 
     The thread runs ``target(*args, **kwargs)`` in a greenlet of its hub and ends
     when it returns; without a target it serves :meth:`spawn` and :meth:`apply`
-    until :meth:`stop`. When it ends, every greenlet it still runs is killed and
+    until :meth:`stop`. An exception from the target ends the thread too: it is
+    logged with its traceback (logger ``HardwareRepository.bridge``) and
+    :meth:`get` re-raises it. When it ends, every greenlet it still runs is killed and
     its hub and loop are destroyed (no file descriptor is left behind).
 
     All methods are safe from any thread and any greenlet, except waiting
@@ -55,6 +57,7 @@ class Thread:
         self._stop_requested = Event()
         self._finished = Event()
         self._result: AsyncResult[Any] = AsyncResult(name=f"result of {self.name}")
+        self._failure: BaseException | None = None  # set in the thread itself
         self._start_lock = _native.allocate_lock()
         self._start_called = False
         self.ident: int | None = None
@@ -96,7 +99,7 @@ class Thread:
             self._launcher = Launcher()
             main = None
             if self._target is not None:
-                main = gevent.spawn(self._target, *self._args, **self._kwargs)
+                main = gevent.spawn(self._run_target)
                 main.link(lambda _: self._stop_requested.send())
             self._started.send()
             self._stop_requested.wait()
@@ -119,8 +122,28 @@ class Thread:
             self._started.send()
             self._finished.send()
 
+    def _run_target(self) -> Any:
+        # The target's exception is caught here, so that it reaches get() and
+        # the log instead of being printed by gevent's hub.
+        assert self._target is not None  # only spawned when there is one
+        try:
+            return self._target(*self._args, **self._kwargs)
+        except gevent.GreenletExit:
+            raise
+        except BaseException as exc:
+            log.error(
+                "%r: its target %r raised (Thread.get() re-raises it)",
+                self,
+                self._target,
+                exc_info=True,
+            )
+            self._failure = exc
+            return None
+
     def _record(self, main: gevent.Greenlet) -> None:
-        if main.successful():
+        if self._failure is not None:
+            self._result.set_exception(self._failure)
+        elif main.successful():
             value = main.value
             self._result.set(None if isinstance(value, gevent.GreenletExit) else value)
         else:

@@ -142,3 +142,35 @@ def test_zero_timeout_polls_work_inside_the_hub():
     get_bridge().post(done.send)
     assert done.wait(5)
     assert out == [False, "timeout", True]
+
+
+def test_hub_trigger_closed_before_its_spawned_run_begins_never_calls_func():
+    calls = []
+    trigger = HubTrigger(lambda: calls.append(1))
+
+    def main() -> None:
+        trigger.send()
+        # Runs in the same drain as the trigger's wake-up, after it spawned the
+        # greenlet that would call func, before that greenlet starts.
+        get_bridge().post(trigger.close)
+        gevent.sleep(0.05)
+
+    gevent.spawn(main).join(timeout=10)
+    assert calls == []
+    with pytest.raises(BridgeClosedError):
+        trigger.send()
+
+
+def test_thread_target_exception_is_logged_not_printed_by_the_hub(caplog, capfd):
+    def target() -> None:
+        raise ValueError("target failed on purpose")
+
+    worker = Thread(target=target, name="failing-target")
+    worker.start(timeout=10)
+    with pytest.raises(ValueError, match="on purpose"):
+        worker.get(timeout=10)
+    assert "target failed on purpose" not in capfd.readouterr().err
+    records = [r for r in caplog.records if "failing-target" in r.getMessage()]
+    assert len(records) == 1
+    assert records[0].exc_info is not None
+    assert records[0].exc_info[0] is ValueError
