@@ -155,6 +155,10 @@ class _NotInitialized:
 NOT_INITIALIZED: Any = _NotInitialized()
 """Marker for "no value yet" (distinct from a ``None`` value)."""
 
+# A value handed to the hub by ChannelObject.update_threadsafe: a one-item
+# list holding (value, quality, timestamp), or None once applied.
+_Slot = list["tuple[Any, Quality, float] | None"]
+
 
 class Quality(enum.Enum):
     """The quality of a channel value, after Tango's ``AttrQuality``.
@@ -503,7 +507,10 @@ class ChannelObject(_Item):
         #: wall-clock time (``time.time()``) of the last update, or ``None``
         self.timestamp: float | None = None
         self._pending_lock = _native.allocate_lock()
-        self._pending: tuple[Any, Quality, float] | None = None  # _pending_lock
+        # The open slot of update_threadsafe: one posted hand-over that later
+        # values join (coalescing) until the hub takes it or a connection
+        # change closes it; guarded by _pending_lock.
+        self._pending: _Slot | None = None
 
     # -- value ----------------------------------------------------------------
     @property
@@ -586,16 +593,35 @@ class ChannelObject(_Item):
             return
         stamp = time.time() if timestamp is None else timestamp
         with self._pending_lock:
-            already = self._pending is not None
-            self._pending = (value, quality, stamp)
-        if not already and not self._bridge.closed:
-            self._bridge.post(self._apply_pending)
+            slot = self._pending
+            if slot is not None:
+                slot[0] = (value, quality, stamp)
+                return
+            slot = self._pending = [(value, quality, stamp)]
+        if not self._bridge.closed:
+            self._bridge.post(self._apply_pending, slot)
 
-    def _apply_pending(self) -> None:
+    def _apply_pending(self, slot: _Slot) -> None:
         with self._pending_lock:
-            pending, self._pending = self._pending, None
+            if self._pending is slot:
+                self._pending = None
+            pending, slot[0] = slot[0], None
         if pending is not None:
             self.update(*pending)
+
+    def set_connected_threadsafe(self, connected: bool) -> None:
+        """Like :meth:`set_connected`, callable from any thread.
+
+        Applied in the hub thread in the order the calling thread made its
+        calls: a value handed over with :meth:`update_threadsafe` before this
+        call is applied before the connection change, and one handed over
+        after it is applied after (values never coalesce across a connection
+        change).
+        """
+        if not self._bridge.in_hub_thread():
+            with self._pending_lock:
+                self._pending = None  # later values open a new slot
+        super().set_connected_threadsafe(connected)
 
     def _on_connection_changed(self, connected: bool) -> None:
         if not connected and self._quality is not Quality.UNKNOWN:

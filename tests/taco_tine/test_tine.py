@@ -9,7 +9,7 @@ import time
 import gevent
 import pytest
 
-from HardwareRepository.bridge import AsyncResult, Event
+from HardwareRepository.bridge import AsyncResult, Event, _native
 from HardwareRepository.Command import Tine
 from HardwareRepository.CommandContainer import Quality
 from HardwareRepository.errors import (
@@ -197,6 +197,39 @@ def test_link_loss_and_recovery_re_emits_the_value(tine, record, mode, watch_log
         assert rec.connections == [True, False, True]
         assert channel.get_quality() is Quality.VALID
         assert channel.last_error is None
+    finally:
+        channel.close()
+
+
+def test_value_loss_and_recovery_queued_while_the_hub_is_busy_keep_their_order(
+    tine, record
+):
+    # A value, a link error and the recovery value arrive from a TINE thread
+    # before the hub runs: they must be applied in that order, ending
+    # connected with quality VALID (the value of before the loss once came
+    # after the recovery and left the channel INVALID while connected).
+    tine.define_server(SERVER, {"FILTER": 4})
+    channel = make_channel(tine, attach="event", timeout=5.0)
+    rec = record(channel)
+    try:
+        rec.wait_for(lambda: rec.values == [4] and channel.is_connected())
+        link_id = channel.link_id
+        done = _native.allocate_lock()
+        done.acquire()
+
+        def tine_thread():
+            channel._on_callback(link_id, 0, 5)
+            channel._on_callback(link_id, 117, None)
+            channel._on_callback(link_id, 0, 6)
+            done.release()
+
+        _native.start_new_thread(tine_thread, ())
+        assert done.acquire(True, 10.0)  # a native wait: the hub does not run
+        rec.wait_for(lambda: rec.values == [4, 5, 6])
+        assert rec.connections == [True, False, True]
+        assert rec.qualities == [Quality.VALID, Quality.INVALID, Quality.VALID]
+        assert channel.is_connected()
+        assert channel.get_quality() is Quality.VALID
     finally:
         channel.close()
 
