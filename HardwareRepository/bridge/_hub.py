@@ -174,18 +174,19 @@ class HubBridge:
 def spawn_logged(func: Callable[..., Any], *args: Any) -> gevent.Greenlet:
     """Spawn ``func(*args)`` in the current hub; log its exception, if any.
 
-    Unlike a bare ``gevent.spawn`` the failure reaches the package's logger with
-    the traceback, instead of being printed by the hub.
+    Unlike a bare ``gevent.spawn`` an ``Exception`` reaches the package's logger
+    with its traceback, instead of being printed by the hub.
+    ``KeyboardInterrupt`` and ``SystemExit`` still reach the main greenlet.
     """
     return gevent.spawn(_run_logged, func, args)
 
 
 def _run_logged(func: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    # KeyboardInterrupt and SystemExit propagate: gevent's hub hands them to
+    # the main greenlet, as for any greenlet. GreenletExit is a normal kill.
     try:
         return func(*args)
-    except gevent.GreenletExit:
-        raise
-    except BaseException:
+    except Exception:
         log.exception("greenlet running %r failed", func)
         return None
 

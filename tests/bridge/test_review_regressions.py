@@ -174,3 +174,14 @@ def test_thread_target_exception_is_logged_not_printed_by_the_hub(caplog, capfd)
     assert len(records) == 1
     assert records[0].exc_info is not None
     assert records[0].exc_info[0] is ValueError
+
+
+def test_keyboard_interrupt_in_a_spawned_greenlet_reaches_the_main_greenlet():
+    from HardwareRepository.bridge import spawn_logged
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    spawn_logged(interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        gevent.sleep(0.05)  # the hub hands the interrupt to this greenlet
