@@ -53,9 +53,11 @@ class HubBridge:
     timers and greenlets.
 
     The watcher is *not* ref'd on its own, so an idle bridge does not keep
-    ``gevent.wait()`` from returning. While a greenlet of this hub waits for
-    something another thread will deliver, the bridge is ref'd, so the waiting
-    greenlet never gets ``LoopExit``.
+    ``gevent.wait()`` from returning. While a greenlet of this hub waits on a
+    bridge primitive, the bridge is ref'd, so the waiting greenlet never gets
+    ``LoopExit``. The price: two greenlets of one hub waiting on each other
+    through bridge primitives hang (until their timeouts) instead of getting
+    ``LoopExit``, since another thread could always be about to deliver.
     """
 
     def __init__(self, hub: Any) -> None:
