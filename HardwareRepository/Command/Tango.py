@@ -56,6 +56,7 @@ from ._tango._errors import (
     TangoErrorDetails,
     TangoNotConnectedError,
     TangoTimeout,
+    translate,
 )
 from ._tango._events import QUALITIES, EventItem, EventSink
 
@@ -389,13 +390,18 @@ class TangoChannel(ChannelObject):
       in the log and polls every :data:`FALLBACK_POLLING_PERIOD` ms instead.
       Any other subscription failure (server down) leaves a *stateless*
       subscription, which Tango retries every 10 s, so the channel connects when
-      the server appears.
+      the server appears. If even that cannot be made (no proxy: the Tango
+      database is down), the channel reports it (disconnected, logged) and
+      tries again after :data:`RETRY_DELAY_MIN` s, doubling up to
+      :data:`RETRY_DELAY_MAX` s.
     * a period in ms: poll on the Poller. A failed read reports the error
       (disconnected, logged), waits :data:`RETRY_DELAY_MIN` s, doubling up to
       :data:`RETRY_DELAY_MAX` s, and polls again; the first value after a
       recovery is emitted even when it equals the last one.
     * none: :meth:`get_value` reads the device each time; one read is made at
-      creation (and retried as above until it succeeds).
+      creation (and retried as above until it succeeds). A read that cannot
+      reach the device makes the channel disconnected and starts the same
+      retries.
 
     Values are what PyTango gives: numbers, ``str``, ``bool``, numpy arrays for
     spectra and images, ``tango.DevState`` for states, ``int`` for enums (see
@@ -474,39 +480,50 @@ class TangoChannel(ChannelObject):
             self._start_first_read()
 
     def _subscribe(self) -> None:
-        """Worker thread: subscribe to change events (see the class doc)."""
+        """Worker thread: subscribe to change events (see the class doc).
+
+        A failure even to keep a stateless subscription (no proxy: the Tango
+        database is down, say) is reported to the hub, which retries later.
+        """
         with self._sub_lock:
             if self._stopping:
                 return
-            proxy = self._link.proxy()
-            self._event_proxy = proxy
             try:
-                self._event_id = proxy.subscribe_event(
-                    self.attribute_name,
-                    tango.EventType.CHANGE_EVENT,
-                    self._sink,
-                    sub_mode=tango.EventSubMode.SyncRead,
-                    extract_as=self._extract,
-                )
-                return
-            except tango.DevFailed as exc:
-                reasons = [e.reason for e in exc.args]
-            if FALLBACK_REASONS.intersection(reasons):
-                self._bridge.post(self._fall_back_to_polling, reasons)
-                return
-            log.info(
-                "%s: cannot subscribe now (%s); keeping a stateless subscription "
-                "that starts working when the device answers",
-                self.source(),
-                ", ".join(reasons),
-            )
-            self._event_id = proxy.subscribe_event(
+                self._event_id = self._subscribe_locked()
+            except Exception as exc:
+                error = translate(exc, self.device_name, self._target)
+                if not self._bridge.closed:
+                    self._bridge.post(self._on_failure, error)
+
+    def _subscribe_locked(self) -> int | None:
+        proxy = self._link.proxy()
+        self._event_proxy = proxy
+        try:
+            return proxy.subscribe_event(
                 self.attribute_name,
                 tango.EventType.CHANGE_EVENT,
                 self._sink,
-                sub_mode=tango.EventSubMode.Stateless,
+                sub_mode=tango.EventSubMode.SyncRead,
                 extract_as=self._extract,
             )
+        except tango.DevFailed as exc:
+            reasons = [e.reason for e in exc.args]
+        if FALLBACK_REASONS.intersection(reasons):
+            self._bridge.post(self._fall_back_to_polling, reasons)
+            return None
+        log.info(
+            "%s: cannot subscribe now (%s); keeping a stateless subscription "
+            "that starts working when the device answers",
+            self.source(),
+            ", ".join(reasons),
+        )
+        return proxy.subscribe_event(
+            self.attribute_name,
+            tango.EventType.CHANGE_EVENT,
+            self._sink,
+            sub_mode=tango.EventSubMode.Stateless,
+            extract_as=self._extract,
+        )
 
     def _unsubscribe(self) -> None:
         """Worker thread: cancel the subscription, if any."""
@@ -658,8 +675,11 @@ class TangoChannel(ChannelObject):
         self._on_failure(exc)
 
     def _on_failure(self, exc: BaseException) -> None:
-        """Hub: a poll or the first read failed; report and retry later."""
+        """Hub: a poll, a read or a subscription failed; report, retry later."""
         if self._stopping:
+            return
+        if self._retry_timer is not None:  # a retry is already due
+            self._disconnected(str(exc))
             return
         delay = self._retry_delay
         self._disconnected(f"{exc}; retrying in {delay:g} s")
@@ -676,6 +696,8 @@ class TangoChannel(ChannelObject):
             return
         if self.mode == "read":
             self._start_first_read()
+        elif self.mode == "events" and not self.polling_fallback:
+            self._link.pool.submit(self._subscribe)
         else:
             self._start_polling(self._poll_period_ms())
 
@@ -700,7 +722,10 @@ class TangoChannel(ChannelObject):
         is true or none was received yet; a channel without ``polling`` reads
         the device each time (and emits ``update`` when the value or quality
         changed). A read waits cooperatively in a greenlet (natively in a plain
-        thread).
+        thread). When such a read cannot reach the device or times out, the
+        channel also becomes disconnected (quality ``INVALID``, in the hub
+        thread) and retries by itself as after a failed first read, emitting
+        the value again once the device answers.
 
         :param timeout: seconds; default the XML ``timeout``.
         :raises TangoNotConnectedError: the device cannot be reached.
@@ -709,9 +734,19 @@ class TangoChannel(ChannelObject):
         """
         if not force and self.mode != "read" and self._value is not NOT_INITIALIZED:
             return self._value
-        attr = self._call(
-            "read", _read, self.attribute_name, self._extract, timeout=timeout
-        )
+        try:
+            attr = self._call(
+                "read", _read, self.attribute_name, self._extract, timeout=timeout
+            )
+        except (NotConnectedError, Timeout) as exc:
+            if self.mode == "read" and not self._closed:
+                # The only way this channel learns of an outage: say so at
+                # once (in the hub), then retry as after a failed first read.
+                if self._bridge.in_hub_thread():
+                    self._on_failure(exc)
+                elif not self._bridge.closed:
+                    self._bridge.post(self._on_failure, exc)
+            raise
         if self.mode == "read" and self._bridge.in_hub_thread():
             self._deliver_if_changed(attr.value, attr.quality)
         return attr.value

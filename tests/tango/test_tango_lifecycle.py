@@ -8,10 +8,12 @@ docs/tango.md.
 from __future__ import annotations
 
 import pytest
+import tango
 from tango_test_devices import ValuesDevice
 
 from HardwareRepository.bridge import _native
 from HardwareRepository.CommandContainer import CommandContainer, Quality
+from HardwareRepository.errors import NotConnectedError
 from HardwareRepository.testing.tango_servers import TangoServerProcess
 
 pytestmark = [pytest.mark.tango, pytest.mark.slow]
@@ -142,3 +144,71 @@ def test_kill_and_restart(server, owner, recorder):
         f"{polled_up:.2f} s after restart; events: down after {events_down:.2f} s, "
         f"value {events_up:.2f} s after restart"
     )
+
+
+def test_channel_without_polling_reports_a_failed_read_and_recovers(
+    server, owner, recorder
+):
+    # A channel read on demand learns of a dead server only when a read fails:
+    # that read must make it disconnected (quality INVALID), not just raise
+    # while the channel still says connected with a VALID value; it then
+    # retries by itself and re-emits the value once the server is back.
+    server.start()
+    channel = owner.add_channel({"type": "tango", "name": "read"}, "Text")
+    rec = recorder(channel)
+    rec.wait_for(lambda: channel.value == "hello", 10, "the first read")
+    assert channel.is_connected()
+    assert channel.quality is Quality.VALID
+
+    server.kill()
+    with pytest.raises(NotConnectedError) as info:
+        channel.get_value(timeout=2.0)
+    assert DEVICE in str(info.value)
+    assert "Text" in str(info.value)
+    assert not channel.is_connected()
+    assert channel.quality is Quality.INVALID
+    assert channel.value == "hello"  # the last value is kept, marked INVALID
+
+    server.start()
+    restarted = _native.monotonic()
+    rec.wait_for(
+        lambda: rec.first_after("update", restarted), 10, "re-emission after restart"
+    )
+    assert channel.is_connected()
+    assert channel.quality is Quality.VALID
+    assert rec.values() == ["hello", "hello"]
+
+
+def test_event_channel_retries_when_it_cannot_even_subscribe(
+    server, owner, recorder, monkeypatch, caplog
+):
+    # Creating the proxy fails when the Tango database cannot be reached (here:
+    # one real failed connection to a closed port). The event channel must
+    # say so and retry, not stay silent and dead for good.
+    from HardwareRepository.Command._tango._device import DeviceLink
+
+    server.start()
+    real_proxy = DeviceLink.proxy
+    failures = []
+
+    def proxy_failing_once(link):
+        if not failures:
+            failures.append(link.device)
+            tango.DeviceProxy("tango://127.0.0.1:1/test/nodb/1")  # raises
+        return real_proxy(link)
+
+    monkeypatch.setattr(DeviceLink, "proxy", proxy_failing_once)
+    caplog.set_level("WARNING", "HardwareRepository.Command.Tango")
+    channel = owner.add_channel(
+        {"type": "tango", "name": "events", "polling": "events"}, "Scalar"
+    )
+    rec = recorder(channel)
+    rec.wait_for(lambda: channel.value == 1.5, 10, "a value after the retry")
+    assert failures == [server.device_url(DEVICE)]
+    assert channel.is_connected()
+    assert not channel.polling_fallback
+    [warning] = [r for r in caplog.records if "disconnected" in r.getMessage()]
+    assert DEVICE in warning.getMessage()
+    assert "Scalar" in warning.getMessage()
+    assert "API_CantConnectToDatabase" in warning.getMessage()
+    assert "retrying in" in warning.getMessage()
