@@ -9,7 +9,8 @@ Configuration::
     </object>
 
 Signals (hub thread): ``currentChanged(mA)``, ``messageChanged(text)`` and
-``valuesChanged(dict)`` with both, as mxCuBE's MachineInfo does.
+``valuesChanged(dict)`` with both, as mxCuBE's MachineInfo does, and
+``connectionChanged(connected)`` for the ``current`` channel.
 """
 
 from __future__ import annotations
@@ -50,6 +51,14 @@ class MachineInfo(HardwareObject):
     def _on_connection(self, connected: bool) -> None:
         if not connected:
             self.update_state(HardwareObjectState.UNKNOWN)
+        self.emit("connectionChanged", connected)
+
+    def is_connected(self) -> bool:
+        """Return whether the ``current`` channel is connected.
+
+        While it is not, :meth:`get_current` is the last current received.
+        """
+        return bool(self.current_channel.is_connected())
 
     def get_current(self) -> Any:
         """Return the last machine current in mA (``None`` before the first)."""

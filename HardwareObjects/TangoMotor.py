@@ -103,6 +103,13 @@ class TangoMotor(Device):
         """Return ``(low, high)``; ``None`` for a limit that is not configured."""
         return self._limits
 
+    def is_connected(self) -> bool:
+        """Return whether the position channel is connected.
+
+        While it is not, :meth:`get_value` is the last position received.
+        """
+        return bool(self.position_channel.is_connected())
+
     def get_state_name(self) -> str:
         """Return the control system's own state name (``"MOVING"``, ``"ALARM"``)."""
         return self._state_name

@@ -102,20 +102,33 @@ def _state_text(obj: Any) -> str:
 
 
 def _value_text(obj: Any) -> str:
+    text = _last_value_text(obj)
+    connected = getattr(obj, "is_connected", None)
+    if connected is not None and not connected():
+        return f"not connected (last: {text})"
+    return text
+
+
+def _last_value_text(obj: Any) -> str:
     if hasattr(obj, "get_shutter_state"):
         return "open" if obj.is_open() else "-"
     if hasattr(obj, "get_current"):
         current = obj.get_current()
         if current is None:
             return "-"
-        return f"{current:7.2f} mA  {obj.get_message()}"
+        message = obj.get_message()
+        return f"{current:.2f} mA" + (f"  {message}" if message else "")
     if hasattr(obj, "get_value") and hasattr(obj, "get_limits"):
         value = obj.get_value()
         unit = obj.get_unit() if hasattr(obj, "get_unit") else ""
         return "-" if value is None else f"{format_value(value)} {unit}"
     values = []
     for channel in obj.get_channels():
-        values.append(f"{channel.name()}={format_value(channel.value, 20)}")
+        if channel.is_connected():
+            text = format_value(channel.value, 20)
+        else:
+            text = "not connected"
+        values.append(f"{channel.name()}={text}")
     return " ".join(values) or "-"
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "display_name",
     "format_value",
     "panel_for",
+    "show_connected",
 ]
 
 NO_VALUE = "—"
@@ -85,6 +86,16 @@ def format_value(value: Any, decimals: int | None = None) -> str:
         return f"array {'x'.join(str(n) for n in shape)}"
     text = str(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+_STALE_STYLE = "color: gray; font-style: italic;"
+_STALE_TIP = "not connected: the last value received, not the current one"
+
+
+def show_connected(label: QtWidgets.QLabel, connected: bool) -> None:
+    """Show a value label normally, or greyed as stale while not connected."""
+    label.setStyleSheet("" if connected else _STALE_STYLE)
+    label.setToolTip("" if connected else _STALE_TIP)
 
 
 def _has_methods(obj: object, *names: str) -> bool:
@@ -240,6 +251,9 @@ class MotorPanel(ObjectPanel):
         self.follow(obj, "limitsChanged", self._on_limits)
         self._on_value(obj.get_value())
         self._on_limits(obj.get_limits())
+        if _has_methods(obj, "is_connected"):
+            self.follow(obj, "connectionChanged", self._on_connection)
+            self._on_connection(obj.is_connected())
 
     @classmethod
     def accepts(cls, obj: HardwareObject) -> bool:
@@ -271,6 +285,9 @@ class MotorPanel(ObjectPanel):
         if not self._target_set:
             self._target_set = True
             self.target.setValue(float(position))
+
+    def _on_connection(self, connected: bool) -> None:
+        show_connected(self.position_label, connected)
 
     def _on_state(self, state: HardwareObjectState) -> None:
         name = ""
@@ -352,6 +369,7 @@ class MachineInfoPanel(ObjectPanel):
         parent: QtWidgets.QWidget | None = None,
     ) -> None:
         super().__init__(obj, actions, parent)
+        self._connected = True
         self.current_label = QtWidgets.QLabel(NO_VALUE)
         self.current_label.setObjectName("current")
         font = self.current_label.font()
@@ -372,6 +390,9 @@ class MachineInfoPanel(ObjectPanel):
             self.follow(obj, "messageChanged", self._on_message)
             self._on_message(obj.get_message())
         self._on_current(obj.get_current())
+        if _has_methods(obj, "is_connected"):
+            self.follow(obj, "connectionChanged", self._on_connection)
+            self._on_connection(obj.is_connected())
 
     @classmethod
     def accepts(cls, obj: HardwareObject) -> bool:
@@ -381,6 +402,15 @@ class MachineInfoPanel(ObjectPanel):
     def _on_current(self, current: Any) -> None:
         text = format_value(current, 2)
         self.current_label.setText(NO_VALUE if current is None else f"{text} mA")
+
+    def _on_connection(self, connected: bool) -> None:
+        self._connected = connected
+        show_connected(self.current_label, connected)
+        show_connected(self.message_label, connected)
+        self._on_state(self.hardware_object.get_state())
+
+    def _on_state(self, state: HardwareObjectState) -> None:
+        self.show_state(state, "" if self._connected else "DISCONNECTED")
 
     def _on_message(self, message: Any) -> None:
         self.message_label.setText(str(message or ""))
@@ -444,7 +474,7 @@ class GenericPanel(ObjectPanel):
     def _show_connection(self, label: QtWidgets.QLabel, connected: bool) -> None:
         if not connected:
             label.setText("not connected")
-            label.setStyleSheet("color: gray; font-style: italic;")
+            label.setStyleSheet(_STALE_STYLE)
 
 
 PANEL_CLASSES: list[type[ObjectPanel]] = [MotorPanel, ShutterPanel, MachineInfoPanel]

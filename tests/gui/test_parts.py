@@ -233,3 +233,53 @@ def test_format_value_of_tango_and_numpy_values():
     assert format_value(tango.DevState.MOVING) == "MOVING"
     assert format_value(numpy.float64(0.5), 3) == "0.500"
     assert format_value(numpy.zeros((2, 3))) == "array 2x3"
+
+
+SIM_MACHINE = """\
+<object class="MachineInfo">
+  <channel type="sim" name="current" value="199.5">Current</channel>
+  <channel type="sim" name="message" value="Beam delivered">Message</channel>
+</object>
+"""
+
+
+def test_panels_grey_the_last_value_while_not_connected(
+    qt_hub, qtbot, sim_config, slot_errors
+):
+    # The window must never show a stale value as a live one.
+    (sim_config / "machine.xml").write_text(SIM_MACHINE)
+    repository = HardwareRepository(str(sim_config))
+    repository.load_all()
+    window = BeamlineWindow.from_repository(repository)
+    try:
+        motor = window.panel("sim-motor")
+        machine = window.panel("machine")
+        assert motor.position_label.styleSheet() == ""
+        assert machine.current_label.text() == "199.50 mA"
+        assert machine.current_label.styleSheet() == ""
+        assert machine.state_text() == "READY"
+
+        motor_obj = repository.get_hardware_object("sim-motor")
+        motor_obj.position_channel.set_connected(False)
+        assert motor.state_text() == "DISCONNECTED"
+        assert motor.position_text() == "1.500 mm"
+        assert "gray" in motor.position_label.styleSheet()
+        assert "not connected" in motor.position_label.toolTip()
+
+        machine_obj = repository.get_hardware_object("machine")
+        machine_obj.current_channel.set_connected(False)
+        assert machine.state_text() == "DISCONNECTED"
+        assert "gray" in machine.current_label.styleSheet()
+        assert "not connected" in machine.current_label.toolTip()
+
+        machine_obj.current_channel.set_connected(True)
+        machine_obj.current_channel.update(198.25)
+        assert machine.current_label.text() == "198.25 mA"
+        assert machine.current_label.styleSheet() == ""
+        assert machine.state_text() == "READY"
+        motor_obj.position_channel.set_connected(True)
+        assert motor.position_label.styleSheet() == ""
+    finally:
+        window.close()
+        repository.shutdown()
+    assert slot_errors() == []
