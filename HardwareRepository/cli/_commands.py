@@ -18,6 +18,7 @@ from typing import Any
 import gevent
 
 from ..bridge import Event
+from ..errors import ConfigError
 from ._main import UsageError, config_path
 from ._values import format_value, parse_value, split_target
 
@@ -31,8 +32,9 @@ __all__ = [
     "cmd_set",
 ]
 
-# How long `get` waits for a channel's first value when reading fails.
-_READ_TIMEOUT = 5.0
+# How long `get` waits for an object's first state (its state arrives by
+# events shortly after loading).
+_STATE_TIMEOUT = 2.0
 
 
 @contextmanager
@@ -63,15 +65,22 @@ def _until_interrupted() -> Iterator[Event]:
             handler.cancel()
 
 
+def _find_file(repo: Any, name: str) -> str | None:
+    try:
+        return repo.find_file(name)
+    except ConfigError:
+        raise UsageError(f"{name!r} is not a hardware-object name") from None
+
+
 def _object(repo: Any, name: str) -> Any:
-    if not repo.find_file(name):
+    if not _find_file(repo, name):
         known = ", ".join(repo.names()) or "none"
         raise UsageError(f"no hardware object {name!r} (objects: {known})")
     return repo.get_hardware_object(name)
 
 
 def _known(repo: Any) -> Callable[[str], bool]:
-    return lambda name: bool(repo.find_file(name))
+    return lambda name: bool(_find_file(repo, name))
 
 
 def _channel(repo: Any, target: str) -> tuple[Any, Any]:
@@ -102,11 +111,50 @@ def cmd_check(args: argparse.Namespace) -> int:
         for record in failed + warned:
             for problem in record.errors + record.warnings:
                 print(f"{record.status.upper()}: {problem}", file=sys.stderr)
+        missing = _not_connected(repo.hardware_objects, args.connect_timeout)
+        for name, channels in missing.items():
+            print(f"NOT CONNECTED: {name}: {', '.join(channels)}")
         print(
             f"{len(records)} object(s): {len(records) - len(failed) - len(warned)} ok, "
-            f"{len(warned)} with warnings, {len(failed)} failed"
+            f"{len(warned)} with warnings, {len(failed)} failed; "
+            f"{len(missing)} with channels not connected"
         )
         return 1 if failed or warned else 0
+
+
+def _not_connected(objects: dict[str, Any], timeout: float) -> dict[str, list[str]]:
+    """Wait up to ``timeout`` s for every channel to connect; return the others.
+
+    :returns: ``{object name: [channel names not connected]}``, sorted.
+    """
+    channels = [
+        (name, channel)
+        for name, obj in sorted(objects.items())
+        for channel in obj.get_channels()
+    ]
+    changed = Event()
+
+    def on_change(_connected: bool) -> None:
+        changed.send()
+
+    for _, channel in channels:
+        channel.connect_signal("connectionStateChanged", on_change, weak=False)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            changed.clear()
+            waiting = [(n, c) for n, c in channels if not c.is_connected()]
+            left = deadline - time.monotonic()
+            if not waiting or left <= 0:
+                break
+            changed.wait(left)
+    finally:
+        for _, channel in channels:
+            channel.disconnect_signal("connectionStateChanged", on_change)
+    missing: dict[str, list[str]] = {}
+    for name, channel in waiting:
+        missing.setdefault(name, []).append(channel.name())
+    return missing
 
 
 def cmd_get(args: argparse.Namespace) -> int:
@@ -127,10 +175,31 @@ def cmd_get(args: argparse.Namespace) -> int:
                 failures += 1
                 text = f"<{type(exc).__name__}: {exc}>"
             print(f"{channel.name():<20} {text}")
-        state = getattr(obj, "get_state", None)
-        if state is not None:
-            print(f"{'(object state)':<20} {state().name}")
+        if obj.reports_state():
+            print(f"{'(object state)':<20} {_first_state(obj).name}")
         return 1 if failures else 0
+
+
+def _first_state(obj: Any) -> Any:
+    """Return the object's state, waiting briefly for the first one.
+
+    Right after loading, an object's state is UNKNOWN until its channels'
+    first values arrive (events); a few seconds settle that.
+    """
+    if obj.get_state() is not obj.STATES.UNKNOWN:
+        return obj.get_state()
+    changed = Event()
+
+    def on_state(_state: Any) -> None:
+        if _state is not obj.STATES.UNKNOWN:
+            changed.send()
+
+    obj.connect("stateChanged", on_state)
+    try:
+        changed.wait(_STATE_TIMEOUT)
+    finally:
+        obj.disconnect("stateChanged", on_state)
+    return obj.get_state()
 
 
 def cmd_set(args: argparse.Namespace) -> int:

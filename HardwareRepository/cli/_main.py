@@ -33,9 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--log-level",
-        default="WARNING",
+        default=None,
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="what to log on standard error (default WARNING)",
+        help="what to log on standard error (default WARNING; ERROR for "
+        "check, whose summary lists every problem)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -50,9 +51,22 @@ def _parser() -> argparse.ArgumentParser:
         help="stop by itself after this many seconds (default: until Ctrl-C)",
     )
 
-    check = sub.add_parser("check", help="load everything and print the summary")
+    check = sub.add_parser(
+        "check",
+        help="load everything and print the summary",
+        description="Load every object and print the summary table, then the "
+        "channels that did not connect. Exit 1 when an object failed to load "
+        "or has warnings; unreachable hardware alone is not a configuration "
+        "error (exit 0).",
+    )
     check.add_argument(
         "path", nargs="?", help="configuration path (overrides --config)"
+    )
+    check.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=3.0,
+        help="seconds to wait for channels to connect (default 3; 0: do not wait)",
     )
 
     get = sub.add_parser("get", help="print an object's channels or one channel")
@@ -95,6 +109,8 @@ def config_path(args: argparse.Namespace) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``hwr`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     args = _parser().parse_args(argv)
+    if args.log_level is None:
+        args.log_level = "ERROR" if args.command == "check" else "WARNING"
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
