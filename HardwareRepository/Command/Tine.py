@@ -424,10 +424,13 @@ class TineChannel(_TineItem, ClientChannel[tuple[int, str]]):
         if not isinstance(link_id, int) or link_id <= 0:
             raise CommunicationError(f"attach returned link id {link_id!r}")
         with self._lock:
-            stopping = self._stopping
-            if not stopping:
+            # Closed while attaching, or an attempt whose wait was abandoned
+            # (timeout) returned after a retry opened the link: nobody else
+            # would ever detach this one.
+            unwanted = self._stopping or self._link_id is not None
+            if not unwanted:
                 self._link_id = link_id
-        if stopping:  # closed while attaching: nobody else will detach it
+        if unwanted:
             self.client.detach(link_id)
             return
         if self.mode == "datachange" and self.tolerance != (0.0, 0.0):

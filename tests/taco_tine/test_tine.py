@@ -234,6 +234,59 @@ def test_value_loss_and_recovery_queued_while_the_hub_is_busy_keep_their_order(
         channel.close()
 
 
+class SlowFirstAttach:
+    """The simulated client, whose first ``notify`` waits until released."""
+
+    def __init__(self, tine):
+        self._tine = tine
+        self.release = Event()
+        self.first_link = AsyncResult()
+        self.detached = []
+        self.detach_seen = Event()
+        self._calls = 0
+
+    def __getattr__(self, name):
+        return getattr(self._tine, name)
+
+    def notify(self, *args, **kwargs):
+        self._calls += 1
+        if self._calls > 1:
+            return self._tine.notify(*args, **kwargs)
+        assert self.release.wait(30.0)
+        link_id = self._tine.notify(*args, **kwargs)
+        self.first_link.set(link_id)
+        return link_id
+
+    def detach(self, link_id):
+        self._tine.detach(link_id)
+        self.detached.append(link_id)
+        self.detach_seen.set()
+
+
+def test_an_attach_that_returns_after_its_wait_was_abandoned_is_detached(tine, record):
+    # The first attach outlives its wait (timeout + 1 s), the channel retries
+    # and attaches again; when the first one finally returns, its link must be
+    # detached, not kept beside (or instead of) the second one.
+    tine.define_server(SERVER, {"FILTER": 4})
+    client = SlowFirstAttach(tine)
+    channel = Tine.TineChannel(
+        "f", "FILTER", SERVER, attach="event", timeout=0.02, retry=0.02, client=client
+    )
+    rec = record(channel)
+    try:
+        rec.wait_for(lambda: rec.values == [4] and channel.is_connected())
+        second = channel.link_id
+        client.release.set()
+        first = client.first_link.get(10.0)
+        assert client.detach_seen.wait(10.0), "the late link was never detached"
+        assert client.detached == [first]
+        assert channel.link_id == second
+        assert tine.link_count() == 1
+    finally:
+        client.release.set()
+        channel.close()
+
+
 def test_attach_failure_is_retried_with_backoff(tine, record, watch_log):
     with watch_log("HardwareRepository.Command.Tine", "retrying in") as retries:
         channel = make_channel(tine, attach="event", timeout=5.0)
