@@ -19,7 +19,7 @@ import gevent
 
 from ..bridge import Event
 from ..errors import ConfigError
-from ._main import UsageError, config_path
+from ._main import UsageError, config_path, one_line
 from ._values import format_value, parse_value, split_target
 
 __all__ = [
@@ -173,7 +173,7 @@ def cmd_get(args: argparse.Namespace) -> int:
                 text = format_value(_read(channel))
             except Exception as exc:  # report each channel's failure, go on
                 failures += 1
-                text = f"<{type(exc).__name__}: {exc}>"
+                text = f"<{one_line(exc)}>"
             print(f"{channel.name():<20} {text}")
         if obj.reports_state():
             print(f"{'(object state)':<20} {_first_state(obj).name}")

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from ..errors import HardwareRepositoryError
 
-__all__ = ["CONFIG_ENV", "UsageError", "main"]
+__all__ = ["CONFIG_ENV", "UsageError", "main", "one_line"]
 
 CONFIG_ENV = "HWR_CONFIG"
 
@@ -92,6 +92,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(exc: BaseException) -> str:
+    """Return ``"Type: message"`` on one line (Tango's reasons hold newlines)."""
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
+
+
 def config_path(args: argparse.Namespace) -> str:
     """Return the configuration path the user chose (argument, option, env)."""
     path = (
@@ -125,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (HardwareRepositoryError, TimeoutError, OSError, RuntimeError) as exc:
         if args.log_level == "DEBUG":
             log.exception("hwr %s failed", args.command)
-        print(f"hwr {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"hwr {args.command}: {one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"hwr {args.command}: interrupted", file=sys.stderr)

@@ -122,6 +122,23 @@ def test_user_mistakes_give_one_line_and_exit_two(demo_config, args, message):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_an_unreachable_device_gives_one_line_and_exit_one(tmp_path):
+    # Tango's reasons contain newlines; the user still gets one line.
+    from HardwareRepository.demo.servers import copy_demo_configuration
+    from HardwareRepository.testing.tango_servers import find_free_port
+
+    config = copy_demo_configuration(tmp_path / "demo", find_free_port(DEMO_HOST))
+    proc = hwr(
+        "--log-level", "ERROR", "--config", str(config), "get", "energy.position"
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "demo/motor/energy" in lines[0]
+    assert "attribute Position" in lines[0]
+
+
 def _listening(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
