@@ -222,7 +222,14 @@ def _read(proxy: tango.DeviceProxy, attribute: str, extract: Any):
 
 
 def _write(proxy: tango.DeviceProxy, attribute: str, value: Any) -> None:
-    proxy.write_attribute(attribute, value)
+    try:
+        proxy.write_attribute(attribute, value)
+    except TypeError:
+        # PyTango converts the value with the attribute's configuration; when
+        # the device cannot be reached that lookup fails and PyTango reports an
+        # "unsupported data_format" TypeError. Let the real cause surface.
+        proxy.ping()
+        raise
 
 
 def _config(proxy: tango.DeviceProxy, attribute: str):

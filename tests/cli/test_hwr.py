@@ -122,21 +122,25 @@ def test_user_mistakes_give_one_line_and_exit_two(demo_config, args, message):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_an_unreachable_device_gives_one_line_and_exit_one(tmp_path):
-    # Tango's reasons contain newlines; the user still gets one line.
+@pytest.mark.parametrize(
+    "action", [("get", "energy.position"), ("set", "energy.position", "3")]
+)
+def test_an_unreachable_device_gives_one_line_and_exit_one(tmp_path, action):
+    # Tango's reasons contain newlines; the user still gets one line. A write
+    # says the device cannot be reached (PyTango alone says "unsupported
+    # data_format").
     from HardwareRepository.demo.servers import copy_demo_configuration
     from HardwareRepository.testing.tango_servers import find_free_port
 
     config = copy_demo_configuration(tmp_path / "demo", find_free_port(DEMO_HOST))
-    proc = hwr(
-        "--log-level", "ERROR", "--config", str(config), "get", "energy.position"
-    )
+    proc = hwr("--log-level", "ERROR", "--config", str(config), *action)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert "demo/motor/energy" in lines[0]
     assert "attribute Position" in lines[0]
+    assert "cannot reach the device" in lines[0]
 
 
 def _listening(port: int) -> bool:
