@@ -4,21 +4,19 @@ Run by test_monkey_patching.py: ``python _patched_app.py none|no-thread|all``.
 Prints ``OK <checks>`` on success.
 """
 
+# ruff: noqa: E402 (imports come after patch_as(), on purpose)
+
 import sys
 
-import gevent.monkey
+from HardwareRepository.testing.patching import patch_as
 
-mode = sys.argv[1]
-if mode == "no-thread":
-    gevent.monkey.patch_all(thread=False)  # the mxCuBE habit
-elif mode == "all":
-    gevent.monkey.patch_all()
+patch_as(sys.argv[1])
 
-import threading  # noqa: E402
+import threading
 
-import gevent  # noqa: E402
+import gevent
 
-from HardwareRepository.bridge import (  # noqa: E402
+from HardwareRepository.bridge import (
     AsyncResult,
     HubTrigger,
     Launcher,

@@ -3,14 +3,13 @@
 Run by test_poller_monkey_patching.py. Prints ``OK <checks>`` on success.
 """
 
+# ruff: noqa: E402 (imports come after patch_as(), on purpose)
+
 import sys
 
-import gevent.monkey
+from HardwareRepository.testing.patching import patch_as
 
-if sys.argv[1] == "no-thread":
-    gevent.monkey.patch_all(thread=False)  # the mxCuBE habit
-elif sys.argv[1] == "all":
-    gevent.monkey.patch_all()
+patch_as(sys.argv[1])
 
 import time
 
