@@ -158,6 +158,20 @@ class ObjectPanel(QtWidgets.QGroupBox):
             sender.connect_signal(signal, slot)
         self._followed.append((sender, signal, slot))
 
+    def follow_connection(self) -> None:
+        """Show the object's connection if it reports one (``is_connected``).
+
+        ``connectionChanged`` then calls :meth:`_on_connection` (hub thread,
+        which is the Qt thread once the Qt loop is installed).
+        """
+        obj = self.hardware_object
+        if _has_methods(obj, "is_connected"):
+            self.follow(obj, "connectionChanged", self._on_connection)
+            self._on_connection(obj.is_connected())
+
+    def _on_connection(self, connected: bool) -> None:
+        """Show ``connected``; panels that show values override this."""
+
     def detach(self) -> None:
         """Disconnect from the object's signals; the panel stops updating.
 
@@ -251,9 +265,7 @@ class MotorPanel(ObjectPanel):
         self.follow(obj, "limitsChanged", self._on_limits)
         self._on_value(obj.get_value())
         self._on_limits(obj.get_limits())
-        if _has_methods(obj, "is_connected"):
-            self.follow(obj, "connectionChanged", self._on_connection)
-            self._on_connection(obj.is_connected())
+        self.follow_connection()
 
     @classmethod
     def accepts(cls, obj: HardwareObject) -> bool:
@@ -390,9 +402,7 @@ class MachineInfoPanel(ObjectPanel):
             self.follow(obj, "messageChanged", self._on_message)
             self._on_message(obj.get_message())
         self._on_current(obj.get_current())
-        if _has_methods(obj, "is_connected"):
-            self.follow(obj, "connectionChanged", self._on_connection)
-            self._on_connection(obj.is_connected())
+        self.follow_connection()
 
     @classmethod
     def accepts(cls, obj: HardwareObject) -> bool:
