@@ -29,7 +29,7 @@ from typing import Any
 
 import gevent
 
-from ..CommandContainer import ChannelObject, CommandObject, Quality
+from ..commands import ChannelObject, CommandObject, Quality
 from ..errors import CommandFailedError, ConfigError, NotConnectedError
 
 __all__ = [

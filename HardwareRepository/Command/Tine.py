@@ -58,7 +58,7 @@ from typing import Any
 import gevent
 
 from ..bridge import _native, spawn_logged
-from ..CommandContainer import NOT_INITIALIZED
+from ..commands import NOT_INITIALIZED
 from ..errors import (
     CommandFailedError,
     CommunicationError,

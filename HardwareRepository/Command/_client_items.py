@@ -21,7 +21,7 @@ from types import ModuleType
 from typing import Any, ClassVar, Generic, TypeVar
 
 from ..bridge import _native
-from ..CommandContainer import NOT_INITIALIZED, ChannelObject, CommandObject
+from ..commands import NOT_INITIALIZED, ChannelObject, CommandObject
 from ..errors import CommandFailedError, NotConnectedError
 from ._common import Backoff, ClientLibrary, call_and_wait
 

@@ -1,0 +1,172 @@
+"""A channel on a control system: a cached value, its quality and its updates."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .._signals import SignalEmitter
+from ..bridge import _native
+from ..errors import NotConnectedError
+from ._item import _Item
+from ._quality import NOT_INITIALIZED, Quality
+
+__all__ = ["ChannelObject"]
+
+# A value handed to the hub by ChannelObject.update_threadsafe: a one-item
+# list holding (value, quality, timestamp), or None once applied.
+_Slot = list["tuple[Any, Quality, float] | None"]
+
+
+class ChannelObject(_Item):
+    """One value on a control system, read, written and followed.
+
+    Construct it in the owning hub thread. Hub-thread methods unless said
+    otherwise; :meth:`update_threadsafe` and :meth:`set_connected_threadsafe`
+    are the entry points for control-system threads.
+
+    :param name: the channel's name in its container.
+    :param username: display name.
+    :param kwargs: extra XML attributes a subclass did not consume (ignored).
+    """
+
+    def __init__(self, name: str, username: str | None = None, **kwargs: Any) -> None:
+        super().__init__(name, username)
+        self._value: Any = NOT_INITIALIZED
+        self._quality = Quality.UNKNOWN
+        #: wall-clock time (``time.time()``) of the last update, or ``None``
+        self.timestamp: float | None = None
+        self._pending_lock = _native.allocate_lock()
+        # The open slot of update_threadsafe: one posted hand-over that later
+        # values join (coalescing) until the hub takes it or a connection
+        # change closes it; guarded by _pending_lock.
+        self._pending: _Slot | None = None
+
+    # -- value ----------------------------------------------------------------
+    @property
+    def value(self) -> Any:
+        """The last value received (``NOT_INITIALIZED`` before the first)."""
+        return self._value
+
+    def get_value(self, force: bool = False) -> Any:
+        """Return the channel's value.
+
+        The base returns the last value received; type modules read the control
+        system when ``force`` is true or no value is cached.
+
+        :raises NotConnectedError: no value is known.
+        """
+        if self._value is NOT_INITIALIZED:
+            state = "closed" if self._closed else "no value received yet"
+            raise NotConnectedError(f"{self.source()}: {state}")
+        return self._value
+
+    getValue = get_value
+
+    def set_value(self, value: Any) -> None:
+        """Write ``value`` to the control system.
+
+        :raises NotImplementedError: the channel type is read-only.
+        """
+        raise NotImplementedError(f"{self.source()} is read-only")
+
+    setValue = set_value
+
+    def get_quality(self) -> Quality:
+        """Return the quality of the last value (``UNKNOWN`` before one)."""
+        return self._quality
+
+    @property
+    def quality(self) -> Quality:
+        """The quality of the last value (see :meth:`get_quality`)."""
+        return self._quality
+
+    def update(
+        self,
+        value: Any,
+        quality: Quality = Quality.VALID,
+        timestamp: float | None = None,
+    ) -> None:
+        """Store a new value and emit ``update(value)``; hub thread only.
+
+        Every call emits (comparison is the source's business: pollers compare,
+        events are sent on change). ``qualityChanged(quality)`` is emitted
+        first when the quality differs from the previous one. A tuple value is
+        delivered as one argument (never splatted).
+
+        :param timestamp: wall-clock seconds of the reading; default now.
+        """
+        if self._closed:
+            return
+        self._value = value
+        self.timestamp = time.time() if timestamp is None else timestamp
+        if quality is not self._quality:
+            self._quality = quality
+            self._send("qualityChanged", (quality,))
+        self._send("update", (value,))
+
+    def update_threadsafe(
+        self,
+        value: Any,
+        quality: Quality = Quality.VALID,
+        timestamp: float | None = None,
+    ) -> None:
+        """Hand a new value to the hub thread; safe from any thread, never blocks.
+
+        Values arriving faster than the hub runs coalesce: the hub applies the
+        latest one (receivers see the current value, not every intermediate
+        one). In the hub thread this is :meth:`update`. Ignored once the hub's
+        bridge is closed (shutdown).
+        """
+        if self._bridge.in_hub_thread():
+            self.update(value, quality, timestamp)
+            return
+        stamp = time.time() if timestamp is None else timestamp
+        with self._pending_lock:
+            slot = self._pending
+            if slot is not None:
+                slot[0] = (value, quality, stamp)
+                return
+            slot = self._pending = [(value, quality, stamp)]
+        if not self._bridge.closed:
+            self._bridge.post(self._apply_pending, slot)
+
+    def _apply_pending(self, slot: _Slot) -> None:
+        with self._pending_lock:
+            if self._pending is slot:
+                self._pending = None
+            pending, slot[0] = slot[0], None
+        if pending is not None:
+            self.update(*pending)
+
+    def set_connected_threadsafe(self, connected: bool) -> None:
+        """Like :meth:`set_connected`, callable from any thread.
+
+        Applied in the hub thread in the order the calling thread made its
+        calls: a value handed over with :meth:`update_threadsafe` before this
+        call is applied before the connection change, and one handed over
+        after it is applied after (values never coalesce across a connection
+        change).
+        """
+        if not self._bridge.in_hub_thread():
+            with self._pending_lock:
+                self._pending = None  # later values open a new slot
+        super().set_connected_threadsafe(connected)
+
+    def _on_connection_changed(self, connected: bool) -> None:
+        if not connected and self._quality is not Quality.UNKNOWN:
+            self._quality = Quality.INVALID
+            self._send("qualityChanged", (Quality.INVALID,))
+
+    def connect_notify(self, signal: str, receiver: Callable[..., Any]) -> None:
+        """Send the current value to a new ``update`` receiver, if one is known.
+
+        Only the new receiver is called (the others already have the value).
+        A failure is handled as for any emission.
+        """
+        if signal != "update" or self._value is NOT_INITIALIZED:
+            return
+        single = SignalEmitter()
+        single._add_receiver("update", receiver, weak=False)
+        single._send("update", (self._value,))

@@ -1,0 +1,139 @@
+"""What commands and channels share: names, signals, connection state, close."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .._signals import SignalEmitter
+from ..bridge import get_bridge
+
+
+class _Item(SignalEmitter):
+    """What commands and channels share: names, signals, connection, close."""
+
+    def __init__(self, name: str, username: str | None = None) -> None:
+        self._name = str(name)
+        self._username = None if username is None else str(username)
+        self._connected = False
+        self._closed = False
+        #: the bridge of the owning hub (the thread that created the item)
+        self._bridge = get_bridge()
+
+    def name(self) -> str:
+        """Return the item's name (the XML ``name=`` attribute)."""
+        return self._name
+
+    def userName(self) -> str:
+        """Return the display name: ``username`` if configured, else the name."""
+        return self._username or self._name
+
+    get_username = userName
+
+    @property
+    def username(self) -> str:
+        """The display name (see :meth:`userName`)."""
+        return self.userName()
+
+    def source(self) -> str:
+        """Describe where the item lives (device and attribute), for messages."""
+        return f"{type(self).__name__} {self._name!r}"
+
+    def __repr__(self) -> str:
+        return f"<{self.source()}>"
+
+    def connect_signal(
+        self, signal: str, receiver: Callable[..., Any], *, weak: bool = True
+    ) -> None:
+        """Connect ``receiver`` to ``signal``.
+
+        :param weak: hold a bound method weakly (default); other callables are
+            always held strongly. See :mod:`HardwareRepository._signals`.
+        """
+        if self._add_receiver(signal, receiver, weak):
+            self.connect_notify(signal, receiver)
+
+    connectSignal = connect_signal
+
+    def connect(
+        self, signal: str, receiver: Callable[..., Any], *, weak: bool = True
+    ) -> None:
+        """Alias of :meth:`connect_signal` (mxCuBE's CommandObject.connect)."""
+        self.connect_signal(signal, receiver, weak=weak)
+
+    def disconnect_signal(self, signal: str, receiver: Callable[..., Any]) -> None:
+        """Disconnect ``receiver`` from ``signal``; a no-op if not connected."""
+        self._remove_receiver(signal, receiver)
+
+    disconnectSignal = disconnect_signal
+    disconnect = disconnect_signal
+
+    def connect_notify(self, signal: str, receiver: Callable[..., Any]) -> None:
+        """Hook run after ``receiver`` was connected to ``signal`` (no-op here)."""
+
+    def emit(self, signal: str, *args: Any) -> None:
+        """Emit ``signal`` with ``args`` to its receivers, synchronously.
+
+        mxCuBE compatibility: a single tuple argument is splatted, so
+        ``emit("x", (1, 2))`` calls ``receiver(1, 2)``. Subclasses that must
+        send a tuple value use ``self._send(signal, (value,))``.
+        """
+        if len(args) == 1 and isinstance(args[0], tuple):
+            args = args[0]
+        self._send(signal, args)
+
+    def is_connected(self) -> bool:
+        """Return whether the control system is reachable for this item."""
+        return self._connected and not self._closed
+
+    isConnected = is_connected
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def set_connected(self, connected: bool) -> None:
+        """Record the connection state; hub thread only.
+
+        Emits ``connectionStateChanged(connected)`` and ``connected`` or
+        ``disconnected`` when the state changes.
+        """
+        connected = bool(connected)
+        if connected == self._connected or self._closed:
+            return
+        self._connected = connected
+        self._on_connection_changed(connected)
+        self._send("connectionStateChanged", (connected,))
+        self._send("connected" if connected else "disconnected", ())
+
+    def set_connected_threadsafe(self, connected: bool) -> None:
+        """Like :meth:`set_connected`, callable from any thread.
+
+        The change is applied in the hub thread, in order with updates.
+        """
+        if self._bridge.in_hub_thread():
+            self.set_connected(connected)
+        elif not self._bridge.closed:
+            self._bridge.post(self.set_connected, connected)
+
+    def _on_connection_changed(self, connected: bool) -> None:
+        """Hook for subclasses, run before the connection signals."""
+
+    def close(self) -> None:
+        """Release the item's resources and disconnect all receivers.
+
+        Idempotent; hub thread; must return in bounded time. After ``close``
+        the item is disconnected and refuses to be used.
+        Subclasses release their own resources first, then call
+        ``super().close()``.
+        """
+        if self._closed:
+            return
+        was_connected = self._connected
+        self._connected = False
+        if was_connected:
+            self._send("connectionStateChanged", (False,))
+            self._send("disconnected", ())
+        self._closed = True
+        self._clear_receivers()
