@@ -5,7 +5,6 @@
 * :mod:`._scheduler` -- one thread with a heap of absolute deadlines;
 * :mod:`._delivery` -- batches values into the caller's hub through the bridge
   and runs callbacks in reusable dispatcher greenlets, in order per poller;
-* :mod:`._compare` -- the comparison of polled values that never raises;
 * :mod:`._refs` -- which references are weak and which strong;
 * :mod:`._poller` -- jobs, pollers, the registry and the public functions;
 * :mod:`._config` -- the runtime settings.

@@ -33,8 +33,8 @@ from gevent.monkey import get_original
 
 from ..bridge import _native, get_bridge
 from ..errors import InvalidThreadUseError
+from ..policies import values_equal
 from . import _config
-from ._compare import values_equal
 from ._delivery import HubDelivery, delivery_for
 from ._pool import WorkerPool, in_pool_thread
 from ._refs import CallableRef, callable_ref, callback_ref

@@ -54,41 +54,78 @@ of the client library propagate; the container turns any exception into an
 error naming the file, line, object and item, and the object loads without
 that item.
 
-What a command type implements (subclass :class:`CommandObject`):
+Adding a control system: two backends and two factories
+--------------------------------------------------------
+Write a :class:`ChannelBackend` and a :class:`CommandBackend` (typed
+protocols, generic in the value type) and factories that build them and wrap
+them::
 
-* ``_execute(*args, **kwargs)`` -- perform the command and return its value, or
-  raise. It always runs in a greenlet of the owning hub thread (the thread that
-  created the command), so it may wait cooperatively (a gevent-green proxy,
-  :mod:`HardwareRepository.bridge` primitives, ``gevent.sleep``) but must never
-  block the thread: hand blocking client calls to a worker thread and wait on
-  an :class:`~HardwareRepository.bridge.AsyncResult`. It may be interrupted by
-  :class:`~HardwareRepository.errors.Timeout` or ``GreenletExit`` at any
-  cooperative wait. A failure raises an exception naming the device and
-  command (:class:`~HardwareRepository.errors.CommandFailedError` with the
-  control system's error as ``__cause__``, or
-  :class:`~HardwareRepository.errors.NotConnectedError`); never return ``None``
-  to signal a failure. The base class emits the command signals and applies
-  ``wait=`` and ``timeout=``.
-* optionally ``_abort()`` (ask the control system to stop), ``close()``
-  (release proxies; call ``super().close()``), ``is_connected()``.
+    class EpicsChannelBackend:                  # satisfies ChannelBackend[float]
+        def source(self) -> str: ...
+        def connect(self, on_connection: ConnectionListener) -> None: ...
+        def read(self, timeout: float | None) -> Reading[float]: ...
+        def write(self, value: float, timeout: float | None) -> None: ...
+        def subscribe(self, on_reading: ReadingListener[float]) -> None: ...
+        def unsubscribe(self) -> None: ...
+        def close(self) -> None: ...
 
-What a channel type implements (subclass :class:`ChannelObject`):
+    def make_channel(name, text, attrs, owner) -> ChannelObject:
+        backend = EpicsChannelBackend(pv=text, ...)
+        return ChannelObject(name, attrs.pop("username", None), backend=backend)
 
-* ``get_value(force=False)`` -- return the value, reading the control system
-  when ``force`` is true or nothing is cached. The base returns the cached
-  value and raises :class:`~HardwareRepository.errors.NotConnectedError` when
-  there is none.
-* ``set_value(value)`` if writable.
-* deliver new values with :meth:`ChannelObject.update` (hub thread) or
-  :meth:`ChannelObject.update_threadsafe` (any thread: a Tango event thread, a
-  poller thread, a TINE callback), with a :class:`Quality`. The base stores the
-  value and emits ``update`` in the hub thread.
-* report the connection with :meth:`ChannelObject.set_connected` /
-  :meth:`ChannelObject.set_connected_threadsafe`.
-* ``close()``: unsubscribe, stop polling, detach; idempotent, bounded in time,
-  hub thread; call ``super().close()`` at the end. The repository calls it at
-  :meth:`~HardwareRepository.HardwareRepository.HardwareRepository.shutdown`
-  and when an object is discarded.
+The object layer then does the rest once for every control system: it connects
+the backend and subscribes to its readings when the channel is created; a
+reading or connection change the backend reports from its own thread reaches
+the hub in order and is stored and emitted there; ``get_value(force=True)`` (or
+a first ``get_value`` without a cached value) reads through the backend and
+emits ``update`` when the value or quality changed; ``set_value`` writes
+through it; ``close`` unsubscribes and closes it. A :class:`CommandObject` with
+a backend applies ``wait=`` and ``timeout=``, emits the command signals and
+calls :meth:`CommandBackend.call` in a greenlet of its hub. Subclass
+:class:`ChannelObject` / :class:`CommandObject` (with the backend passed to
+``super().__init__``) only to keep an mxCuBE class name or add type-specific
+methods; :mod:`HardwareRepository.Command.Sim` is the smallest example.
+
+Threads: the object layer calls a backend only in its hub thread, from a
+greenlet that may wait cooperatively, so a backend hands blocking client calls
+to a worker thread and waits on an
+:class:`~HardwareRepository.bridge.AsyncResult`. The backend calls its
+listeners (``on_reading``, ``on_connection``) from any thread -- its client's
+event thread, a poller thread, a socket reader -- and those calls never block.
+Errors: ``read``/``write``/``call`` raise
+:class:`~HardwareRepository.errors.NotConnectedError`,
+:class:`~HardwareRepository.errors.CommunicationError` /
+:class:`~HardwareRepository.errors.CommandFailedError` (the client's error as
+``__cause__``) or :class:`~HardwareRepository.errors.Timeout`, each naming
+device and attribute or command.
+
+The older way, still used by some types: subclass without a backend
+---------------------------------------------------------------------
+A command type overrides ``_execute(*args, **kwargs)``: perform the command
+and return its value, or raise. It always runs in a greenlet of the owning hub
+thread (the thread that created the command), so it may wait cooperatively (a
+gevent-green proxy, :mod:`HardwareRepository.bridge` primitives,
+``gevent.sleep``) but must never block the thread: hand blocking client calls
+to a worker thread and wait on an
+:class:`~HardwareRepository.bridge.AsyncResult`. It may be interrupted by
+:class:`~HardwareRepository.errors.Timeout` or ``GreenletExit`` at any
+cooperative wait. A failure raises an exception naming the device and command
+(:class:`~HardwareRepository.errors.CommandFailedError` with the control
+system's error as ``__cause__``, or
+:class:`~HardwareRepository.errors.NotConnectedError`); never return ``None``
+to signal a failure. Optionally ``_abort()``, ``close()`` (call
+``super().close()``), ``is_connected()``.
+
+A channel type overrides ``get_value(force=False, timeout=None)`` and, if
+writable, ``set_value(value, timeout=None)``; it delivers new values with
+:meth:`ChannelObject.update` (hub thread) or
+:meth:`ChannelObject.update_threadsafe` (any thread) with a :class:`Quality`,
+reports the connection with :meth:`ChannelObject.set_connected` /
+:meth:`ChannelObject.set_connected_threadsafe`, and releases what it holds in
+``close()`` (idempotent, bounded in time, hub thread; call ``super().close()``
+at the end). The repository calls ``close`` at
+:meth:`~HardwareRepository.HardwareRepository.HardwareRepository.shutdown` and
+when an object is discarded.
 
 Signals
 =======
@@ -103,6 +140,13 @@ synchronous delivery in the hub thread, failing receivers logged) are those of
 :mod:`HardwareRepository._signals`.
 """
 
+from ._backend import (
+    ChannelBackend,
+    CommandBackend,
+    ConnectionListener,
+    Reading,
+    ReadingListener,
+)
 from ._channel import ChannelObject
 from ._command import CommandObject
 from ._container import CommandContainer
@@ -111,10 +155,15 @@ from ._registry import get_type, register_type, registered_types, unregister_typ
 
 __all__ = [
     "NOT_INITIALIZED",
+    "ChannelBackend",
     "ChannelObject",
+    "CommandBackend",
     "CommandContainer",
     "CommandObject",
+    "ConnectionListener",
     "Quality",
+    "Reading",
+    "ReadingListener",
     "get_type",
     "register_type",
     "registered_types",

@@ -9,6 +9,8 @@ from typing import Any
 from .._signals import SignalEmitter
 from ..bridge import _native
 from ..errors import NotConnectedError
+from ..policies import values_equal
+from ._backend import ChannelBackend, Reading
 from ._item import _Item
 from ._quality import NOT_INITIALIZED, Quality
 
@@ -26,12 +28,25 @@ class ChannelObject(_Item):
     otherwise; :meth:`update_threadsafe` and :meth:`set_connected_threadsafe`
     are the entry points for control-system threads.
 
+    A channel either holds a :class:`~HardwareRepository.commands.ChannelBackend`
+    (given at construction; the channel then connects it, subscribes to its
+    readings and reads and writes through it) or is a subclass that does that
+    work itself (the older way, still used by the Tango type).
+
     :param name: the channel's name in its container.
     :param username: display name.
+    :param backend: the control system's side of the channel, or ``None``.
     :param kwargs: extra XML attributes a subclass did not consume (ignored).
     """
 
-    def __init__(self, name: str, username: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        name: str,
+        username: str | None = None,
+        *,
+        backend: ChannelBackend[Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(name, username)
         self._value: Any = NOT_INITIALIZED
         self._quality = Quality.UNKNOWN
@@ -42,6 +57,10 @@ class ChannelObject(_Item):
         # values join (coalescing) until the hub takes it or a connection
         # change closes it; guarded by _pending_lock.
         self._pending: _Slot | None = None
+        self._backend = backend
+        if backend is not None:
+            backend.connect(self.set_connected_threadsafe)
+            backend.subscribe(self._on_reading)
 
     # -- value ----------------------------------------------------------------
     @property
@@ -49,14 +68,37 @@ class ChannelObject(_Item):
         """The last value received (``NOT_INITIALIZED`` before the first)."""
         return self._value
 
-    def get_value(self, force: bool = False) -> Any:
+    def source(self) -> str:
+        """Describe where the item lives: the backend's description, if any."""
+        if self._backend is not None:
+            return self._backend.source()
+        return super().source()
+
+    @property
+    def backend(self) -> ChannelBackend[Any] | None:
+        """The control system's side of the channel (``None`` for a subclass)."""
+        return self._backend
+
+    def get_value(self, force: bool = False, timeout: float | None = None) -> Any:
         """Return the channel's value.
 
-        The base returns the last value received; type modules read the control
-        system when ``force`` is true or no value is cached.
+        Returns the last value received. With a backend, reads the control
+        system (waiting cooperatively) when ``force`` is true or no value is
+        cached, and stores the reading, emitting ``update`` when its value or
+        quality differs from the cached one. Without one, type modules
+        override this to read when they must.
 
-        :raises NotConnectedError: no value is known.
+        :param timeout: seconds for a read; ``None`` for the backend's default.
+        :raises NotConnectedError: no value is known, or the channel is closed.
+        :raises CommunicationError: the read failed.
+        :raises Timeout: the read did not answer within ``timeout``.
         """
+        backend = self._backend
+        if backend is not None:
+            if self._closed:
+                raise NotConnectedError(f"{self.source()} is closed")
+            if force or self._value is NOT_INITIALIZED:
+                self._store_if_changed(backend.read(timeout))
         if self._value is NOT_INITIALIZED:
             state = "closed" if self._closed else "no value received yet"
             raise NotConnectedError(f"{self.source()}: {state}")
@@ -64,12 +106,22 @@ class ChannelObject(_Item):
 
     getValue = get_value
 
-    def set_value(self, value: Any) -> None:
-        """Write ``value`` to the control system.
+    def set_value(self, value: Any, timeout: float | None = None) -> None:
+        """Write ``value`` to the control system, waiting cooperatively.
 
-        :raises NotImplementedError: the channel type is read-only.
+        :param timeout: seconds; ``None`` for the backend's default.
+        :raises NotImplementedError: the channel is read-only.
+        :raises NotConnectedError: the device cannot be reached, or the
+            channel is closed.
+        :raises CommunicationError: the control system refused the value.
+        :raises Timeout: no answer within ``timeout``.
         """
-        raise NotImplementedError(f"{self.source()} is read-only")
+        backend = self._backend
+        if backend is None:
+            raise NotImplementedError(f"{self.source()} is read-only")
+        if self._closed:
+            raise NotConnectedError(f"{self.source()} is closed")
+        backend.write(value, timeout)
 
     setValue = set_value
 
@@ -105,6 +157,17 @@ class ChannelObject(_Item):
             self._quality = quality
             self._send("qualityChanged", (quality,))
         self._send("update", (value,))
+
+    def _store_if_changed(self, reading: Reading[Any]) -> None:
+        if (
+            self._value is NOT_INITIALIZED
+            or reading.quality is not self._quality
+            or not values_equal(self._value, reading.value)
+        ):
+            self.update(reading.value, reading.quality, reading.timestamp)
+
+    def _on_reading(self, reading: Reading[Any]) -> None:
+        self.update_threadsafe(reading.value, reading.quality, reading.timestamp)
 
     def update_threadsafe(
         self,
@@ -158,6 +221,22 @@ class ChannelObject(_Item):
         if not connected and self._quality is not Quality.UNKNOWN:
             self._quality = Quality.INVALID
             self._send("qualityChanged", (Quality.INVALID,))
+
+    def close(self) -> None:
+        """Unsubscribe and close the backend, then disconnect every receiver.
+
+        Idempotent; hub thread; bounded in time. Subclasses release their own
+        resources first, then call ``super().close()``.
+        """
+        if self._closed:
+            return
+        backend = self._backend
+        if backend is not None:
+            try:
+                backend.unsubscribe()
+            finally:
+                backend.close()
+        super().close()
 
     def connect_notify(self, signal: str, receiver: Callable[..., Any]) -> None:
         """Send the current value to a new ``update`` receiver, if one is known.

@@ -9,6 +9,7 @@ from greenlet import getcurrent
 
 from ..bridge import AsyncResult
 from ..errors import InvalidThreadUseError, NotConnectedError, Timeout
+from ._backend import CommandBackend
 from ._item import _Item
 
 __all__ = ["CommandObject"]
@@ -39,6 +40,8 @@ class CommandObject(_Item):
         name: str,
         username: str | None = None,
         timeout: float | None = None,
+        *,
+        backend: CommandBackend[Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(name, username)
@@ -46,6 +49,18 @@ class CommandObject(_Item):
         self._arguments: list[dict[str, Any]] = []
         self._running: set[gevent.Greenlet] = set()  # hub thread only
         self._connected = True
+        self._backend = backend
+
+    def source(self) -> str:
+        """Describe where the item lives: the backend's description, if any."""
+        if self._backend is not None:
+            return self._backend.source()
+        return super().source()
+
+    @property
+    def backend(self) -> CommandBackend[Any] | None:
+        """The control system's side of the command (``None`` for a subclass)."""
+        return self._backend
 
     # -- arguments (long XML notation) ---------------------------------------
     def add_argument(
@@ -80,11 +95,20 @@ class CommandObject(_Item):
 
     # -- execution ------------------------------------------------------------
     def _execute(self, *args: Any, **kwargs: Any) -> Any:
-        """Perform the command; override in a type module (see module doc)."""
+        """Perform the command; a subclass without a backend overrides it."""
         raise NotImplementedError(f"{self.source()}: no _execute() for this type")
 
     def _abort(self) -> None:
-        """Ask the control system to stop the command; override if possible."""
+        """Ask the control system to stop the command (the backend's ``abort``)."""
+        if self._backend is not None:
+            self._backend.abort()
+
+    def _invoke(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], limit: float | None
+    ) -> Any:
+        if self._backend is not None:
+            return self._backend.call(args, kwargs, limit)
+        return self._execute(*args, **kwargs)
 
     def __call__(
         self,
@@ -163,11 +187,11 @@ class CommandObject(_Item):
         self._send("commandBeginWaitReply", (name,))
         try:
             if limit is None:
-                value = self._execute(*args, **kwargs)
+                value = self._invoke(args, kwargs, limit)
             else:
                 expired = Timeout(f"{self.source()} did not reply within {limit} s")
                 with gevent.Timeout(limit, expired):
-                    value = self._execute(*args, **kwargs)
+                    value = self._invoke(args, kwargs, limit)
         except gevent.GreenletExit:
             self._send("commandFailed", (NotConnectedError("aborted"), name))
             raise
@@ -189,9 +213,14 @@ class CommandObject(_Item):
             gevent.killall(list(self._running), block=True, timeout=1.0)
 
     def close(self) -> None:
-        """Abort running executions and refuse further calls; hub thread."""
+        """Abort running executions, close the backend, refuse further calls.
+
+        Idempotent; hub thread; bounded in time.
+        """
         if self._closed:
             return
         if self._running:
             gevent.killall(list(self._running), block=True, timeout=1.0)
+        if self._backend is not None:
+            self._backend.close()
         super().close()
