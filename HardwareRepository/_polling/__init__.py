@@ -3,8 +3,6 @@
 * :mod:`._pool` -- a bounded pool of real threads, growing on demand, shrinking
   when idle;
 * :mod:`._scheduler` -- one thread with a heap of absolute deadlines;
-* :mod:`._delivery` -- batches values into the caller's hub through the bridge
-  and runs callbacks in reusable dispatcher greenlets, in order per poller;
 * :mod:`._refs` -- which references are weak and which strong;
 * :mod:`._poller` -- jobs, pollers, the registry and the public functions;
 * :mod:`._config` -- the runtime settings.

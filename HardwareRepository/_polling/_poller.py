@@ -9,8 +9,9 @@ Structure (see docs/poller.md):
   ``poll()`` calls of the same callable with equal arguments share one job
   (the hardware is read once per tick) but get two Pollers, so neither
   caller's callbacks are dropped;
-* values travel from the pool thread to the caller's hub through
-  :mod:`._delivery` (the hub bridge), and callbacks run there.
+* values travel from the pool thread to the caller's hub through one
+  :class:`~HardwareRepository.bridge.Inbox` per poller (the bridge's sink),
+  and callbacks run there, in order.
 
 Locking: ``_lock`` (a native re-entrant lock) guards the registry, the job
 index, and every job's and poller's scheduling state; it is never held while
@@ -24,18 +25,16 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from gevent.monkey import get_original
 
-from ..bridge import _native, get_bridge
+from ..bridge import HubSink, _native, get_sink
 from ..errors import InvalidThreadUseError
 from ..policies import values_equal
 from . import _config
-from ._delivery import HubDelivery, delivery_for
 from ._pool import WorkerPool, in_pool_thread
 from ._refs import CallableRef, callable_ref, callback_ref
 from ._scheduler import Scheduler
@@ -324,7 +323,7 @@ class PollJob:
             for poller in gone:
                 poller._forget(COLLECTED)
         for poller in gone:
-            poller._delivery.detach()
+            poller._inbox.close()
         if gone and never_called:
             log.warning(
                 "%s was garbage-collected before its first call, so %d poller(s) "
@@ -385,12 +384,12 @@ class Poller:
         error_callback: Callable[[BaseException, int], Any] | None,
         compare: bool,
         start_value: Any,
-        delivery: HubDelivery,
+        sink: HubSink,
     ) -> None:
         self._id = next(_ids)
         self._job = job
         self._period_ms = period_ms
-        self._delivery = delivery
+        self._sink = sink
         self.compare = bool(compare)
         self.args = job.args
         self._value_ref, _ = callback_ref(value_changed_callback, self._owner_collected)
@@ -404,9 +403,10 @@ class Poller:
         # Hub thread only.
         self._callbacks_run = 0
         self._last_latency: float | None = None
-        # Used by HubDelivery under its lock.
-        self.delivery_inbox: deque[Any] = deque()
-        self.delivery_queued = False
+        # Values and errors enter the caller's hub here, in order.
+        self._inbox = sink.inbox(
+            self.run_delivered, label=f"poller {self._id} ({job.name})", keep_warm=True
+        )
 
     def __repr__(self) -> str:
         return (
@@ -479,7 +479,7 @@ class Poller:
             if self in job.subscribers:
                 job.subscribers = tuple(p for p in job.subscribers if p is not self)
                 job._recompute_period(_native.monotonic())
-        self._delivery.detach()
+        self._inbox.close()
 
     def restart(
         self,
@@ -528,7 +528,7 @@ class Poller:
             self.compare,
             delay_ms,
             start_value,
-            self._delivery,
+            self._sink,
         )
 
     # -- diagnostics ----------------------------------------------------------------
@@ -612,16 +612,19 @@ class Poller:
 
     def _push(self, item: tuple[int, Any, float]) -> None:
         try:
-            self._delivery.push(self, item)
+            if item[0] == _VALUE:
+                self._inbox.put(item)
+            else:
+                self._inbox.put_barrier(item)
         except RuntimeError:
             log.error(
                 "%r: the hub of thread %#x is gone (its bridge is closed): stopped",
                 self,
-                self._delivery.bridge.thread_ident,
+                self._sink.bridge.thread_ident,
             )
             self.stop()
 
-    def run_delivered(self, item: tuple[int, Any, float]) -> None:
+    def run_delivered(self, item: tuple[int, Any, float], merged: int = 0) -> None:
         """Run one delivered item's callback (hub dispatcher greenlet)."""
         state = self._state
         if state in (STOPPED, COLLECTED):
@@ -676,7 +679,7 @@ def _create(
     compare: bool,
     delay_ms: float,
     start_value: Any,
-    delivery: HubDelivery,
+    sink: HubSink,
 ) -> Poller:
     scheduler = _get_scheduler()
     key = _identity(polled_call)
@@ -703,11 +706,10 @@ def _create(
             error_callback,
             compare,
             start_value,
-            delivery,
+            sink,
         )
         job.subscribers = (*job.subscribers, poller)
         _registry[poller._id] = poller
-        delivery.attach()
         job._recompute_period(now)
         if not job.in_flight and (job.due is None or first_due < job.due):
             # A new subscriber gets its first value promptly, even from a job
@@ -787,7 +789,6 @@ def poll(
     ):
         if callback is not None and not callable(callback):
             raise TypeError(f"{name} {callback!r} is not callable")
-    delivery = delivery_for(get_bridge())
     return _create(
         polled_call,
         tuple(polled_call_args),
@@ -797,7 +798,7 @@ def poll(
         compare,
         delay_ms,
         start_value,
-        delivery,
+        get_sink(),
     )
 
 

@@ -123,7 +123,12 @@ class Scheduler:
             self._wakeup.wake()
 
     def cancel(self, job: Schedulable) -> None:
-        """Forget ``job``'s pending deadline, if any."""
+        """Forget ``job``'s pending deadline, if any.
+
+        When no deadline is left, the thread is woken so that its idle timeout
+        starts now rather than at the forgotten deadline.
+        """
+        idle = False
         with self._lock:
             if job.sched_entry is not None:
                 job.sched_entry = None
@@ -131,6 +136,9 @@ class Scheduler:
                 if self._live == 0:
                     self._heap.clear()
                     self._buckets.clear()
+                    idle = True
+        if idle:
+            self._wakeup.wake()
 
     def call_soon(self, func: Callable[[], Any]) -> None:
         """Run ``func()`` in the scheduler thread soon.

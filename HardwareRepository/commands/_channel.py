@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._signals import SignalEmitter
-from ..bridge import _native
+from ..bridge import BridgeClosedError
 from ..errors import NotConnectedError
 from ..policies import values_equal
 from ._backend import ChannelBackend, Reading
@@ -15,10 +15,6 @@ from ._item import _Item
 from ._quality import NOT_INITIALIZED, Quality
 
 __all__ = ["ChannelObject"]
-
-# A value handed to the hub by ChannelObject.update_threadsafe: a one-item
-# list holding (value, quality, timestamp), or None once applied.
-_Slot = list["tuple[Any, Quality, float] | None"]
 
 
 class ChannelObject(_Item):
@@ -52,11 +48,6 @@ class ChannelObject(_Item):
         self._quality = Quality.UNKNOWN
         #: wall-clock time (``time.time()``) of the last update, or ``None``
         self.timestamp: float | None = None
-        self._pending_lock = _native.allocate_lock()
-        # The open slot of update_threadsafe: one posted hand-over that later
-        # values join (coalescing) until the hub takes it or a connection
-        # change closes it; guarded by _pending_lock.
-        self._pending: _Slot | None = None
         self._backend = backend
         if backend is not None:
             backend.connect(self.set_connected_threadsafe)
@@ -177,45 +168,27 @@ class ChannelObject(_Item):
     ) -> None:
         """Hand a new value to the hub thread; safe from any thread, never blocks.
 
-        Values arriving faster than the hub runs coalesce: the hub applies the
-        latest one (receivers see the current value, not every intermediate
-        one). In the hub thread this is :meth:`update`. Ignored once the hub's
-        bridge is closed (shutdown).
+        Values arriving faster than the hub applies them coalesce (unless the
+        class sets ``COALESCE_UPDATES = False``): the hub applies the latest
+        one, so receivers see the current value, not every intermediate one;
+        :meth:`delivery_statistics` counts the merged ones. In the hub thread
+        this is :meth:`update`. Ignored once the hub's bridge is closed
+        (shutdown).
         """
         if self._bridge.in_hub_thread():
             self.update(value, quality, timestamp)
             return
         stamp = time.time() if timestamp is None else timestamp
-        with self._pending_lock:
-            slot = self._pending
-            if slot is not None:
-                slot[0] = (value, quality, stamp)
-                return
-            slot = self._pending = [(value, quality, stamp)]
-        if not self._bridge.closed:
-            self._bridge.post(self._apply_pending, slot)
+        try:
+            self._inbox.put((value, quality, stamp))
+        except BridgeClosedError:
+            pass  # shutdown: nobody is left to tell
 
-    def _apply_pending(self, slot: _Slot) -> None:
-        with self._pending_lock:
-            if self._pending is slot:
-                self._pending = None
-            pending, slot[0] = slot[0], None
-        if pending is not None:
-            self.update(*pending)
-
-    def set_connected_threadsafe(self, connected: bool) -> None:
-        """Like :meth:`set_connected`, callable from any thread.
-
-        Applied in the hub thread in the order the calling thread made its
-        calls: a value handed over with :meth:`update_threadsafe` before this
-        call is applied before the connection change, and one handed over
-        after it is applied after (values never coalesce across a connection
-        change).
-        """
-        if not self._bridge.in_hub_thread():
-            with self._pending_lock:
-                self._pending = None  # later values open a new slot
-        super().set_connected_threadsafe(connected)
+    def _on_delivered(self, item: Any, merged: int) -> None:
+        if isinstance(item, tuple):
+            self.update(*item)
+        else:
+            self.set_connected(item)
 
     def _on_connection_changed(self, connected: bool) -> None:
         if not connected and self._quality is not Quality.UNKNOWN:

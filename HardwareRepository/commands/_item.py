@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from .._signals import SignalEmitter
-from ..bridge import get_bridge
+from ..bridge import BridgeClosedError, InboxStatistics, get_bridge, sink_for
 
 
 class _Item(SignalEmitter):
-    """What commands and channels share: names, signals, connection, close."""
+    """What commands and channels share: names, signals, connection, close.
+
+    Changes reported from other threads enter the hub through the item's
+    :class:`~HardwareRepository.bridge.Inbox`, in the order they were made.
+    """
+
+    #: whether values put by other threads may merge (latest wins) before the
+    #: hub applies them; connection changes never merge
+    COALESCE_UPDATES: ClassVar[bool] = True
 
     def __init__(self, name: str, username: str | None = None) -> None:
         self._name = str(name)
@@ -19,6 +27,11 @@ class _Item(SignalEmitter):
         self._closed = False
         #: the bridge of the owning hub (the thread that created the item)
         self._bridge = get_bridge()
+        self._inbox = sink_for(self._bridge).inbox(
+            self._on_delivered,
+            label=f"{type(self).__name__} {self._name!r}",
+            coalesce=self.COALESCE_UPDATES,
+        )
 
     def name(self) -> str:
         """Return the item's name (the XML ``name=`` attribute)."""
@@ -108,14 +121,31 @@ class _Item(SignalEmitter):
         self._send("connected" if connected else "disconnected", ())
 
     def set_connected_threadsafe(self, connected: bool) -> None:
-        """Like :meth:`set_connected`, callable from any thread.
+        """Like :meth:`set_connected`, callable from any thread; never blocks.
 
-        The change is applied in the hub thread, in order with updates.
+        The change is applied in the hub thread, in order with the values
+        handed over by the same thread (a value is never merged across a
+        connection change). Ignored once the hub's bridge is closed.
         """
         if self._bridge.in_hub_thread():
             self.set_connected(connected)
-        elif not self._bridge.closed:
-            self._bridge.post(self.set_connected, connected)
+            return
+        try:
+            self._inbox.put_barrier(bool(connected))
+        except BridgeClosedError:
+            pass  # shutdown: nobody is left to tell
+
+    def _on_delivered(self, item: Any, merged: int) -> None:
+        """Apply one change handed over by another thread (dispatcher greenlet)."""
+        self.set_connected(item)
+
+    def delivery_statistics(self) -> InboxStatistics:
+        """Return the counters of what other threads handed to this item.
+
+        Queue depth now and at most, and the changes received, applied,
+        merged (a later value replaced them) and dropped; safe from any thread.
+        """
+        return self._inbox.statistics()
 
     def _on_connection_changed(self, connected: bool) -> None:
         """Hook for subclasses, run before the connection signals."""
@@ -136,4 +166,5 @@ class _Item(SignalEmitter):
             self._send("connectionStateChanged", (False,))
             self._send("disconnected", ())
         self._closed = True
+        self._inbox.close()
         self._clear_receivers()

@@ -30,7 +30,7 @@ def wait_until(
 def wait_delivered(poller: Poller.Poller, timeout: float = TIMEOUT) -> None:
     """Wait until the hub has taken every item queued for ``poller``."""
     wait_until(
-        lambda: not poller.delivery_queued and not poller.delivery_inbox,
+        lambda: poller._inbox.settled,
         timeout,
         f"the hub to run the items of {poller!r}",
     )
