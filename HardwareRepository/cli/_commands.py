@@ -8,18 +8,15 @@ command waits.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import gevent
-
 from ..bridge import Event
 from ..errors import ConfigError
-from ._main import UsageError, config_path, one_line
+from ._common import UsageError, config_path, one_line, until_interrupted
 from ._values import format_value, parse_value, split_target
 
 __all__ = [
@@ -49,20 +46,6 @@ def _repository(path: str) -> Iterator[Any]:
         yield repo
     finally:
         uninit_hardware_repository()
-
-
-@contextmanager
-def _until_interrupted() -> Iterator[Event]:
-    """Yield an Event set by Ctrl-C (SIGINT) or SIGTERM, handled in the hub."""
-    stop = Event()
-    handlers = [
-        gevent.signal_handler(sig, stop.send) for sig in (signal.SIGINT, signal.SIGTERM)
-    ]
-    try:
-        yield stop
-    finally:
-        for handler in handlers:
-            handler.cancel()
 
 
 def _find_file(repo: Any, name: str) -> str | None:
@@ -232,7 +215,7 @@ def cmd_call(args: argparse.Namespace) -> int:
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     """Print one line per update of the channels, with timestamps, until Ctrl-C."""
-    with _repository(config_path(args)) as repo, _until_interrupted() as stop:
+    with _repository(config_path(args)) as repo, until_interrupted() as stop:
         receivers = []
         for target in args.targets:
             _, channel = _channel(repo, target)

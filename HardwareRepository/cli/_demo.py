@@ -9,6 +9,7 @@ import sys
 import time
 from typing import Any, TextIO
 
+from ._common import until_interrupted
 from ._values import format_value
 
 __all__ = ["LiveTable", "demo_configuration", "display_available", "run_demo"]
@@ -161,13 +162,11 @@ def run_demo(no_gui: bool = False, duration: float | None = None) -> int:
             from ..gui import run_gui
 
             return run_gui(str(config), duration=duration)
-        from ._commands import _until_interrupted
-
         repo = init_hardware_repository(str(config))
         try:
             repo.load_all()
             table = LiveTable(repo.hardware_objects)
-            with _until_interrupted() as stop:
+            with until_interrupted() as stop:
                 deadline = None if duration is None else time.monotonic() + duration
                 while not stop.wait(_REFRESH):
                     table.render()

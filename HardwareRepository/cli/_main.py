@@ -9,16 +9,11 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import HardwareRepositoryError
+from ._common import CONFIG_ENV, UsageError, one_line
 
-__all__ = ["CONFIG_ENV", "UsageError", "main", "one_line"]
-
-CONFIG_ENV = "HWR_CONFIG"
+__all__ = ["main"]
 
 log = logging.getLogger("HardwareRepository.cli")
-
-
-class UsageError(Exception):
-    """The user asked for something that does not exist or makes no sense."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,25 +85,6 @@ def _parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", help="open the Qt window on a configuration")
     gui.add_argument("path", nargs="?", help="configuration path (overrides --config)")
     return parser
-
-
-def one_line(exc: BaseException) -> str:
-    """Return ``"Type: message"`` on one line (Tango's reasons hold newlines)."""
-    return " ".join(f"{type(exc).__name__}: {exc}".split())
-
-
-def config_path(args: argparse.Namespace) -> str:
-    """Return the configuration path the user chose (argument, option, env)."""
-    path = (
-        getattr(args, "path", None)
-        or args.config
-        or os.environ.get(CONFIG_ENV)
-        or "configuration"
-    )
-    for part in path.split(os.pathsep):
-        if part and not os.path.isdir(part):
-            raise UsageError(f"configuration directory {part!r} does not exist")
-    return path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
