@@ -194,7 +194,7 @@ def test_event_burst_arrives_complete_and_in_order(values_url, tango_items, reco
     push = tango_items("command", "push", "PushSequence", tangoname=values_url)
     rec = recorder(channel, ("update",))
     rec.wait_for(lambda: rec.values(), 10, "the first event")
-    sink = channel._sink
+    sink = channel.sink
     received_before = sink.received
     push(2000)
     rec.wait_for(lambda: rec.values()[-1] == 2000, 20, "the last pushed value")
