@@ -51,7 +51,7 @@ class ChannelObject(_Item):
         self._backend = backend
         if backend is not None:
             backend.connect(self.set_connected_threadsafe)
-            backend.subscribe(self._on_reading)
+            backend.subscribe(self._on_backend_reading)
 
     # -- value ----------------------------------------------------------------
     @property
@@ -157,7 +157,7 @@ class ChannelObject(_Item):
         ):
             self.update(reading.value, reading.quality, reading.timestamp)
 
-    def _on_reading(self, reading: Reading[Any]) -> None:
+    def _on_backend_reading(self, reading: Reading[Any]) -> None:
         self.update_threadsafe(reading.value, reading.quality, reading.timestamp)
 
     def update_threadsafe(
