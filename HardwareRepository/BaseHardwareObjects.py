@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar
 
-from ._config._values import convert_value
+from ._config import convert_value
 from ._signals import SignalEmitter, raise_receiver_errors, set_raise_receiver_errors
 from .bridge import Event
 from .CommandContainer import CommandContainer

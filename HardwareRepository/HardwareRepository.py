@@ -33,9 +33,7 @@ from typing import Any
 
 import gevent
 
-from ._config._build import Built, build
-from ._config._classes import ClassResolver
-from ._config._parser import parse_file
+from ._config import Built, ClassResolver, build, parse_file
 from ._signals import SignalEmitter
 from .BaseHardwareObjects import (
     Device,

@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from types import MethodType
 from typing import Any
 
-from .bridge import _native
+from .bridge import native
 
 __all__ = [
     "SignalEmitter",
@@ -121,7 +121,7 @@ class SignalEmitter:
     def _receivers_lock(self) -> Any:
         lock = self._signal_lock
         if lock is None:
-            lock = self._signal_lock = _native.allocate_lock()
+            lock = self._signal_lock = native.allocate_lock()
         return lock
 
     def _add_receiver(

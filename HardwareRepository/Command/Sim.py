@@ -33,7 +33,7 @@ from typing import Any
 
 import gevent
 
-from ..bridge import _native
+from ..bridge import native
 from ..commands import (
     ChannelObject,
     CommandObject,
@@ -227,7 +227,7 @@ class SimChannelBackend:
         self.delay = delay
         self.fail = fail
         self.readonly = readonly
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         # The device's state, guarded by _lock.
         self._reading: Reading[Any] | None = (
             None if value is _UNSET else Reading(value, quality)

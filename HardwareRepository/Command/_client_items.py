@@ -20,7 +20,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any, ClassVar, Generic, TypeVar
 
-from ..bridge import _native
+from ..bridge import native
 from ..commands import NOT_INITIALIZED, ChannelObject, CommandObject
 from ..errors import CommandFailedError, NotConnectedError
 from ._common import Backoff, ClientLibrary, call_and_wait
@@ -127,7 +127,7 @@ class ClientChannel(ClientItem, ChannelObject, Generic[E]):
         #: the last failure, ``None`` once a good reading arrives
         self.last_error: E | None = None
         self._backoff = Backoff(retry, max(retry, retry_max))  # hub thread only
-        self._outage_lock = _native.allocate_lock()
+        self._outage_lock = native.allocate_lock()
         self._in_outage = False  # _outage_lock
 
     def _report_lost(self, error: E, why: str) -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, TypeVar, overload
 
-from ..bridge import AsyncResult, _native
+from ..bridge import AsyncResult, native
 from ..errors import CommunicationError, ConfigError, Timeout
 
 __all__ = [
@@ -293,7 +293,7 @@ def call_in_thread(
         else:
             result.set(value)
 
-    _native.start_new_thread(main, ())
+    native.start_new_thread(main, ())
     return result
 
 

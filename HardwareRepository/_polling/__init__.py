@@ -7,3 +7,27 @@
 * :mod:`._poller` -- jobs, pollers, the registry and the public functions;
 * :mod:`._config` -- the runtime settings.
 """
+
+from ._poller import (
+    NotInitializedValue,
+    Poller,
+    PollerStatistics,
+    configure,
+    get_poller,
+    poll,
+    pool_threads,
+    shutdown,
+    stop_all,
+)
+
+__all__ = [
+    "NotInitializedValue",
+    "Poller",
+    "PollerStatistics",
+    "configure",
+    "get_poller",
+    "poll",
+    "pool_threads",
+    "shutdown",
+    "stop_all",
+]

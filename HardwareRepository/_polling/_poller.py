@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from gevent.monkey import get_original
 
-from ..bridge import HubSink, _native, get_sink
+from ..bridge import HubSink, get_sink, native
 from ..errors import InvalidThreadUseError
 from ..policies import values_equal
 from . import _config
@@ -271,7 +271,7 @@ class PollJob:
     # -- pool thread ----------------------------------------------------------
 
     def _execute(self, due: float) -> None:
-        start = _native.monotonic()
+        start = native.monotonic()
         lateness = start - due
         self.lateness = lateness
         self.max_lateness = max(self.max_lateness, lateness)
@@ -287,7 +287,7 @@ class PollJob:
             value = func(*self.args)
         except BaseException as exc:
             failure = exc
-        end = _native.monotonic()
+        end = native.monotonic()
         del func
         self.last_duration = end - start
         if failure is None:
@@ -446,7 +446,7 @@ class Poller:
         with _lock:
             self._period_ms = ms
             if self._state == POLLING:
-                self._job._recompute_period(_native.monotonic())
+                self._job._recompute_period(native.monotonic())
 
     def is_stopped(self) -> bool:
         """Return whether polling stopped (stopped, failed or collected)."""
@@ -478,7 +478,7 @@ class Poller:
             job = self._job
             if self in job.subscribers:
                 job.subscribers = tuple(p for p in job.subscribers if p is not self)
-                job._recompute_period(_native.monotonic())
+                job._recompute_period(native.monotonic())
         self._inbox.close()
 
     def restart(
@@ -636,7 +636,7 @@ class Poller:
             self._stop_collected()
             return
         self._callbacks_run += 1
-        self._last_latency = _native.monotonic() - produced
+        self._last_latency = native.monotonic() - produced
         if kind == _VALUE:
             if callback is None:
                 return
@@ -684,7 +684,7 @@ def _create(
     scheduler = _get_scheduler()
     key = _identity(polled_call)
     with _lock:
-        now = _native.monotonic()
+        now = native.monotonic()
         first_due = now + delay_ms / 1e3
         job = None
         for candidate in _jobs.get(key, ()):

@@ -19,6 +19,7 @@ guarantees are written in :mod:`HardwareRepository.bridge._sink`).
 """
 
 from ..errors import BridgeClosedError, InvalidThreadUseError, Timeout
+from . import native
 from ._hub import HubBridge, get_bridge, get_bridge_if_exists, spawn_logged
 from ._launch import HubTrigger, Launcher
 from ._sink import (
@@ -57,6 +58,7 @@ __all__ = [
     "get_bridge",
     "get_bridge_if_exists",
     "get_sink",
+    "native",
     "sink_for",
     "spawn_logged",
 ]

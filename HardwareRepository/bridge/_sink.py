@@ -63,7 +63,7 @@ import gevent
 from gevent.hub import Waiter
 
 from ..errors import BridgeClosedError
-from . import _native
+from . import native
 from ._hub import HubBridge, get_bridge
 
 __all__ = [
@@ -146,7 +146,7 @@ class Inbox:
         self.capacity = capacity
         self.budget = budget
         self._keep_warm = keep_warm
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         # Guarded by _lock.
         self._entries: deque[list[Any]] = deque()
         self._closed = False
@@ -318,7 +318,7 @@ class HubSink:
 
     def __init__(self, bridge: HubBridge) -> None:
         self.bridge = bridge
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         # Guarded by _lock.
         self._ready: deque[Inbox] = deque()
         self._drain_pending = False
@@ -499,7 +499,7 @@ class HubSink:
 
 
 _sinks: weakref.WeakKeyDictionary[HubBridge, HubSink] = weakref.WeakKeyDictionary()
-_sinks_lock = _native.allocate_lock()
+_sinks_lock = native.allocate_lock()
 
 
 def sink_for(bridge: HubBridge) -> HubSink:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ..bridge import _native
+from ..bridge import native
 from ..errors import ConfigError
 
 __all__ = ["get_type", "register_type", "registered_types", "unregister_type"]
@@ -33,7 +33,7 @@ _registry: dict[str, Any] = {
     "tine": "HardwareRepository.Command.Tine",
 }
 _loaded: dict[str, Any] = {}  # name -> imported provider; guarded by _lock
-_lock = _native.allocate_lock()
+_lock = native.allocate_lock()
 
 
 def register_type(name: str, provider: Any, *, replace: bool = False) -> None:

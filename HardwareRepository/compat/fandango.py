@@ -33,8 +33,8 @@ from ..bridge import (
     HubBridge,
     Launcher,
     Queue,
-    _native,
     get_bridge_if_exists,
+    native,
 )
 from ..errors import BridgeClosedError, Timeout
 from ..toolkit import PeriodicTask, PolledCache, ProcessWorker, SerialWorker
@@ -404,7 +404,7 @@ class _Worker:
     def __init__(self, backend: SerialWorker | ProcessWorker) -> None:
         self._backend = backend
         self._bridge: HubBridge | None = get_bridge_if_exists()
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         self.data: dict[Any, _KeyedData] = {}
         self._callbacks: dict[Any, list[Callable[[Any], Any]]] = {}
         self._poller: PolledCache[Any, Any] | None = None
@@ -833,7 +833,7 @@ class QWorker:
         self._launcher = Launcher()
         self._cursor_shown = False  # GUI thread only
         self._done = 0
-        self._state_lock = _native.allocate_lock()
+        self._state_lock = native.allocate_lock()
         self._running = False  # guarded by _state_lock
         self._ended = Event()
         self._ended.set()
@@ -861,7 +861,7 @@ class QWorker:
                 return
             self._running = True
             self._ended.clear()
-        _native.start_new_thread(self._run, ())
+        native.start_new_thread(self._run, ())
 
     def isRunning(self) -> bool:
         """Return whether the worker thread runs."""

@@ -12,7 +12,7 @@ from gevent._hub_local import get_hub_if_exists
 from gevent.monkey import get_original
 
 from ..bridge import AsyncResult
-from ..Command._tango import WorkerPool
+from ..Command.Tango import WorkerPool
 from ..errors import BridgeClosedError, Timeout
 from ._forwarding import EventForwarder
 

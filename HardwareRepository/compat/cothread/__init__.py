@@ -43,7 +43,7 @@ import gevent.select
 from gevent._hub_local import get_hub_if_exists
 from gevent.monkey import get_original
 
-from ...bridge import AsyncResult, HubBridge, _native, get_bridge, get_bridge_if_exists
+from ...bridge import AsyncResult, HubBridge, get_bridge, get_bridge_if_exists, native
 from ...bridge import Event as _ThreadSafeEvent
 from ...bridge import Queue as _ThreadSafeQueue
 from ...errors import InvalidThreadUseError, Timeout
@@ -120,7 +120,7 @@ def _remaining(deadline: float | None) -> float | None:
 # -- thread checks ------------------------------------------------------------
 
 #: the thread that imported this module (cothread's scheduler thread)
-scheduler_thread_id: int = _native.get_ident()
+scheduler_thread_id: int = native.get_ident()
 _main_ident = threading.main_thread().ident
 # As cothread creates its scheduler on import, the importing thread gets its
 # hub and bridge now (unless it is a worker thread without a hub).
@@ -133,7 +133,7 @@ _scheduler_bridge: HubBridge | None = (
 
 def _validate_hub_thread() -> None:
     """Refuse to create a hub in a worker thread that has none."""
-    if get_hub_if_exists() is None and _native.get_ident() != _main_ident:
+    if get_hub_if_exists() is None and native.get_ident() != _main_ident:
         raise CrossThreadError(
             "cothread calls need a gevent hub: this worker thread has none; use "
             "Callback/CallbackResult or a ThreadedEventQueue to reach the hub"
@@ -145,11 +145,11 @@ class _EventBase:
 
     def __init__(self) -> None:
         _validate_hub_thread()
-        self._owner = _native.get_ident()
+        self._owner = native.get_ident()
         self._waiters: deque[gevent.event.Event] = deque()
 
     def _validate(self) -> None:
-        if _native.get_ident() != self._owner:
+        if native.get_ident() != self._owner:
             raise CrossThreadError(
                 f"{type(self).__name__} belongs to thread {self._owner:#x}; cannot "
                 "use it from another thread. Consider using Callback, "
@@ -502,7 +502,7 @@ class Timer:
 def _scheduler() -> HubBridge:
     global _scheduler_bridge
     if _scheduler_bridge is None or _scheduler_bridge.closed:
-        if _native.get_ident() != scheduler_thread_id:
+        if native.get_ident() != scheduler_thread_id:
             raise CrossThreadError(
                 "the cothread scheduler thread has no gevent hub yet; call "
                 "get_bridge() (or any cothread function) in it first"
@@ -534,7 +534,7 @@ def CallbackResult(
 
     :raises Timedout: no result within ``callback_timeout``.
     """
-    if _native.get_ident() == scheduler_thread_id:
+    if native.get_ident() == scheduler_thread_id:
         return action(*args, **kwargs)
     result: AsyncResult[Any] = AsyncResult(name=getattr(action, "__qualname__", None))
 

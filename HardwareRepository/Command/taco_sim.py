@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..bridge import _native
+from ..bridge import native
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -105,7 +105,7 @@ class SimulatedTacoDevice:
         self, name: str, commands: Mapping[str, Callable[..., Any] | Any]
     ) -> None:
         self.name = name.lower()
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         self._commands = dict(commands)  # _lock
         self._failures: dict[str, tuple[int, str | None]] = {}  # _lock
         self.running = True  # read without the lock: a bool flip
@@ -146,10 +146,10 @@ class SimulatedTacoDevice:
 
     def _execute(self, command: str, args: tuple[Any, ...], timeout: float) -> Any:
         if not self.running or self.delay > timeout:
-            _native.sleep(timeout)
+            native.sleep(timeout)
             raise Dev_Exception(DevErr_RPCTimedOut)
         if self.delay:
-            _native.sleep(self.delay)
+            native.sleep(self.delay)
         with self._lock:
             behaviour = self._commands[command]
             failure = self._failures.get(command)
@@ -162,7 +162,7 @@ class SimulatedTacoDevice:
 
 
 _devices: dict[str, SimulatedTacoDevice] = {}  # guarded by _devices_lock
-_devices_lock = _native.allocate_lock()
+_devices_lock = native.allocate_lock()
 
 
 def define_device(
