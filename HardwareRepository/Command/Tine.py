@@ -65,13 +65,13 @@ from ..errors import (
     ConfigError,
     NotConnectedError,
 )
+from ..policies import values_equal
 from ._client_items import ClientCall, ClientChannel, ClientCommand, ClientItem
 from ._common import (
     ClientLibrary,
     XmlAttributes,
     call_and_wait,
     parse_args,
-    values_equal,
 )
 
 __all__ = [

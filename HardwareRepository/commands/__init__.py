@@ -140,6 +140,7 @@ synchronous delivery in the hub thread, failing receivers logged) are those of
 :mod:`HardwareRepository._signals`.
 """
 
+from ..policies import NOT_INITIALIZED
 from ._backend import (
     ChannelBackend,
     CommandBackend,
@@ -150,7 +151,7 @@ from ._backend import (
 from ._channel import ChannelObject
 from ._command import CommandObject
 from ._container import CommandContainer
-from ._quality import NOT_INITIALIZED, Quality
+from ._quality import Quality
 from ._registry import get_type, register_type, registered_types, unregister_type
 
 __all__ = [

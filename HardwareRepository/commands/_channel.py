@@ -9,10 +9,10 @@ from typing import Any
 from .._signals import SignalEmitter
 from ..bridge import BridgeClosedError
 from ..errors import NotConnectedError
-from ..policies import values_equal
+from ..policies import NOT_INITIALIZED, values_equal
 from ._backend import ChannelBackend, Reading
 from ._item import _Item
-from ._quality import NOT_INITIALIZED, Quality
+from ._quality import Quality
 
 __all__ = ["ChannelObject"]
 
