@@ -44,21 +44,17 @@ __all__ = [
     "PollJob",
     "Poller",
     "PollerStatistics",
+    "PollingService",
     "configure",
     "get_poller",
     "poll",
+    "polling_service",
     "shutdown",
     "stop_all",
 ]
 
 log = logging.getLogger("HardwareRepository.Poller")
 
-_lock = get_original("_thread", "RLock")()
-# Guarded by _lock:
-_registry: dict[int, Poller] = {}
-_jobs: dict[tuple[int, ...], list[PollJob]] = {}
-_scheduler: Scheduler | None = None
-_ids = itertools.count(1)
 
 POLLING = "polling"
 STOPPED = "stopped"
@@ -92,11 +88,10 @@ NotInitializedValue = _NotInitializedValue()
 
 
 def _get_scheduler() -> Scheduler:
-    global _scheduler
     with _lock:
-        if _scheduler is None:
-            _scheduler = Scheduler(_start_due)
-        return _scheduler
+        if _service.scheduler is None:
+            _service.scheduler = Scheduler(_start_due)
+        return _service.scheduler
 
 
 def _identity(func: Callable[..., Any]) -> tuple[int, ...]:
@@ -219,11 +214,11 @@ class PollJob:
         self.due = None
         if self.scheduler is not None:
             self.scheduler.cancel(self)
-        same = _jobs.get(self.key)
+        same = _service.jobs.get(self.key)
         if same is not None and self in same:
             same.remove(self)
             if not same:
-                del _jobs[self.key]
+                del _service.jobs[self.key]
 
     def _recompute_period(self, now: float) -> None:
         if not self.subscribers:
@@ -386,7 +381,7 @@ class Poller:
         start_value: Any,
         sink: HubSink,
     ) -> None:
-        self._id = next(_ids)
+        self._id = next(_service.ids)
         self._job = job
         self._period_ms = period_ms
         self._sink = sink
@@ -570,7 +565,7 @@ class Poller:
     def _forget(self, state: str) -> None:
         # Module lock held.
         self._state = state
-        _registry.pop(self._id, None)
+        _service.registry.pop(self._id, None)
 
     def _gone(self) -> bool:
         return (
@@ -687,7 +682,7 @@ def _create(
         now = native.monotonic()
         first_due = now + delay_ms / 1e3
         job = None
-        for candidate in _jobs.get(key, ()):
+        for candidate in _service.jobs.get(key, ()):
             if candidate.ref() == polled_call and values_equal(candidate.args, args):
                 job = candidate
                 break
@@ -698,7 +693,7 @@ def _create(
             job.period = period_ms / 1e3
             job.phase = scheduler.phase_for(job.period)
             job.anchor = now
-            _jobs.setdefault(key, []).append(job)
+            _service.jobs.setdefault(key, []).append(job)
         poller = Poller(
             job,
             period_ms,
@@ -709,7 +704,7 @@ def _create(
             sink,
         )
         job.subscribers = (*job.subscribers, poller)
-        _registry[poller._id] = poller
+        _service.registry[poller._id] = poller
         job._recompute_period(now)
         if not job.in_flight and (job.due is None or first_due < job.due):
             # A new subscriber gets its first value promptly, even from a job
@@ -809,12 +804,7 @@ def get_poller(poller_id: int) -> Poller | None:
     Stopped pollers, and pollers whose polled callable (or a bound-method
     callback's object) was garbage-collected, are forgotten.
     """
-    with _lock:
-        poller = _registry.get(poller_id)
-    if poller is not None and poller._gone():
-        poller._stop_collected()
-        return None
-    return poller
+    return _service.get_poller(poller_id)
 
 
 def stop_all() -> int:
@@ -822,11 +812,7 @@ def stop_all() -> int:
 
     :returns: how many were stopped.
     """
-    with _lock:
-        pollers = list(_registry.values())
-    for poller in pollers:
-        poller.stop()
-    return len(pollers)
+    return _service.stop_all()
 
 
 def shutdown(timeout: float | None = 5.0) -> bool:
@@ -838,24 +824,9 @@ def shutdown(timeout: float | None = 5.0) -> bool:
 
     :param timeout: seconds to wait for the threads (``None``: for ever).
     :returns: whether every thread ended in time.
+    :raises InvalidThreadUseError: called from a polled call (a pool thread).
     """
-    global _scheduler
-    if in_pool_thread():
-        raise InvalidThreadUseError("shutdown() called from a polled call")
-    stop_all()
-    with _lock:
-        scheduler, _scheduler = _scheduler, None
-    if scheduler is None:
-        return True
-    ok = scheduler.shutdown(timeout)
-    if not ok:
-        log.warning(
-            "poller shutdown: %d polled call(s) still running after %s s; "
-            "their threads are left behind",
-            scheduler.pool.busy,
-            timeout,
-        )
-    return ok
+    return _service.shutdown(timeout)
 
 
 def configure(
@@ -875,8 +846,87 @@ def configure(
 
 def pool_threads() -> int:
     """Return how many pool and scheduler threads are alive now."""
-    with _lock:
-        scheduler = _scheduler
-    if scheduler is None:
-        return 0
-    return scheduler.pool.threads + (1 if scheduler.running else 0)
+    return _service.threads()
+
+
+class PollingService:
+    """The state of polling in this process: pollers, jobs and the scheduler.
+
+    One instance (:func:`polling_service`) serves every ``poll()`` call; the
+    functions of :mod:`HardwareRepository.Poller` are its mxCuBE façade, and
+    the repository holds it and shuts it down with itself. Its methods are
+    safe from any thread except a pool thread; ``lock`` (a native re-entrant
+    lock) guards every attribute.
+    """
+
+    def __init__(self) -> None:
+        self.lock = get_original("_thread", "RLock")()
+        #: live pollers by id
+        self.registry: dict[int, Poller] = {}
+        #: jobs by the identity of their polled callable
+        self.jobs: dict[tuple[int, ...], list[PollJob]] = {}
+        #: the scheduler (and its pool), created on the first ``poll()``
+        self.scheduler: Scheduler | None = None
+        self.ids = itertools.count(1)
+
+    def get_poller(self, poller_id: int) -> Poller | None:
+        """Return the live poller with this id, or ``None`` (see :func:`get_poller`)."""
+        with self.lock:
+            poller = self.registry.get(poller_id)
+        if poller is not None and poller._gone():
+            poller._stop_collected()
+            return None
+        return poller
+
+    def stop_all(self) -> int:
+        """Stop every live poller; return how many were stopped."""
+        with self.lock:
+            pollers = list(self.registry.values())
+        for poller in pollers:
+            poller.stop()
+        return len(pollers)
+
+    def shutdown(self, timeout: float | None = 5.0) -> bool:
+        """Stop every poller and end the scheduler and pool threads.
+
+        Polling may start again later (with new threads). A thread stuck in a
+        polled call cannot be ended: it is left behind and logged.
+
+        :param timeout: seconds to wait for the threads (``None``: for ever).
+        :returns: whether every thread ended in time.
+        :raises InvalidThreadUseError: called from a polled call.
+        """
+        if in_pool_thread():
+            raise InvalidThreadUseError("shutdown() called from a polled call")
+        self.stop_all()
+        with self.lock:
+            scheduler, self.scheduler = self.scheduler, None
+        if scheduler is None:
+            return True
+        ok = scheduler.shutdown(timeout)
+        if not ok:
+            log.warning(
+                "poller shutdown: %d polled call(s) still running after %s s; "
+                "their threads are left behind",
+                scheduler.pool.busy,
+                timeout,
+            )
+        return ok
+
+    def threads(self) -> int:
+        """Return how many pool and scheduler threads are alive now."""
+        with self.lock:
+            scheduler = self.scheduler
+        if scheduler is None:
+            return 0
+        return scheduler.pool.threads + (1 if scheduler.running else 0)
+
+
+_service = PollingService()
+# The service's lock, under the name the classes above use.
+_lock = _service.lock
+
+
+def polling_service() -> PollingService:
+    """Return the process's polling service (the repository owns and stops it)."""
+    return _service

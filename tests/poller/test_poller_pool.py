@@ -63,7 +63,7 @@ def test_the_pool_never_exceeds_its_thread_cap():
     pollers = [Poller.poll(call, (), 5) for call in calls]
     wait_until(lambda: gate.inside == 3, what="3 calls in the 3 threads")
     # The 3 other jobs are due and wait for a thread, instead of a 4th thread.
-    scheduler = engine._scheduler
+    scheduler = engine.polling_service().scheduler
     wait_until(lambda: scheduler.pool.queued == 3, what="3 queued calls")
     assert gate.inside == 3
     assert scheduler.pool.threads == 3
