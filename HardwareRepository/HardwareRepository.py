@@ -173,6 +173,7 @@ class HardwareRepository(SignalEmitter):
         self._closed = False
 
     def __repr__(self) -> str:
+        """Name the repository and its configuration path, for logs."""
         return f"<HardwareRepository {os.pathsep.join(self.path)}>"
 
     # -- configuration --------------------------------------------------------

@@ -115,6 +115,7 @@ class SimulatedTacoDevice:
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
 
     def __repr__(self) -> str:
+        """Name the simulated device and whether it runs, for logs."""
         state = "running" if self.running else "down"
         return f"<simulated Taco device {self.name} {state}>"
 
@@ -220,6 +221,7 @@ class TacoDevice:
         self.imported = 1
 
     def __repr__(self) -> str:
+        """Name the device handle, for logs."""
         return f"<simulated TacoDevice {self.devname}>"
 
     def timeout(self, *seconds: float) -> float:
@@ -229,6 +231,7 @@ class TacoDevice:
         return self._timeout
 
     def __getattr__(self, command: str) -> Callable[..., Any]:
+        """Return a callable running the Taco command ``command`` on the server."""
         if command.startswith("_"):
             raise AttributeError(command)
         if not self._server.has_command(command):
@@ -248,6 +251,7 @@ class TacoDeviceC(TacoDevice):
     _dc = True
 
     def __getattr__(self, command: str) -> Callable[..., Any]:
+        """Return the data-collector form of ``command``: it takes no arguments."""
         execute = super().__getattr__(command)
 
         def call() -> Any:

@@ -120,6 +120,7 @@ class SimulatedTineServer:
         self.writes: list[tuple[str, Any]] = []
 
     def __repr__(self) -> str:
+        """Name the simulated server and whether it runs, for logs."""
         state = "running" if self.running else "down"
         return f"<simulated TINE server {self.address} {state}>"
 
@@ -136,8 +137,11 @@ class SimulatedTineServer:
             return self._values[prop]
 
     def on_set(self, prop: str, handler: Callable[[Any], Any] | None) -> None:
-        """Run ``handler(data)`` (in the caller's thread) on ``set``; its return
-        value is ``set``'s. ``None``: store the data as the new value."""
+        """Run ``handler(data)`` (in the caller's thread) on ``set``.
+
+        The handler's return value is ``set``'s. ``None``: store the data as
+        the new value.
+        """
         with _lock:
             if handler is None:
                 self._handlers.pop(prop, None)

@@ -20,7 +20,13 @@ guarantees are written in :mod:`HardwareRepository.bridge._sink`).
 
 from ..errors import BridgeClosedError, InvalidThreadUseError, Timeout
 from . import native
-from ._hub import HubBridge, get_bridge, get_bridge_if_exists, spawn_logged
+from ._hub import (
+    HubBridge,
+    get_bridge,
+    get_bridge_if_exists,
+    get_hub_if_exists,
+    spawn_logged,
+)
 from ._launch import HubTrigger, Launcher
 from ._sink import (
     DEFAULT_BUDGET,
@@ -57,6 +63,7 @@ __all__ = [
     "Timeout",
     "get_bridge",
     "get_bridge_if_exists",
+    "get_hub_if_exists",
     "get_sink",
     "native",
     "sink_for",

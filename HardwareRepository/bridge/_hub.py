@@ -19,13 +19,17 @@ from collections.abc import Callable
 from typing import Any
 
 import gevent
-from gevent._hub_local import get_hub_if_exists
+
+# gevent offers no public way to ask for the current thread's hub without
+# creating one; this is the package's only import of it (re-exported by the
+# bridge), so a gevent upgrade that moves it breaks one line.
+from gevent._hub_local import get_hub_if_exists  # noqa: PLC2701
 from greenlet import getcurrent
 
 from ..errors import BridgeClosedError, InvalidThreadUseError
 from . import native
 
-__all__ = ["HubBridge", "get_bridge", "get_bridge_if_exists"]
+__all__ = ["HubBridge", "get_bridge", "get_bridge_if_exists", "get_hub_if_exists"]
 
 log = logging.getLogger("HardwareRepository.bridge")
 

@@ -18,12 +18,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from gevent._hub_local import get_hub_if_exists
 from greenlet import getcurrent
 
 from ..errors import BridgeClosedError, InvalidThreadUseError
 from . import native
-from ._hub import get_bridge
+from ._hub import get_bridge, get_hub_if_exists
 
 __all__ = ["Waiter"]
 

@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .._signals import SignalEmitter
 from ..bridge import BridgeClosedError
 from ..errors import NotConnectedError
 from ..policies import NOT_INITIALIZED, values_equal
@@ -219,6 +218,4 @@ class ChannelObject(_Item):
         """
         if signal != "update" or self._value is NOT_INITIALIZED:
             return
-        single = SignalEmitter()
-        single._add_receiver("update", receiver, weak=False)
-        single._send("update", (self._value,))
+        self._send_to("update", receiver, (self._value,))

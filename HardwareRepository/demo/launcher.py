@@ -138,6 +138,7 @@ class TangoServerProcess:
         self.starts = 0
 
     def __repr__(self) -> str:
+        """Name the server's address and whether it runs, for logs."""
         state = "running" if self.is_running() else "stopped"
         return f"<TangoServerProcess {self.host}:{self.port} {state}>"
 
@@ -282,11 +283,13 @@ class TangoServerProcess:
             pass
 
     def __enter__(self) -> TangoServerProcess:
+        """Start the server if it is not running; return it."""
         if not self.is_running():
             self.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        """Stop the server and delete its log file."""
         self.close()
 
 

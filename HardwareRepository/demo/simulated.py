@@ -72,8 +72,10 @@ class SimulatedSources:
         taco_sim.remove_device(TACO_DEVICE)
 
     def __enter__(self) -> SimulatedSources:
+        """Start the simulated sources; return them."""
         self.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        """Stop the simulated sources."""
         self.stop()

@@ -7,10 +7,9 @@ import threading
 import time
 from typing import Any, overload
 
-from gevent._hub_local import get_hub_if_exists
 from greenlet import getcurrent
 
-from ..bridge import HubBridge, get_bridge, native
+from ..bridge import HubBridge, get_bridge, get_hub_if_exists, native
 from ..errors import InvalidThreadUseError
 
 __all__ = ["ErrorReporter", "mono_to_wall", "owner_bridge", "start_native_thread"]

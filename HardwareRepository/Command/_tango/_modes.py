@@ -66,8 +66,11 @@ class ChannelMode:
         raise NotImplementedError
 
     def restart(self) -> None:
-        """Get a fresh value and resume: after a failure, or when the device
-        answers pings again after it was dead or frozen."""
+        """Get a fresh value and resume.
+
+        Runs after a failure, or when the device answers pings again after it
+        was dead or frozen.
+        """
         raise NotImplementedError
 
     def stop(self) -> None:
