@@ -287,7 +287,8 @@ class Inbox:
         try:
             while batch and not self._closed:
                 item, merged, _ = batch.popleft()
-                sink._arm()
+                if not sink._armed:
+                    sink._arm()
                 self._handled += 1
                 try:
                     handler(item, merged)
@@ -296,16 +297,16 @@ class Inbox:
                 if clock() >= deadline:
                     break
         finally:
-            # Put back what is left, ahead of what arrived meanwhile.
-            with self._lock:
-                if self._closed:
-                    self._dropped += len(batch)
-                    batch.clear()
-                else:
-                    batch.extend(self._entries)
-                    self._entries.clear()
-                self._entries, self._batch = batch, self._entries
-
+            if batch:
+                # Put back what is left, ahead of what arrived meanwhile.
+                with self._lock:
+                    if self._closed:
+                        self._dropped += len(batch)
+                        batch.clear()
+                    else:
+                        batch.extend(self._entries)
+                        self._entries.clear()
+                        self._entries, self._batch = batch, self._entries
 
 class HubSink:
     """The inboxes of one hub and the dispatcher greenlets that serve them.
