@@ -34,7 +34,6 @@ from typing import Any
 import gevent
 
 from ._config import Built, ClassResolver, build, parse_file
-from ._polling import PollingService, polling_service
 from ._signals import SignalEmitter
 from .BaseHardwareObjects import (
     Device,
@@ -162,8 +161,6 @@ class HardwareRepository(SignalEmitter):
         custom = [d for d in os.environ.get(CUSTOM_PATH_ENV, "").split(os.pathsep) if d]
         self._classes = ClassResolver([*hardware_objects_dirs, *custom])
         self._launcher = Launcher()
-        #: the process's polling, stopped by :meth:`shutdown`
-        self._polling = polling_service()
         self._objects: dict[str, HardwareObject] = {}
         self._built: dict[str, Built] = {}
         self._aliases: dict[str, str] = {}
@@ -624,7 +621,7 @@ class HardwareRepository(SignalEmitter):
         cooperative wait) and reported; each object gets at least 0.05 s. A
         call that blocks the thread without yielding cannot be interrupted.
         Then the pollers and the Poller's threads are stopped (the repository
-        owns the process's polling service), then greenlets started on behalf
+        shuts down the process's polling service), then greenlets started on behalf
         of other threads are killed. Owning thread. Idempotent.
 
         :param timeout: seconds allowed for the whole shutdown; a step that
@@ -641,7 +638,7 @@ class HardwareRepository(SignalEmitter):
         self._built.clear()
         self._objects.clear()
         remaining = max(0.0, deadline - time.monotonic())
-        problems.extend(_stop_pollers(self._polling, remaining))
+        problems.extend(_stop_pollers(remaining))
         self._launcher.kill_all(timeout=max(0.0, deadline - time.monotonic()))
         if time.monotonic() > deadline:
             problems.append(f"shutdown took longer than {timeout} s")
@@ -651,14 +648,18 @@ class HardwareRepository(SignalEmitter):
         return problems
 
 
-def _stop_pollers(polling: PollingService, timeout: float) -> list[str]:
-    """Stop every poller and the Poller's threads.
+def _stop_pollers(timeout: float) -> list[str]:
+    """Stop every poller and the Poller's threads (the polling service).
 
     Pollers are process-wide (:func:`HardwareRepository.Poller.shutdown`), so
-    this also stops pollers started outside the repository's objects.
+    this also stops pollers started outside the repository's objects. The
+    service is imported here, not with this module: a repository whose
+    objects never poll does not pay for it.
     """
+    from ._polling import polling_service
+
     try:
-        ended = polling.shutdown(timeout)
+        ended = polling_service().shutdown(timeout)
     except Exception as exc:
         log.exception("stopping the pollers failed")
         return [f"stopping the pollers failed: {exc!r}"]

@@ -308,6 +308,7 @@ class Inbox:
                         self._entries.clear()
                         self._entries, self._batch = batch, self._entries
 
+
 class HubSink:
     """The inboxes of one hub and the dispatcher greenlets that serve them.
 

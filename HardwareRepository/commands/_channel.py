@@ -179,7 +179,7 @@ class ChannelObject(_Item):
             return
         stamp = time.time() if timestamp is None else timestamp
         try:
-            self._inbox.put((value, quality, stamp))
+            self._get_inbox().put((value, quality, stamp))
         except BridgeClosedError:
             pass  # shutdown: nobody is left to tell
 

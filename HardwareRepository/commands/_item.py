@@ -6,7 +6,17 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .._signals import SignalEmitter
-from ..bridge import BridgeClosedError, InboxStatistics, get_bridge, sink_for
+from ..bridge import (
+    BridgeClosedError,
+    Inbox,
+    InboxStatistics,
+    get_bridge,
+    native,
+    sink_for,
+)
+
+# Serialises the creation of items' inboxes (rare: once per item at most).
+_inbox_lock = native.allocate_lock()
 
 
 class _Item(SignalEmitter):
@@ -27,11 +37,9 @@ class _Item(SignalEmitter):
         self._closed = False
         #: the bridge of the owning hub (the thread that created the item)
         self._bridge = get_bridge()
-        self._inbox = sink_for(self._bridge).inbox(
-            self._on_delivered,
-            label=f"{type(self).__name__} {self._name!r}",
-            coalesce=self.COALESCE_UPDATES,
-        )
+        # Created by the first change another thread hands over (most items
+        # of a configuration never need one); see _get_inbox.
+        self._inbox: Inbox | None = None
 
     def name(self) -> str:
         """Return the item's name (the XML ``name=`` attribute)."""
@@ -131,9 +139,25 @@ class _Item(SignalEmitter):
             self.set_connected(connected)
             return
         try:
-            self._inbox.put_barrier(bool(connected))
+            self._get_inbox().put_barrier(bool(connected))
         except BridgeClosedError:
             pass  # shutdown: nobody is left to tell
+
+    def _get_inbox(self) -> Inbox:
+        """Return the item's inbox into its hub, creating it once; any thread."""
+        inbox = self._inbox
+        if inbox is None:
+            with _inbox_lock:
+                inbox = self._inbox
+                if inbox is None:
+                    inbox = self._inbox = sink_for(self._bridge).inbox(
+                        self._on_delivered,
+                        label=f"{type(self).__name__} {self._name!r}",
+                        coalesce=self.COALESCE_UPDATES,
+                    )
+                    if self._closed:
+                        inbox.close()
+        return inbox
 
     def _on_delivered(self, item: Any, merged: int) -> None:
         """Apply one change handed over by another thread (dispatcher greenlet)."""
@@ -145,7 +169,7 @@ class _Item(SignalEmitter):
         Queue depth now and at most, and the changes received, applied,
         merged (a later value replaced them) and dropped; safe from any thread.
         """
-        return self._inbox.statistics()
+        return self._get_inbox().statistics()
 
     def _on_connection_changed(self, connected: bool) -> None:
         """Hook for subclasses, run before the connection signals."""
@@ -166,5 +190,6 @@ class _Item(SignalEmitter):
             self._send("connectionStateChanged", (False,))
             self._send("disconnected", ())
         self._closed = True
-        self._inbox.close()
+        if self._inbox is not None:
+            self._inbox.close()
         self._clear_receivers()
