@@ -201,3 +201,24 @@ def test_close_drops_every_subscription(url):
     finally:
         plain.close()
     assert len(counts.values) == seen
+
+
+def test_callbacks_run_in_the_hub_of_the_subscribing_thread(dev):
+    from HardwareRepository.bridge import Thread
+
+    counts = Counts()
+    other = Thread(name="subscriber")
+    other.start(timeout=10)
+    try:
+        ident = other.apply(_native.get_ident, timeout=10)
+        event_id = other.apply(dev.subscribe_event, "Count", CHANGE, counts, timeout=20)
+        start = dev.read_attribute("Count").value
+        counts.wait_for(start)
+        dev.command_inout("PushCount", 300)
+        counts.wait_for(start + 300)
+        other.apply(dev.unsubscribe_event, event_id, timeout=20)
+    finally:
+        other.stop(timeout=10)
+    assert counts.threads == {ident}
+    assert ident != _native.get_ident()
+    assert counts.values[-300:] == list(range(start + 1, start + 301))
