@@ -104,17 +104,8 @@ class EventForwarder:
         # event appended in between is either seen here or was followed by a
         # post, so none is left behind.
         events = self._events
-        callback = self._callback
         while not self._closed:
-            batch = 0
-            while events and not self._closed:
-                event = events.popleft()
-                batch += 1
-                try:
-                    callback(event)
-                except Exception:
-                    log.exception("%s: event callback %r failed", self.label, callback)
-            self.delivered += batch
+            batch = self._run_batch()
             gevent.sleep(BURST_PAUSE if batch >= BURST else PAUSE)
             if events:
                 continue
@@ -125,6 +116,22 @@ class EventForwarder:
         if self._closed:
             events.clear()
 
+    def _run_batch(self) -> int:
+        # Its own frame, so that no reference to the callback outlives the
+        # batch (the greenlet lingers between batches).
+        events = self._events
+        callback = self._callback
+        batch = 0
+        while events and not self._closed:
+            event = events.popleft()
+            batch += 1
+            try:
+                callback(event)
+            except Exception:
+                log.exception("%s: event callback %r failed", self.label, callback)
+        self.delivered += batch
+        return batch
+
     def close(self) -> None:
         """Drop queued and later events; safe from any thread.
 
@@ -134,3 +141,10 @@ class EventForwarder:
         self._closed = True
         self._trigger.close()
         self._events.clear()
+        # PyTango keeps an unsubscribed callback object for a minute (pytango
+        # #185): let the subscriber's callback go now.
+        self._callback = _ignore
+
+
+def _ignore(event: Any) -> None:
+    """Stand in for a closed forwarder's callback."""

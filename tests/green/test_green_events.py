@@ -222,3 +222,25 @@ def test_callbacks_run_in_the_hub_of_the_subscribing_thread(dev):
     assert counts.threads == {ident}
     assert ident != _native.get_ident()
     assert counts.values[-300:] == list(range(start + 1, start + 301))
+
+
+def test_an_unsubscribed_callback_is_not_kept_alive(dev):
+    import gc
+    import weakref
+
+    class Listener:
+        def __init__(self) -> None:
+            self.counts = Counts()
+
+        def push_event(self, event: tango.EventData) -> None:
+            self.counts(event)
+
+    listener = Listener()
+    event_id = dev.subscribe_event("Count", CHANGE, listener)
+    listener.counts.wait_for(0)
+    dev.unsubscribe_event(event_id)
+    gone = weakref.ref(listener)
+    del listener
+    gc.collect()
+    # PyTango holds the subscription's callback object for a minute (#185).
+    assert gone() is None
