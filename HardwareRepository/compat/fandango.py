@@ -138,6 +138,7 @@ class ThreadedObject:
             self.start()
 
     def __repr__(self) -> str:
+        """Name the object and its task."""
         return f"<{type(self).__name__} {self._task!r}>"
 
     # hooks meant to be overridden
@@ -188,24 +189,31 @@ class ThreadedObject:
 
     # configuration
     def set_target(self, target: Callable[..., Any]) -> None:
+        """Replace the target called each cycle."""
         self._target = target
 
     def get_target(self) -> Callable[..., Any] | None:
+        """Return the target called each cycle."""
         return self._target
 
     def set_period(self, period: float) -> None:
+        """Set the period, in seconds."""
         self._task.period = period
 
     def get_period(self) -> float:
+        """Return the period, in seconds."""
         return self._task.period
 
     def set_start_hook(self, hook: Callable[..., Any]) -> None:
+        """Replace :meth:`start_hook`."""
         self._start_hook = hook
 
     def set_loop_hook(self, hook: Callable[..., Any]) -> None:
+        """Replace :meth:`loop_hook`."""
         self._loop_hook = hook
 
     def set_stop_hook(self, hook: Callable[..., Any]) -> None:
+        """Replace :meth:`stop_hook`."""
         self._stop_hook = hook
 
     def set_wait_hook(self, hook: Callable[[], Any]) -> None:
@@ -214,39 +222,51 @@ class ThreadedObject:
 
     # diagnostics
     def get_count(self) -> int:
+        """Return how many cycles ran."""
         return self._task.count
 
     def get_errors(self) -> int:
+        """Return how many cycles raised."""
         return self._task.errors
 
     def get_delay(self) -> float:
+        """Return how late the last cycle started, in seconds."""
         return self._task.delay
 
     def get_acc_delay(self) -> float:
+        """Return the sum of every cycle's lateness, in seconds."""
         return self._task.acc_delay
 
     def get_avg_delay(self) -> float:
+        """Return the mean lateness of a cycle, in seconds."""
         return self._task.avg_delay
 
     def get_usage(self) -> float:
+        """Return the fraction of the time spent in the target."""
         return self._task.usage
 
     def get_next(self) -> float | None:
+        """Return when the next cycle is due (``time.time()``), if scheduled."""
         return self._task.next
 
     def get_last(self) -> float | None:
+        """Return when the last cycle started (``time.time()``), if any."""
         return self._task.last
 
     def get_started(self) -> float:
+        """Return when the object was last started (``time.time()``; 0 if never)."""
         return self._task.started
 
     def get_nthreads(self) -> int:
+        """Return the number of threads: always 1."""
         return 1
 
     def is_alive(self, i: int = 0) -> bool:
+        """Return whether the thread exists (running or paused)."""
         return self._task.alive
 
     def is_started(self) -> bool:
+        """Return whether the cycles are running (started, not stopped)."""
         return self._task.running
 
     # in the thread
@@ -324,6 +344,7 @@ class ThreadDict(dict):
             self.start()
 
     def __repr__(self) -> str:
+        """Show the cached values."""
         return f"ThreadDict({dict(self.items())!r})"
 
     def start(self) -> None:
@@ -347,6 +368,7 @@ class ThreadDict(dict):
             self._cache.add(key, period or self.timewait, initial=value)
 
     def __getitem__(self, key: Any) -> Any:
+        """Return the cached value (read on access when not threaded)."""
         if self._cache is not None and key in self._cache:
             return self._cache.get(key, dict.__getitem__(self, key))
         if not self.threaded and self.read_method is not None:
@@ -369,6 +391,7 @@ class ThreadDict(dict):
             return default
 
     def __setitem__(self, key: Any, value: Any) -> None:
+        """Write through ``write_method`` (polling thread); store what it returns."""
         if self.write_method is None:
             dict.__setitem__(self, key, value)
             return
@@ -380,14 +403,17 @@ class ThreadDict(dict):
         dict.__setitem__(self, key, self.write_method(key, value))
 
     def __delitem__(self, key: Any) -> None:
+        """Forget ``key`` and stop polling it."""
         dict.__delitem__(self, key)
         if self._cache is not None and key in self._cache:
             self._cache.remove(key)
 
     def values(self) -> list[Any]:  # type: ignore[override]
+        """Return the cached values."""
         return [self[key] for key in self]
 
     def items(self) -> list[tuple[Any, Any]]:  # type: ignore[override]
+        """Return the ``(key, cached value)`` pairs."""
         return [(key, self[key]) for key in self]
 
 
@@ -594,6 +620,7 @@ class WorkerThread(_Worker):
             self._backend.stop(timeout)
 
     def isAlive(self) -> bool:
+        """Return whether the worker thread (or process) runs."""
         return self._backend.alive
 
     is_alive = isAlive
@@ -632,9 +659,11 @@ class WorkerThread(_Worker):
         return outputs
 
     def getSize(self) -> int:
+        """Return how many tasks are queued or running."""
         return self._queued
 
     def getDone(self) -> bool:
+        """Return whether every task is done and every result taken."""
         return not self._queued and not self._outputs
 
 
@@ -717,6 +746,7 @@ class WorkerProcess(_Worker):
             )
 
     def __repr__(self) -> str:
+        """Name the worker process and its child."""
         return f"<WorkerProcess {self._backend!r}>"
 
     def _send_keepalive(self) -> None:
@@ -776,6 +806,7 @@ class WorkerProcess(_Worker):
         self._backend.stop(timeout)
 
     def isAlive(self) -> bool:
+        """Return whether the child process (and its receiver) runs."""
         return self._backend.alive
 
     is_alive = isAlive
@@ -843,6 +874,7 @@ class QWorker:
         self._ended.set()
 
     def __repr__(self) -> str:
+        """Name the worker, its state and how many items it has done."""
         state = "running" if self._running else "stopped"
         return f"<QWorker {self.name} {state}, {self._done} done>"
 

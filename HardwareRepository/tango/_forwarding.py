@@ -47,10 +47,14 @@ class EventForwarder:
     (``HardwareRepository.tango``) and delivery goes on with the next event.
     After :meth:`close` no further call of the callback begins.
 
-    :param callback: a callable taking the ``tango.EventData`` (or the event
-        object of the subscribed type), or an object with ``push_event``.
-    :param label: names the subscription in log messages
-        (``"<device>: <attribute> <event type>"``).
+    Args:
+        callback: a callable taking the ``tango.EventData`` (or the event
+            object of the subscribed type), or an object with ``push_event``.
+        label: names the subscription in log messages
+            (``"<device>: <attribute> <event type>"``).
+
+    Raises:
+        TypeError: ``callback`` is neither callable nor has ``push_event``.
     """
 
     def __init__(self, callback: Any, label: str) -> None:

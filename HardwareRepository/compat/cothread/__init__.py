@@ -430,6 +430,7 @@ class RLock:
         self._count = 0
 
     def __repr__(self) -> str:
+        """Say whether the lock is owned, and how often."""
         state = f"owned x{self._count}" if self._owner is not None else "free"
         return f"<cothread RLock {state}>"
 
@@ -468,9 +469,11 @@ class RLock:
             self._free.Signal()
 
     def __enter__(self) -> None:
+        """Acquire the lock, waiting as long as it takes."""
         self.acquire()
 
     def __exit__(self, *exc_info: object) -> None:
+        """Release the lock once."""
         self.release()
 
 
@@ -493,6 +496,7 @@ class ThreadedEventQueue:
         self._close_descriptor: weakref.finalize | None = None
 
     def __len__(self) -> int:
+        """Return the number of values queued."""
         return len(self._queue)
 
     @property
