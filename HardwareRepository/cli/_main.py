@@ -87,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
         "--duration", type=float, default=None, help="stop after this many seconds"
     )
 
+    from ._record import add_record_parser
+
+    add_record_parser(sub)
+
     gui = sub.add_parser("gui", help="open the Qt window on a configuration")
     gui.add_argument("path", nargs="?", help="configuration path (overrides --config)")
     return parser
@@ -121,7 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     from . import _commands
 
-    handler = getattr(_commands, f"cmd_{args.command}")
+    handler = getattr(args, "handler", None) or getattr(
+        _commands, f"cmd_{args.command}"
+    )
     try:
         return handler(args)
     except UsageError as exc:

@@ -1,0 +1,128 @@
+"""``hwr record OBJECT.channel... -o FILE.h5 [--duration S]``: record to NeXus."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any
+
+from ._commands import _repository, _until_interrupted
+from ._main import config_path
+
+__all__ = ["add_record_parser", "cmd_record"]
+
+#: seconds between two progress lines
+_PROGRESS_PERIOD = 1.0
+
+
+def add_record_parser(sub: Any) -> None:
+    """Add the ``record`` sub-command to the ``hwr`` sub-parsers ``sub``."""
+    record = sub.add_parser(
+        "record",
+        help="record channels to a NeXus (HDF5) file until Ctrl-C",
+        description="Record every update of the channels to a new NeXus file, "
+        "one NXlog per channel, with a progress line; Ctrl-C (or --duration) "
+        "stops the recording and closes the file properly.",
+    )
+    record.add_argument("targets", nargs="+", metavar="OBJECT.channel")
+    record.add_argument(
+        "-o", "--output", required=True, metavar="FILE.h5", help="the file to create"
+    )
+    record.add_argument(
+        "--duration", type=float, default=None, help="stop after this many seconds"
+    )
+    record.add_argument(
+        "--mode",
+        choices=["parallel", "concurrent"],
+        default="parallel",
+        help="write the file in its own thread (parallel, default) or in the "
+        "main thread's hub (concurrent)",
+    )
+    record.add_argument(
+        "--swmr", action="store_true", help="let readers open it with swmr=True"
+    )
+    record.add_argument(
+        "--overwrite", action="store_true", help="replace FILE.h5 if it exists"
+    )
+    record.set_defaults(handler=cmd_record)
+
+
+def _size(path: str) -> str:
+    try:
+        size = float(os.path.getsize(path))
+    except OSError:
+        return "?"
+    if size < 1000:
+        return f"{size:.0f} B"
+    for unit in ("kB", "MB"):
+        size /= 1000
+        if size < 1000:
+            return f"{size:.1f} {unit}"
+    return f"{size / 1000:.1f} GB"
+
+
+def _progress(recorder: Any, started: float) -> str:
+    info = recorder.info()
+    written = sum(c["written"] for c in info["channels"].values())
+    received = info["received"]
+    elapsed = max(1e-9, time.monotonic() - started)
+    dropped = f", {info['dropped']} dropped" if info["dropped"] else ""
+    return (
+        f"{elapsed:6.1f} s  {received} samples received, {written} written "
+        f"({received / elapsed:.0f}/s{dropped}), {_size(recorder.path)}"
+    )
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    """Record the channels until Ctrl-C or ``--duration``; close the file."""
+    from ..recording import ChannelRecorder
+
+    interactive = sys.stderr.isatty()
+    with _repository(config_path(args)) as repo, _until_interrupted() as stop:
+        recorder = ChannelRecorder(
+            args.targets,
+            args.output,
+            args.mode,
+            repo,
+            swmr=args.swmr,
+            overwrite=args.overwrite,
+        )
+        for warning in recorder.warnings:
+            print(f"hwr record: WARNING: {warning}", file=sys.stderr)
+        recorder.start()
+        started = time.monotonic()
+        print(f"recording into {recorder.path} (Ctrl-C stops)", file=sys.stderr)
+        deadline = None if args.duration is None else started + args.duration
+        try:
+            while not recorder.done():
+                wait = _PROGRESS_PERIOD
+                if deadline is not None:
+                    wait = min(wait, deadline - time.monotonic())
+                if wait <= 0 or stop.wait(wait):
+                    break
+                line = _progress(recorder, started)
+                if interactive:
+                    print(f"\r{line}", end="", file=sys.stderr, flush=True)
+                else:
+                    print(line, file=sys.stderr, flush=True)
+        finally:
+            recorder.stop(wait=True, timeout=30)
+        if interactive:
+            print(file=sys.stderr)
+        info = recorder.info()
+        written = sum(c["written"] for c in info["channels"].values())
+        channels = len(info["channels"])
+        if recorder.reason:
+            print(
+                f"hwr record: FAILED: {recorder.reason}; {written} samples of "
+                f"{channels} channel(s) are in {recorder.path}",
+                file=sys.stderr,
+            )
+            return 1
+        print(
+            f"recorded {written} samples of {channels} channel(s) into "
+            f"{recorder.path} ({_size(recorder.path)})"
+        )
+        return 0
