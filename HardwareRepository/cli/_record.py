@@ -8,17 +8,17 @@ import sys
 import time
 from typing import Any
 
-from ._commands import _repository, _until_interrupted
-from ._main import config_path
+from ._common import config_path, until_interrupted, warn
+from ._lookup import repository
 
-__all__ = ["add_record_parser", "cmd_record"]
+__all__ = ["cmd_record", "register"]
 
 #: seconds between two progress lines
 _PROGRESS_PERIOD = 1.0
 
 
-def add_record_parser(sub: Any) -> None:
-    """Add the ``record`` sub-command to the ``hwr`` sub-parsers ``sub``."""
+def register(sub: Any) -> None:
+    """Add ``record`` to the ``hwr`` sub-command parsers."""
     record = sub.add_parser(
         "record",
         help="record channels to a NeXus (HDF5) file until Ctrl-C",
@@ -46,7 +46,7 @@ def add_record_parser(sub: Any) -> None:
     record.add_argument(
         "--overwrite", action="store_true", help="replace FILE.h5 if it exists"
     )
-    record.set_defaults(handler=cmd_record)
+    record.set_defaults(run=cmd_record)
 
 
 def _size(path: str) -> str:
@@ -80,7 +80,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     from ..recording import ChannelRecorder
 
     interactive = sys.stderr.isatty()
-    with _repository(config_path(args)) as repo, _until_interrupted() as stop:
+    with repository(config_path(args)) as repo, until_interrupted() as stop:
         recorder = ChannelRecorder(
             args.targets,
             args.output,
@@ -90,7 +90,7 @@ def cmd_record(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
         )
         for warning in recorder.warnings:
-            print(f"hwr record: WARNING: {warning}", file=sys.stderr)
+            warn(f"hwr record: WARNING: {warning}")
         recorder.start()
         started = time.monotonic()
         print(f"recording into {recorder.path} (Ctrl-C stops)", file=sys.stderr)

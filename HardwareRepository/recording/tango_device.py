@@ -3,8 +3,9 @@
 The device loads a hardware-object configuration (property ``Configuration``)
 in a thread of its own (a :class:`~HardwareRepository.bridge.Thread` owning
 the hardware objects and a :class:`SessionRecorder`); Tango's request threads
-hand their calls to it. State changes are pushed as change events by another
-thread, so that a command never waits for an event to be sent.
+hand their calls to it. State and Status are computed when read; their
+changes are pushed as change events by another thread, so that a command
+never waits for an event to be sent.
 
 Interface:
 
@@ -115,6 +116,16 @@ class ChannelRecorderDevice(Device):
             uninit_hardware_repository()
 
     # -- state and events ------------------------------------------------------
+    def dev_state(self) -> DevState:
+        """Return the session's state, current when the client asks."""
+        session = self._session
+        return self.get_state() if session is None else _TANGO_STATES[session.state]
+
+    def dev_status(self) -> str:
+        """Return the session's status: one line per recent recording."""
+        session = self._session
+        return self.get_status() if session is None else session.status()
+
     def _on_session_change(self) -> None:
         # Owning thread: compute now, publish from the publisher thread.
         session = self._session
