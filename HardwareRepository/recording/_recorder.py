@@ -7,6 +7,8 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import gevent
+
 from ._channels import ResolvedChannel, resolve_channels
 from ._nexus import (
     ChannelLayout,
@@ -278,7 +280,15 @@ class ChannelRecorder(Subscriber):
             message = f"{self.path}: only {free / 1e6:.0f} MB free"
             self.warnings.append(message)
             file.warn(message)
-        file.flush()
+        file.flush(pause=self._pause)
+
+    def _pause(self) -> None:
+        # Between two channels of a flush: let the owning thread's greenlets
+        # run (concurrent mode) or hand the GIL over (parallel mode).
+        if self.mode == "concurrent":
+            gevent.sleep(0)
+        else:
+            time.sleep(0)
 
     def _finish(self, state: SubscriberState, reason: str) -> None:
         file = self._file
