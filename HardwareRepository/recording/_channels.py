@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ResolvedChannel", "resolve_channels"]
+__all__ = ["ResolvedChannel", "control_system_units", "resolve_channels"]
 
 log = logging.getLogger("HardwareRepository.recording")
 
@@ -61,13 +61,26 @@ def _units(obj: Any, channel: Any, explicit: Mapping[str, str], name: str) -> st
             unit = get_unit() if callable(get_unit) else obj.get_property("unit")
             if unit:
                 return str(unit)
-        get_info = getattr(channel, "get_info", None)  # Tango attributes
-        if get_info is not None and channel.is_connected():
-            unit = str(get_info(timeout=_INFO_TIMEOUT).unit or "")
-            return "" if unit.lower() == "no unit" else unit
     except Exception:
         log.info("%s: its units are not known", name, exc_info=True)
-    return ""
+    return control_system_units(channel, name)
+
+
+def control_system_units(channel: Any, name: str) -> str:
+    """Return the units the control system gives for a connected channel, or ``""``.
+
+    Asks Tango attributes for their configuration (waiting at most 1 s,
+    cooperatively); other channel types have no units to give.
+    """
+    get_info = getattr(channel, "get_info", None)
+    if get_info is None or not channel.is_connected():
+        return ""
+    try:
+        unit = str(get_info(timeout=_INFO_TIMEOUT).unit or "")
+    except Exception:
+        log.info("%s: its units are not known", name, exc_info=True)
+        return ""
+    return "" if unit.lower() == "no unit" else unit
 
 
 def resolve_channels(

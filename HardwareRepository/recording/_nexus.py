@@ -336,6 +336,13 @@ class NexusLogFile:
         """Buffer a connection change of channel ``index`` at wall-clock ``wall``."""
         self.channels[index].connections.append((wall - self.start_wall, connected))
 
+    def set_units(self, index: int, units: str) -> None:
+        """Give channel ``index``'s values ``units`` (learnt after the start)."""
+        log = self.channels[index]
+        log.layout.units = units
+        if log.value is not None:
+            log.value.attrs["units"] = units
+
     def set_dropped(self, index: int, count: int) -> None:
         """Record how many events of channel ``index`` the queue dropped so far."""
         self.channels[index].dropped_count = count

@@ -64,7 +64,12 @@ def test_record_shows_progress_and_ctrl_c_closes_the_file(demo_config, tmp_path)
     with h5py.File(path, "r") as f:
         assert f["entry/writer/data"][()] == b"SUCCEEDED"
         assert f["entry/end_time"][()] != b""
-        assert f["entry/logs/machine-info.current/value"].shape[0] > 0
+        current = f["entry/logs/machine-info.current/value"]
+        assert current.shape[0] > 0
+        # learnt from the Tango attribute once the channel connected
+        assert current.attrs["units"] == "mA"
+        warnings = [w.decode() for w in f["entry/writer/warnings"][()]]
+        assert not any("disconnected" in w for w in warnings), warnings
 
 
 def test_record_with_a_duration_stops_by_itself(demo_config, tmp_path):
