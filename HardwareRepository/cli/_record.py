@@ -66,7 +66,7 @@ def _size(path: str) -> str:
 def _progress(recorder: Any, started: float) -> str:
     info = recorder.info()
     written = sum(c["written"] for c in info["channels"].values())
-    received = info["received"]
+    received = sum(c["received"] for c in info["channels"].values())
     elapsed = max(1e-9, time.monotonic() - started)
     dropped = f", {info['dropped']} dropped" if info["dropped"] else ""
     return (

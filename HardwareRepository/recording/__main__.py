@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -48,7 +49,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     context = MultiDeviceTestContext(
         devices,
-        server_name="HwrRecorder",
         host=args.host,
         port=args.port,
         process=False,
@@ -56,14 +56,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with context:
-        print(
-            f"recorder: tango://{args.host}:{args.port}/{args.device}#dbase=no",
-            flush=True,
-        )
+    context.start()
+    try:
+        url = f"tango://{args.host}:{args.port}/{args.device}#dbase=no"
+        print(f"recorder: {url} (Ctrl-C stops)", flush=True)
         while not stop.wait(0.5) and context.thread.is_alive():
             pass
-    return 0
+    finally:
+        # cppTango may have shut its server down on the signal already.
+        if context.thread.is_alive():
+            context.stop()
+        else:
+            context.delete_db()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    # Skip interpreter clean-up: tearing cppTango down at exit can crash.
+    os._exit(0)
 
 
 if __name__ == "__main__":

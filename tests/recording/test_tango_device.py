@@ -6,13 +6,20 @@ configuration, whose own servers run in another child process.
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import time
 
 import h5py
 import pytest
 import tango
 
-from HardwareRepository.testing.tango_servers import ServedDevice, TangoServerProcess
+from HardwareRepository.testing.tango_servers import (
+    ServedDevice,
+    TangoServerProcess,
+    find_free_port,
+)
 
 pytestmark = pytest.mark.tango
 
@@ -86,3 +93,45 @@ def test_the_device_records_on_request_and_pushes_its_states(recorder_server, tm
         assert f["entry/writer/data"][()] == b"SUCCEEDED"
     with h5py.File(tmp_path / "killed.h5", "r") as f:
         assert f["entry/writer/data"][()] == b"FAILED"
+
+
+def test_the_shipped_server_runs_without_a_database_and_stops_on_ctrl_c(
+    demo_config, tmp_path
+):
+    port = find_free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "HardwareRepository.recording",
+            "--config",
+            str(demo_config),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = []
+        while not any("recorder: tango://" in line for line in lines):
+            line = proc.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        url = f"tango://127.0.0.1:{port}/hwr/recorder/1#dbase=no"
+        assert url in lines[-1]
+        proxy = tango.DeviceProxy(url)
+        wait_for(lambda: proxy.state() == tango.DevState.ON, 30, "the device ON")
+        path = str(tmp_path / "served.h5")
+        proxy.StartRecording([path, "/machine-info.current"])
+        wait_for(lambda: proxy.SampleCounts[0] >= 2, 20, "samples written")
+        proc.send_signal(signal.SIGINT)  # stops the server; the file is closed
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    with h5py.File(path, "r") as f:
+        assert f["entry/writer/data"][()] == b"SUCCEEDED"
+        assert f["entry/logs/machine-info.current/value"].shape[0] >= 2
