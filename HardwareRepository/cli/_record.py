@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from ._common import config_path, until_interrupted, warn
+from ._common import config_path, emit, until_interrupted, warn
 from ._lookup import repository
 
 __all__ = ["cmd_record", "register"]
@@ -114,15 +114,25 @@ def cmd_record(args: argparse.Namespace) -> int:
         info = recorder.info()
         written = sum(c["written"] for c in info["channels"].values())
         channels = len(info["channels"])
+        summary = {
+            "path": recorder.path,
+            "state": info["state"],
+            "reason": info["reason"],
+            "samples": {name: c["written"] for name, c in info["channels"].items()},
+            "dropped": info["dropped"],
+            "warnings": info["warnings"],
+        }
         if recorder.reason:
-            print(
+            warn(
                 f"hwr record: FAILED: {recorder.reason}; {written} samples of "
-                f"{channels} channel(s) are in {recorder.path}",
-                file=sys.stderr,
+                f"{channels} channel(s) are in {recorder.path}"
             )
+            emit(args, summary, None)
             return 1
-        print(
+        emit(
+            args,
+            summary,
             f"recorded {written} samples of {channels} channel(s) into "
-            f"{recorder.path} ({_size(recorder.path)})"
+            f"{recorder.path} ({_size(recorder.path)})",
         )
         return 0

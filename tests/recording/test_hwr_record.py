@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -89,6 +90,7 @@ def test_record_with_a_duration_stops_by_itself(demo_config, tmp_path):
             "1.5",
             "--mode",
             "concurrent",
+            "--json",
         ],
         capture_output=True,
         text=True,
@@ -96,8 +98,15 @@ def test_record_with_a_duration_stops_by_itself(demo_config, tmp_path):
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["state"] == "OFF"
+    assert summary["path"] == str(path)
     with h5py.File(path, "r") as f:
         assert f["entry/writer/data"][()] == b"SUCCEEDED"
+        assert (
+            summary["samples"]["/machine-info.current"]
+            == f["entry/logs/machine-info.current/value"].shape[0]
+        )
         times = f["entry/logs/machine-info.current/time"][()]
         assert times.size > 0
         assert times[-1] < 5.0
