@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import HardwareRepositoryError
-from . import _commands, _completion, _demo, _inspect, _monitor, _move
+from . import _commands, _completion, _demo, _inspect, _monitor, _move, _record
 from ._common import (
     CONFIG_ENV,
     ActionFailedError,
@@ -38,6 +38,7 @@ COMMAND_MODULES: list[ModuleType] = [
     _commands,
     _move,
     _monitor,
+    _record,
     _completion,
 ]
 

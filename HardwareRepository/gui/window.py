@@ -12,6 +12,7 @@ from HardwareRepository.BaseHardwareObjects import HardwareObject
 
 from ._actions import ActionRunner
 from ._plotpanel import PlotPanel
+from ._record import add_record_bar
 from ._status import ConnectionStatus
 from .panels import (
     GenericPanel,
@@ -94,6 +95,7 @@ class BeamlineWindow(QtWidgets.QMainWindow):
         scroll.setWidget(grid_widget)
 
         self.plot_panel = PlotPanel(self.objects, span=plot_span)
+        self.record_bar = add_record_bar(self.plot_panel)
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         splitter.addWidget(scroll)
         splitter.addWidget(self.plot_panel)
@@ -167,6 +169,7 @@ class BeamlineWindow(QtWidgets.QMainWindow):
         self.runner.stop()
         for panel in self.panels.values():
             panel.detach()
+        self.record_bar.detach()
         self.plot_panel.detach()
         self.connection_status.detach()
 
