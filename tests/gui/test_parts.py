@@ -109,7 +109,7 @@ def test_a_failing_button_reports_in_the_status_line_and_the_log(
         panel = window.panel("sim-motor")
         assert isinstance(panel, MotorPanel)
         assert panel.position_text() == "1.500 mm"
-        assert panel.state_text() == "READY"
+        assert panel.state_text() == "READY (ON)"
         qtbot.mouseClick(panel.stop_button, QtCore.Qt.LeftButton)
         qtbot.waitUntil(lambda: window.message_text() != "", timeout=WAIT_MS)
         assert window.message_text() == (
@@ -202,13 +202,25 @@ def test_live_plot_draws_points_and_nothing(qapp, qtbot):
         (HardwareObjectState.BUSY, "MOVING", "#fdd835"),
         (HardwareObjectState.WARNING, "ALARM", "#fb8c00"),
         (HardwareObjectState.FAULT, "", "#e53935"),
-        (HardwareObjectState.OFF, "", "#9e9e9e"),
-        (HardwareObjectState.UNKNOWN, "DISCONNECTED", "#9e9e9e"),
+        (HardwareObjectState.OFF, "", "#78909c"),
+        (HardwareObjectState.UNKNOWN, "", "#bdbdbd"),
+        (HardwareObjectState.UNKNOWN, "DISCONNECTED", "#a1887f"),
         (HardwareObjectState.READY, "ALARM", "#fb8c00"),
+        (HardwareObjectState.READY, "OPEN", "#4caf50"),
+        (HardwareObjectState.READY, "CLOSED", "#64b5f6"),
     ],
 )
 def test_state_colours(state, name, colour):
     assert state_colour(state, name) == colour
+
+
+def test_different_states_have_different_colours():
+    shown = [(state, "") for state in HardwareObjectState] + [
+        (HardwareObjectState.READY, "CLOSED"),
+        (HardwareObjectState.UNKNOWN, "DISCONNECTED"),
+    ]
+    colours = [state_colour(state, name) for state, name in shown]
+    assert len(set(colours)) == len(colours), dict(zip(shown, colours, strict=True))
 
 
 @pytest.mark.parametrize(
@@ -261,14 +273,14 @@ def test_panels_grey_the_last_value_while_not_connected(
 
         motor_obj = repository.get_hardware_object("sim-motor")
         motor_obj.position_channel.set_connected(False)
-        assert motor.state_text() == "DISCONNECTED"
+        assert motor.state_text() == "UNKNOWN (DISCONNECTED)"
         assert motor.position_text() == "1.500 mm"
         assert "gray" in motor.position_label.styleSheet()
         assert "not connected" in motor.position_label.toolTip()
 
         machine_obj = repository.get_hardware_object("machine")
         machine_obj.current_channel.set_connected(False)
-        assert machine.state_text() == "DISCONNECTED"
+        assert machine.state_text() == "UNKNOWN (DISCONNECTED)"
         assert "gray" in machine.current_label.styleSheet()
         assert "not connected" in machine.current_label.toolTip()
 
@@ -279,6 +291,57 @@ def test_panels_grey_the_last_value_while_not_connected(
         assert machine.state_text() == "READY"
         motor_obj.position_channel.set_connected(True)
         assert motor.position_label.styleSheet() == ""
+    finally:
+        window.close()
+        repository.shutdown()
+    assert slot_errors() == []
+
+
+SIM_LIMITED_MOTOR = """\
+<device class="TangoMotor">
+  <username>Omega</username>
+  <unit>deg</unit>
+  <channel type="sim" name="position" value="0.0">Position</channel>
+  <channel type="sim" name="state" value="ON">State</channel>
+  <channel type="sim" name="low_limit" value="-360.0">LowLimit</channel>
+  <channel type="sim" name="high_limit" value="360.0">HighLimit</channel>
+  <command type="sim" name="stop">Stop</command>
+</device>
+"""
+
+
+def test_a_typed_target_beyond_the_limits_is_refused_not_truncated(
+    qt_hub, qtbot, tmp_path, slot_errors
+):
+    # Issue #18: a box limited to [-360, 360] turned a typed 500 into 50 and
+    # moved there.
+    (tmp_path / "omega.xml").write_text(SIM_LIMITED_MOTOR)
+    repository = HardwareRepository(str(tmp_path))
+    repository.load_all()
+    window = BeamlineWindow.from_repository(repository)
+    try:
+        panel = window.panel("omega")
+        assert panel.limits_label.text() == "limits -360 … 360 deg"
+        editor = panel.target.lineEdit()
+        editor.selectAll()
+        qtbot.keyClicks(editor, "500")
+        qtbot.keyClick(editor, QtCore.Qt.Key_Return)
+        assert panel.target.value() == 500.0
+        assert "background-color" in panel.target.styleSheet()
+        qtbot.mouseClick(panel.move_button, QtCore.Qt.LeftButton)
+        assert window.message_text() == (
+            "move Omega refused: 500.000 deg is out of limits [-360, 360] deg"
+        )
+        assert window.runner.running == 0
+        omega = repository.get_hardware_object("omega")
+        assert omega.position_channel.get_value() == 0.0
+
+        editor.selectAll()
+        qtbot.keyClicks(editor, "50")
+        qtbot.keyClick(editor, QtCore.Qt.Key_Return)
+        assert panel.target.styleSheet() == ""
+        qtbot.mouseClick(panel.move_button, QtCore.Qt.LeftButton)
+        qtbot.waitUntil(lambda: panel.position_text() == "50.000 deg", timeout=WAIT_MS)
     finally:
         window.close()
         repository.shutdown()
