@@ -23,7 +23,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from qtpy import QtCore, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 from HardwareRepository.BaseHardwareObjects import HardwareObject, HardwareObjectState
 from HardwareRepository.states import describe_state, native_state_name
@@ -48,6 +48,7 @@ NO_VALUE = "—"
 _LAST_ROW = 100  # an empty, stretching row below every panel's content
 _TITLE_CHARS = 32
 _MIN_WIDTH = 280  # pixels: a motor's target box and buttons fit
+_BADGE_PADDING = 24  # pixels around a state badge's text (style sheet padding)
 # Any: the PyQt5 stubs type ``flag | flag`` as int, not Qt.Alignment.
 _ALIGN_RIGHT: Any = (
     QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
@@ -136,7 +137,7 @@ class ObjectPanel(QtWidgets.QGroupBox):
         self.state_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.state_label.setObjectName("state")
         self.state_label.setSizePolicy(
-            QtWidgets.QSizePolicy.Preferred, QtWidgets.QSizePolicy.Fixed
+            QtWidgets.QSizePolicy.Minimum, QtWidgets.QSizePolicy.Fixed
         )
         # Content at the top when a row of panels is taller than this one.
         self.layout_.setRowStretch(_LAST_ROW, 1)
@@ -201,8 +202,15 @@ class ObjectPanel(QtWidgets.QGroupBox):
         """
         if name is None:
             name = native_state_name(self.hardware_object)
-        self.state_label.setText(describe_state(state, name))
+        text = describe_state(state, name)
         self.state_label.setStyleSheet(state_style(state_colour(state, name)))
+        self.state_label.setText(text)
+        # The badge's style sheet makes it bold, which its size hint ignores:
+        # reserve the bold text's width so "BUSY (MOVING)" is never clipped.
+        bold = QtGui.QFont(self.state_label.font())
+        bold.setBold(True)
+        width = QtGui.QFontMetrics(bold).horizontalAdvance(text)
+        self.state_label.setMinimumWidth(width + _BADGE_PADDING)
 
     def state_text(self) -> str:
         """Return the text of the state badge."""
