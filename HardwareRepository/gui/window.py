@@ -38,10 +38,10 @@ class BeamlineWindow(QtWidgets.QMainWindow):
 
     One panel per object (see :mod:`HardwareRepository.gui.panels`), a live
     plot (pyqtgraph: several quantities, zoom, pan, stale spans shaded), and a
-    status line: its
-    permanent part lists objects with disconnected channels and objects that
-    failed to load; failures of button actions appear in it for a while (and
-    in the ``HardwareRepository.gui`` log with their traceback).
+    status line: its permanent part lists objects with disconnected channels
+    and objects that failed to load; failures of button actions appear in it
+    for a while (and in the ``HardwareRepository.gui`` log with their
+    traceback).
 
     .. important:: Build and use it in the GUI thread after
        ``HardwareRepository.qtloop.install(app)``, with hardware objects
