@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -35,6 +36,23 @@ def test_gui_without_a_working_qt_platform_falls_back_to_the_table():
     assert "--no-gui" in reasons[0]
     assert "/diff-omega" in proc.stdout
     assert "not connected" in proc.stdout
+
+
+@pytest.mark.slow
+def test_demo_without_a_working_qt_platform_falls_back_to_the_table():
+    from HardwareRepository.demo.servers import DEMO_HOST, DEMO_PORT
+
+    with socket.socket() as sock:
+        if sock.connect_ex((DEMO_HOST, DEMO_PORT)) == 0:
+            pytest.skip(f"a demo is running on port {DEMO_PORT}")
+    proc = hwr(
+        "demo", "--duration", "3", timeout=120, DISPLAY=":987", QT_QPA_PLATFORM="xcb"
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stderr.count("no window (Qt cannot start") == 1, proc.stderr
+    assert "/machine-info" in proc.stdout
+    assert "mA" in proc.stdout
+    assert "demo stopped" in proc.stdout
 
 
 # -- hwr check on the default configuration ---------------------------------------
