@@ -138,6 +138,13 @@ def test_json_output_for_scripts(demo_config):
     assert data["channels"]["position"]["value"] == pytest.approx(12.4)
 
 
+def test_get_shows_a_shutter_state_as_every_view_does(demo_config):
+    proc = hwr("--config", str(demo_config), "get", "safety-shutter")
+    assert proc.returncode == 0, proc.stderr
+    # Not Tango's raw "CLOSE": the state with the shutter's own word beside it.
+    assert proc.stdout.split() == ["state", "READY", "(CLOSED)"]
+
+
 def test_list_shows_channels_commands_and_units(demo_config):
     proc = hwr("--config", str(demo_config), "list", "energy", "machine-info")
     assert proc.returncode == 0, proc.stderr
