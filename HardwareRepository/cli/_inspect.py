@@ -9,7 +9,14 @@ from typing import Any
 
 from ..states import object_state_text
 from ._common import CONFIG_ENV, DEFAULT_CONFIG, config_source, emit
-from ._lookup import channel_unit, find_object, item_kind, repository, wait_connected
+from ._lookup import (
+    channel_unit,
+    find_object,
+    item_kind,
+    item_source,
+    repository,
+    wait_connected,
+)
 
 __all__ = ["cmd_check", "cmd_list", "register"]
 
@@ -198,14 +205,14 @@ def _describe(obj: Any) -> dict[str, Any]:
             {
                 "name": c.name(),
                 "type": item_kind(c),
-                "source": c.source(),
+                "source": item_source(c),
                 "unit": channel_unit(obj, c),
                 "connected": bool(c.is_connected()),
             }
             for c in obj.get_channels()
         ],
         "commands": [
-            {"name": c.name(), "type": item_kind(c), "source": c.source()}
+            {"name": c.name(), "type": item_kind(c), "source": item_source(c)}
             for c in obj.get_commands()
         ],
         "roles": {

@@ -8,6 +8,7 @@ keep flowing while they wait.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ __all__ = [
     "find_target",
     "is_motor",
     "item_kind",
+    "item_source",
     "motor_limits",
     "repository",
     "wait_connected",
@@ -101,6 +103,13 @@ def find_command(repo: Any, target: str) -> tuple[Any, Any]:
         UsageError: no such object or command.
     """
     return _find_item(repo, target, "command")
+
+
+def item_source(item: Any) -> str:
+    """Return where a channel or command lives ("tango://…/phi attribute State")."""
+    text = str(item.source())
+    match = re.fullmatch(r"\w+ '[^']*' \((.*)\)", text)
+    return match.group(1) if match else text
 
 
 def item_kind(item: Any) -> str:
@@ -179,17 +188,28 @@ def _wait_until(
         obj.disconnect(signal, on_signal)
 
 
+# A motor's channels whose unit follows from the motor's configured unit.
+_MOTOR_UNITS = {
+    "position": "{}",
+    "low_limit": "{}",
+    "high_limit": "{}",
+    "velocity": "{}/s",
+}
+
+
 def channel_unit(obj: Any, channel: Any) -> str:
     """Return the unit of a channel's value, ``""`` if none is known.
 
-    A motor's position takes the object's configured unit (``<unit>``); other
+    A motor's position and limits take the object's configured unit
+    (``<unit>``), its velocity that unit per second; other
     channels the control system's (a Tango attribute's ``unit``), when it
     reports one and the channel is connected.
     """
-    if channel.name() == "position" and callable(getattr(type(obj), "get_unit", None)):
+    per_motor = _MOTOR_UNITS.get(channel.name())
+    if per_motor is not None and callable(getattr(type(obj), "get_unit", None)):
         unit = str(obj.get_unit())
         if unit:
-            return unit
+            return per_motor.format(unit)
     info = getattr(channel, "get_info", None)
     if info is None or not channel.is_connected():
         return ""
