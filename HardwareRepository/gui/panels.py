@@ -266,12 +266,14 @@ class MotorPanel(ObjectPanel):
         self.target.editingFinished.connect(self._on_target_entered)
 
         grid = self.layout_
-        grid.addWidget(self.state_label, 0, 0)
-        grid.addWidget(self.position_label, 0, 1, 1, 2)
-        grid.addWidget(self.limits_label, 1, 0, 1, 3)
-        grid.addWidget(self.target, 2, 0, 1, 1)
-        grid.addWidget(self.move_button, 2, 1)
-        grid.addWidget(self.stop_button, 2, 2)
+        # One row each for the badge, the position and the limits: a long
+        # state ("UNKNOWN (DISCONNECTED)") never covers the position.
+        grid.addWidget(self.state_label, 0, 0, 1, 3)
+        grid.addWidget(self.position_label, 1, 0, 1, 3)
+        grid.addWidget(self.limits_label, 2, 0, 1, 3)
+        grid.addWidget(self.target, 3, 0, 1, 1)
+        grid.addWidget(self.move_button, 3, 1)
+        grid.addWidget(self.stop_button, 3, 2)
         self._target_set = False
 
         self.follow(obj, "valueChanged", self._on_value)
