@@ -145,6 +145,25 @@ def test_get_shows_a_shutter_state_as_every_view_does(demo_config):
     assert proc.stdout.split() == ["state", "READY", "(CLOSED)"]
 
 
+def test_monitor_with_json_prints_one_document_per_update(demo_config):
+    proc = hwr(
+        "--config",
+        str(demo_config),
+        "--json",
+        "monitor",
+        "machine-info.current",
+        "--duration",
+        "1.5",
+    )
+    assert proc.returncode == 0, proc.stderr
+    updates = [json.loads(line) for line in proc.stdout.splitlines()]
+    values = [u for u in updates if "value" in u]
+    assert len(values) >= 2, proc.stdout
+    assert {u["unit"] for u in values} == {"mA"}
+    times = [u["time"] for u in updates]
+    assert times == sorted(times)
+
+
 def test_list_shows_channels_commands_and_units(demo_config):
     proc = hwr("--config", str(demo_config), "list", "energy", "machine-info")
     assert proc.returncode == 0, proc.stderr
