@@ -128,6 +128,7 @@ class History:
         self._stale = [s for s in self._stale if s[1] is None or s[1] >= limit]
 
     def __len__(self) -> int:
+        """Return the number of points kept."""
         return len(self._points)
 
 
@@ -260,10 +261,12 @@ class LivePlot(QtWidgets.QWidget):
             self.plot_item.setXRange(now - self.span, now, padding=0)
 
     def showEvent(self, event: QtGui.QShowEvent | None) -> None:
+        """Scroll the time axis while shown (Qt event handler)."""
         self._scroll.start()
         super().showEvent(event)
 
     def hideEvent(self, event: QtGui.QHideEvent | None) -> None:
+        """Stop scrolling while hidden (Qt event handler)."""
         self._scroll.stop()
         super().hideEvent(event)
 

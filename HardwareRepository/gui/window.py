@@ -172,6 +172,7 @@ class BeamlineWindow(QtWidgets.QMainWindow):
         self.connection_status.detach()
 
     def showEvent(self, event: QtGui.QShowEvent | None) -> None:
+        """Size the panels and the plot when first shown (Qt event handler)."""
         if not self._sized:
             # Three quarters for the panels, the rest for the plot.
             self._sized = True
@@ -180,5 +181,6 @@ class BeamlineWindow(QtWidgets.QMainWindow):
         super().showEvent(event)
 
     def closeEvent(self, event: QtGui.QCloseEvent | None) -> None:
+        """Detach from the objects, then close (Qt event handler)."""
         self.detach()
         super().closeEvent(event)
