@@ -16,6 +16,7 @@ from ._lookup import (
     item_source,
     repository,
     wait_connected,
+    wait_first_states,
 )
 
 __all__ = ["cmd_check", "cmd_list", "register"]
@@ -191,6 +192,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             objects = [obj for _name, obj in sorted(repo.hardware_objects.items())]
         channels = [c for obj in objects for c in obj.get_channels()]
         wait_connected(channels, args.connect_timeout)
+        wait_first_states(objects, args.connect_timeout)
         data = [_describe(obj) for obj in objects]
         emit(args, data, "\n".join(_list_lines(entry) for entry in data))
         return 0

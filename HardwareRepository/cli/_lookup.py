@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -33,6 +33,7 @@ __all__ = [
     "repository",
     "wait_connected",
     "wait_first_state",
+    "wait_first_states",
 ]
 
 
@@ -152,39 +153,39 @@ def wait_first_state(obj: Any, timeout: float) -> HardwareObjectState:
     Right after loading, a state is UNKNOWN until the channels' first values
     arrive.
     """
-    return _wait_until(
-        obj, "stateChanged", lambda: obj.get_state(), _known_state, timeout
-    )
+    wait_first_states([obj], timeout)
+    return obj.get_state()
 
 
-def _known_state(state: Any) -> bool:
-    return state is not HardwareObjectState.UNKNOWN
+def wait_first_states(objects: Iterable[Any], timeout: float) -> None:
+    """Wait up to ``timeout`` s until no state-reporting object is UNKNOWN.
 
-
-def _wait_until(
-    obj: Any,
-    signal: str,
-    read: Callable[[], Any],
-    done: Callable[[Any], bool],
-    timeout: float,
-) -> Any:
+    Waits cooperatively (hub thread), following ``stateChanged``.
+    """
+    objects = [obj for obj in objects if obj.reports_state()]
     changed = Event()
 
-    def on_signal(*_args: Any) -> None:
+    def on_state(*_args: Any) -> None:
         changed.send()
 
-    obj.connect(signal, on_signal)
+    for obj in objects:
+        obj.connect("stateChanged", on_state)
     deadline = time.monotonic() + timeout
     try:
         while True:
             changed.clear()
-            value = read()
+            unknown = [o for o in objects if not _known_state(o.get_state())]
             left = deadline - time.monotonic()
-            if done(value) or left <= 0:
-                return value
+            if not unknown or left <= 0:
+                return
             changed.wait(left)
     finally:
-        obj.disconnect(signal, on_signal)
+        for obj in objects:
+            obj.disconnect("stateChanged", on_state)
+
+
+def _known_state(state: Any) -> bool:
+    return state is not HardwareObjectState.UNKNOWN
 
 
 # A motor's channels whose unit follows from the motor's configured unit.
