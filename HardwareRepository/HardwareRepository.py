@@ -147,6 +147,8 @@ class HardwareRepository(SignalEmitter):
         ``class=`` modules before the built-in ``HardwareObjects`` (then the
         ``CUSTOM_HARDWARE_OBJECTS_PATH`` environment variable's).
     :param strict: raise the first error or warning instead of recording it.
+    :raises ConfigError: a directory of ``path`` does not exist, or ``path``
+        names none.
     """
 
     def __init__(
@@ -157,6 +159,13 @@ class HardwareRepository(SignalEmitter):
         strict: bool = False,
     ) -> None:
         self.path: list[str] = _split_path(path)
+        missing = [d for d in self.path if not os.path.isdir(d)]
+        if missing or not self.path:
+            raise ConfigError(
+                f"configuration directory {missing[0]!r} does not exist"
+                if missing
+                else f"no configuration directory in {path!r}"
+            )
         self.strict = strict
         custom = [d for d in os.environ.get(CUSTOM_PATH_ENV, "").split(os.pathsep) if d]
         self._classes = ClassResolver([*hardware_objects_dirs, *custom])

@@ -87,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
         module.register(sub)
     for command in sub.choices.values():
         _add_common_options(command, defaults=False)
-    parser.set_defaults(parser=parser)
+    parser.set_defaults(parser=parser, commands=dict(sub.choices))
     return parser
 
 

@@ -38,10 +38,11 @@ class BeamlineWindow(QtWidgets.QMainWindow):
     """A main window showing hardware objects live, with their controls.
 
     One panel per object (see :mod:`HardwareRepository.gui.panels`), a live
-    plot of the machine current or a motor position, and a status line: its
-    permanent part lists objects with disconnected channels and objects that
-    failed to load; failures of button actions appear in it for a while (and
-    in the ``HardwareRepository.gui`` log with their traceback).
+    plot (pyqtgraph: several quantities, zoom, pan, stale spans shaded), and a
+    status line: its permanent part lists objects with disconnected channels
+    and objects that failed to load; failures of button actions appear in it
+    for a while (and in the ``HardwareRepository.gui`` log with their
+    traceback).
 
     .. important:: Build and use it in the GUI thread after
        ``HardwareRepository.qtloop.install(app)``, with hardware objects
