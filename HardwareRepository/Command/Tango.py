@@ -38,6 +38,7 @@ other thread, and mixing green proxies with threads deadlocked before
 from __future__ import annotations
 
 import logging
+import math
 import weakref
 from collections import deque
 from collections.abc import Callable
@@ -67,6 +68,9 @@ __all__ = [
     "DEFAULT_COMMAND_TIMEOUT",
     "FALLBACK_POLLING_PERIOD",
     "INHERITED_PROPERTIES",
+    "MAX_TIMEOUT",
+    "MIN_POLLING_PERIOD",
+    "MIN_TIMEOUT",
     "RETRY_DELAY_MAX",
     "RETRY_DELAY_MIN",
     "TangoChannel",
@@ -95,6 +99,13 @@ FALLBACK_POLLING_PERIOD = 1000
 RETRY_DELAY_MIN = 1.0
 #: seconds; the wait doubles after each failure up to this bound
 RETRY_DELAY_MAX = 3.0
+#: ms; the shortest polling period accepted (a shorter one would keep a core busy)
+MIN_POLLING_PERIOD = 10
+#: ms; the shortest ``timeout`` accepted
+MIN_TIMEOUT = 1
+#: ms; the longest ``timeout`` accepted (Tango's client keeps it in a signed
+#: 32-bit integer: a longer one made every call of that device fail)
+MAX_TIMEOUT = 2**31 - 1
 # seconds close() waits for a device's worker threads to end
 _CLOSE_WAIT = 5.0
 # seconds between two log messages about events Tango lost
@@ -116,8 +127,15 @@ def _milliseconds(attrs: dict[str, Any], key: str, default_s: float) -> float:
     raw = attrs.pop(key, None)
     if raw is None:
         return default_s
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
-        raise ConfigError(f"{key}={raw!r} must be a positive number of milliseconds")
+    if (
+        isinstance(raw, bool)
+        or not isinstance(raw, (int, float))
+        or not MIN_TIMEOUT <= raw <= MAX_TIMEOUT
+    ):
+        raise ConfigError(
+            f"{key}={raw!r} must be a number of milliseconds from {MIN_TIMEOUT} "
+            f"to {MAX_TIMEOUT}"
+        )
     return raw / 1000.0
 
 
@@ -135,9 +153,14 @@ def _polling(raw: Any) -> tuple[str, float | None]:
             raise ConfigError(
                 f"polling={raw!r} must be 'events' or a period in milliseconds"
             ) from None
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
+    if (
+        isinstance(raw, bool)
+        or not isinstance(raw, (int, float))
+        or not MIN_POLLING_PERIOD <= raw < math.inf  # also refuses NaN
+    ):
         raise ConfigError(
-            f"polling={raw!r} must be 'events' or a positive period in ms"
+            f"polling={raw!r} must be 'events' or a period of at least "
+            f"{MIN_POLLING_PERIOD} ms"
         )
     return "poll", float(raw)
 
@@ -541,8 +564,14 @@ class TangoChannel(ChannelObject):
         self._health_token = self._link.health.watch(
             _health_listener(self._on_health, self._bridge)
         )
-        self._mode = self._make_mode(kind)
-        self._mode.start()
+        try:
+            self._mode = self._make_mode(kind)
+            self._mode.start()
+        except BaseException:
+            # A channel that fails to be created releases what it opened.
+            self._link.health.unwatch(self._health_token)
+            release_link(self._link)
+            raise
 
     def _make_mode(self, kind: str) -> ChannelMode:
         post = self._bridge.post

@@ -9,6 +9,9 @@ import numpy
 import pytest
 import tango
 
+from HardwareRepository import Poller
+from HardwareRepository.Command import Tango
+from HardwareRepository.Command._tango import _device
 from HardwareRepository.Command.Tango import (
     FALLBACK_POLLING_PERIOD,
     TangoCommunicationError,
@@ -278,9 +281,28 @@ def test_channel_through_a_container_inherits_tangoname(values_url):
         ({"tangoname": "a/b/c", "polling": -5}, "polling"),
         ({"tangoname": "a/b/c", "timeout": "soon"}, "timeout"),
         ({"tangoname": "a/b/c", "read_as_str": "maybe"}, "read_as_str"),
+        # issue 17: values that loaded as ok and broke the device or a core
+        ({"tangoname": "a/b/c", "polling": "nan"}, "polling"),
+        ({"tangoname": "a/b/c", "polling": "inf"}, "polling"),
+        ({"tangoname": "a/b/c", "polling": "1e-300"}, "at least 10 ms"),
+        ({"tangoname": "a/b/c", "timeout": 1e-300}, "timeout"),
+        ({"tangoname": "a/b/c", "timeout": 2**31}, "timeout"),
+        ({"tangoname": "a/b/c", "timeout": float("nan")}, "timeout"),
     ],
 )
 def test_configuration_errors(attrs, message):
     owner = CommandContainer()
     with pytest.raises(ConfigError, match=message):
         owner.add_channel({"type": "tango", "name": "x", **attrs}, "X")
+    assert not _device._links  # nothing opened is left behind
+
+
+def test_a_channel_that_fails_to_start_releases_its_device(monkeypatch):
+    # Issue 17: the link (and its too-long timeout) outlived the failed item.
+    def refuse(*args, **kwargs):
+        raise ValueError("refused by the test")
+
+    monkeypatch.setattr(Poller, "poll", refuse)
+    with pytest.raises(ValueError, match="refused"):
+        Tango.TangoChannel("x", "X", "a/b/c", polling=100)
+    assert not _device._links

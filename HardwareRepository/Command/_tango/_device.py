@@ -42,6 +42,7 @@ DEFAULT_TANGO_TIMEOUT = 3.0
 # Tango's own timeout is set this much above the longest one the package
 # waits for, so the package's Timeout (which names the item) fires first.
 _TANGO_TIMEOUT_MARGIN = 0.5
+_MAX_TANGO_MS = 2**31 - 1
 
 
 class PendingCall:
@@ -108,7 +109,8 @@ class DeviceLink:
         """
         if seconds is None:
             return
-        wanted = int((seconds + _TANGO_TIMEOUT_MARGIN) * 1000)
+        # Tango keeps the timeout in a signed 32-bit int of ms (issue 17).
+        wanted = int(min((seconds + _TANGO_TIMEOUT_MARGIN) * 1000, _MAX_TANGO_MS))
         with self._proxy_lock:
             if wanted > self._wanted_ms:
                 self._wanted_ms = wanted
