@@ -67,6 +67,7 @@ __all__ = [
     "DEFAULT_CHANNEL_TIMEOUT",
     "DEFAULT_COMMAND_TIMEOUT",
     "FALLBACK_POLLING_PERIOD",
+    "HUB_SLICE",
     "INHERITED_PROPERTIES",
     "MAX_TIMEOUT",
     "MIN_POLLING_PERIOD",
@@ -106,6 +107,9 @@ MIN_TIMEOUT = 1
 #: ms; the longest ``timeout`` accepted (Tango's client keeps it in a signed
 #: 32-bit integer: a longer one made every call of that device fail)
 MAX_TIMEOUT = 2**31 - 1
+#: seconds; the most the hub spends on one channel's queued events before it
+#: lets other work run (the rest follows at once after)
+HUB_SLICE = 0.005
 # seconds close() waits for a device's worker threads to end
 _CLOSE_WAIT = 5.0
 # seconds between two log messages about events Tango lost
@@ -555,6 +559,11 @@ class TangoChannel(ChannelObject):
         self._outage_logged = False  # hub thread only
         #: how many ``API_MissedEvents`` reports Tango sent (events it lost)
         self.missed_event_reports = 0
+        #: opt-in: deliver only the latest of the values queued for the hub
+        #: (receivers that show a value, like a GUI, need no intermediate one)
+        self.coalesce = False
+        #: values skipped by :attr:`coalesce`
+        self.merged_updates = 0
         self._missed_logged_at = -_MISSED_LOG_INTERVAL  # hub thread only
         self._link: DeviceLink = acquire_link(tangoname)
         self._link.want_timeout(timeout)
@@ -655,30 +664,66 @@ class TangoChannel(ChannelObject):
         return Reading(attr.value, attr.quality)
 
     # -- hub-side delivery ---------------------------------------------------------
-    def _on_events(self, items: deque[EventItem]) -> None:
+    def _on_events(self, items: deque[EventItem]) -> bool:
         """Hub: handle the sink's queued events in order (see :class:`EventSink`).
 
         The common case (a value of a known quality other than ``INVALID`` while
         connected) goes straight to :meth:`update`; everything else takes the
-        general path of :meth:`_deliver` and :meth:`_on_error_event`.
+        general path of :meth:`_deliver` and :meth:`_on_error_event`. With
+        :attr:`coalesce` on, a value followed in the queue by another value of
+        the same quality is skipped (counted in :attr:`merged_updates`).
+
+        :returns: ``True`` when :data:`HUB_SLICE` s were spent with events left.
         """
         popleft = items.popleft
         qualities = QUALITIES
         invalid = Quality.INVALID
         update = self.update
+        coalesce = self.coalesce
+        clock = _native.monotonic
+        deadline = clock() + HUB_SLICE
+        handled = 0
         while items:
             if self._stopping:
                 items.clear()
-                return
+                return False
+            handled += 1
+            if not handled & 7 and clock() > deadline:
+                return True
             value, tango_quality, timestamp, errors = popleft()
             if errors is not None:
                 self._on_error_event(errors)
                 continue
+            if coalesce and items:
+                following = items[0]
+                if following[3] is None and following[1] == tango_quality:
+                    self.merged_updates += 1
+                    continue
             quality = qualities.get(tango_quality, invalid)
             if quality is invalid or self._outage_logged or not self._connected:
                 self._deliver(value, tango_quality, timestamp)
                 continue
             update(value, quality, timestamp)
+        return False
+
+    def statistics(self) -> dict[str, int]:
+        """Return the event counts of this channel (zeros outside ``events``).
+
+        ``received``: events Tango handed over; ``queued``: waiting for the
+        hub now; ``merged``: values skipped by coalescing (a later value of
+        the same quality was delivered instead); ``dropped``: the oldest
+        events discarded because the queue held
+        :data:`~._tango._events.MAX_DEPTH`; ``missed_reports``:
+        ``API_MissedEvents`` reports (events Tango itself lost).
+        """
+        sink = self.sink
+        return {
+            "received": sink.received if sink else 0,
+            "queued": sink.depth if sink else 0,
+            "merged": self.merged_updates,
+            "dropped": sink.dropped if sink else 0,
+            "missed_reports": self.missed_event_reports,
+        }
 
     def _on_error_event(self, errors: tuple[tuple[str, str, str], ...]) -> None:
         reasons = [e[0] for e in errors]

@@ -206,7 +206,7 @@ class EventMode(ChannelMode):
         link: DeviceLink,
         attribute: str,
         extract: Any,
-        on_events: Callable[[deque[EventItem]], None],
+        on_events: Callable[[deque[EventItem]], bool | None],
         on_failure: FailureHandler,
         on_no_events: Callable[[list[str]], None],
         post: Callable[..., None],
