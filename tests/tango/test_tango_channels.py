@@ -142,8 +142,7 @@ def test_events_deliver_values_in_order(values_url, tango_items, recorder):
     writer = tango_items("channel", "writer", "Scalar", tangoname=values_url)
     rec = recorder(channel)
     rec.wait_for(channel.is_connected, 10, "the subscription's first event")
-    initial = len(rec.values())
-    assert initial == 1
+    initial = rec.wait_until_events_flow(lambda: writer.set_value(0.5))
     for value in (1.0, 2.0, 3.0, 4.0):
         writer.set_value(value)
     rec.wait_for(lambda: rec.values()[-1:] == [4.0], 10, "the last event")
@@ -167,9 +166,10 @@ def test_events_keep_values_of_any_quality(
         "channel", "reading", "Reading", tangoname=values_url, polling="events"
     )
     push = tango_items("command", "push", "PushReading", tangoname=values_url)
-    push([0.0, int(tango.AttrQuality.ATTR_VALID)])
     rec = recorder(channel)
-    rec.wait_for(lambda: channel.quality is Quality.VALID, 10, "a valid value")
+    rec.wait_for(channel.is_connected, 10, "the subscription's first event")
+    rec.wait_until_events_flow(lambda: push([0.0, int(tango.AttrQuality.ATTR_VALID)]))
+    assert channel.quality is Quality.VALID
     push([7.5, int(tango_quality)])
     rec.wait_for(lambda: 7.5 in rec.values(), 10, "the value of other quality")
     assert channel.get_quality() is quality
@@ -184,9 +184,10 @@ def test_invalid_quality_keeps_the_last_value(values_url, tango_items, recorder)
         "channel", "reading", "Reading", tangoname=values_url, polling="events"
     )
     push = tango_items("command", "push", "PushReading", tangoname=values_url)
-    push([3.0, int(tango.AttrQuality.ATTR_VALID)])
     rec = recorder(channel)
-    rec.wait_for(lambda: channel.value == 3.0, 10, "a valid value")
+    rec.wait_for(channel.is_connected, 10, "the subscription's first event")
+    rec.wait_until_events_flow(lambda: push([3.0, int(tango.AttrQuality.ATTR_VALID)]))
+    assert channel.value == 3.0
     push([0.0, int(tango.AttrQuality.ATTR_INVALID)])
     rec.wait_for(lambda: channel.quality is Quality.INVALID, 10, "quality INVALID")
     assert channel.value == 3.0

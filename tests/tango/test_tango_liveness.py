@@ -162,6 +162,7 @@ def test_lost_events_make_the_channel_read_the_value_again(
     silently = tango_items("command", "set", "SetSequenceSilently", tangoname=url)
     rec = recorder(channel)
     rec.wait_for(channel.is_connected, 10, "connected")
+    rec.wait_until_events_flow(lambda: push(1))
     push(3)
     rec.wait_for(lambda: channel.value == 3, 10, "the pushed values")
     silently(10)  # the device moves on; its event is "lost"
