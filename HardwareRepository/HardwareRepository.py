@@ -45,6 +45,7 @@ from .BaseHardwareObjects import (
     Procedure,
 )
 from .bridge import Launcher
+from .Command import lingering
 from .errors import ConfigError, HardwareRepositoryError, Timeout
 
 __all__ = [
@@ -643,6 +644,7 @@ class HardwareRepository(SignalEmitter):
             problems.extend(self._shutdown_built(name, self._built[name], deadline))
         self._built.clear()
         self._objects.clear()
+        problems.extend(lingering(max(0.0, deadline - time.monotonic())))
         remaining = max(0.0, deadline - time.monotonic())
         problems.extend(_stop_pollers(remaining))
         self._launcher.kill_all(timeout=max(0.0, deadline - time.monotonic()))

@@ -51,7 +51,13 @@ from greenlet import getcurrent
 from ..bridge import _native
 from ..CommandContainer import NOT_INITIALIZED, ChannelObject, CommandObject, Quality
 from ..errors import BridgeClosedError, ConfigError, NotConnectedError, Timeout
-from ._tango._device import DeviceLink, PendingCall, acquire_link, release_link
+from ._tango._device import (
+    DeviceLink,
+    PendingCall,
+    acquire_link,
+    release_link,
+    released_links,
+)
 from ._tango._errors import (
     FALLBACK_REASONS,
     TangoCommandFailedError,
@@ -81,6 +87,7 @@ __all__ = [
     "TangoErrorDetails",
     "TangoNotConnectedError",
     "TangoTimeout",
+    "lingering",
     "make_channel",
     "make_command",
 ]
@@ -328,6 +335,39 @@ def _can_wait(bridge: Any) -> bool:
     return getcurrent() is not bridge.hub
 
 
+def _wait_released(link: DeviceLink, ended: Any, bridge: Any) -> None:
+    """Wait for a released link's threads, unless a call holds them.
+
+    A call in flight (a command on a frozen device) may hold a thread for the
+    device's whole Tango timeout: then ``close()`` returns at once and the
+    repository's shutdown reports the device (:func:`lingering`).
+    """
+    if ended is not None and _can_wait(bridge) and not link.busy():
+        ended.wait(_CLOSE_WAIT)
+
+
+def lingering(timeout: float = 0.0) -> list[str]:
+    """Wait for released devices' threads; describe those still running.
+
+    Called by the repository's ``shutdown()`` after closing every item. Waits
+    cooperatively in a greenlet (natively in a plain thread) up to ``timeout``
+    seconds in all.
+
+    :returns: one line per device whose worker or health threads still run,
+        naming the calls in flight.
+    """
+    deadline = _native.monotonic() + timeout
+    problems = []
+    for link in released_links():
+        if not link.ended.wait(max(0.0, deadline - _native.monotonic())):
+            calls = ", ".join(link.busy()) or "none"
+            problems.append(
+                f"Tango device {link.device}: threads still running after "
+                f"shutdown (calls in flight: {calls})"
+            )
+    return problems
+
+
 def _health_listener(
     handler: Callable[[bool, str], None], bridge: Any
 ) -> Callable[[bool, str], None]:
@@ -468,8 +508,7 @@ class TangoCommand(CommandObject):
         self._link.health.unwatch(self._health_token)
         ended = release_link(self._link)
         super().close()
-        if ended is not None and _can_wait(self._bridge):
-            ended.wait(_CLOSE_WAIT)
+        _wait_released(self._link, ended, self._bridge)
 
 
 class TangoChannel(ChannelObject):
@@ -951,5 +990,4 @@ class TangoChannel(ChannelObject):
         self._mode.stop()
         ended = release_link(self._link)
         super().close()
-        if ended is not None and _can_wait(self._bridge):
-            ended.wait(_CLOSE_WAIT)
+        _wait_released(self._link, ended, self._bridge)

@@ -22,7 +22,13 @@ from typing import Any
 from ..bridge import _native
 from ..errors import ConfigError
 
-__all__ = ["get_type", "register_type", "registered_types", "unregister_type"]
+__all__ = [
+    "get_type",
+    "lingering",
+    "register_type",
+    "registered_types",
+    "unregister_type",
+]
 
 # name -> dotted module path or provider object; guarded by _lock.
 _registry: dict[str, Any] = {
@@ -107,3 +113,23 @@ def get_type(name: str) -> Any:
     with _lock:
         _loaded[key] = provider
     return provider
+
+
+def lingering(timeout: float = 0.0) -> list[str]:
+    """Ask every type in use what it left running after its items closed.
+
+    Each provider imported so far may define ``lingering(timeout) ->
+    list[str]`` (threads still running, naming device and call); the
+    repository's shutdown reports them. Waits up to ``timeout`` seconds in all.
+
+    :returns: one problem per line, from every provider.
+    """
+    with _lock:
+        providers = list(_loaded.values())
+    deadline = _native.monotonic() + timeout
+    problems: list[str] = []
+    for provider in providers:
+        report = getattr(provider, "lingering", None)
+        if callable(report):
+            problems.extend(report(max(0.0, deadline - _native.monotonic())))
+    return problems

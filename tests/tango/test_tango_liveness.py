@@ -26,6 +26,7 @@ from HardwareRepository.Command import Tango
 from HardwareRepository.Command.Tango import TangoTimeout
 from HardwareRepository.CommandContainer import Quality
 from HardwareRepository.errors import NotConnectedError
+from HardwareRepository.HardwareRepository import HardwareRepository
 from HardwareRepository.testing.tango_servers import TangoServerProcess
 
 pytestmark = [pytest.mark.tango, pytest.mark.slow]
@@ -294,4 +295,33 @@ def test_closed_event_channels_leave_no_callback_map_noise(server, capfd):
         if "not found in event callback map" in line
     ]
     assert len(noise) <= 1, noise
+    assert Poller.shutdown(timeout=10)
+
+
+def test_shutdown_reports_the_device_whose_call_is_still_in_flight(
+    server, tmp_path, caplog
+):
+    # Issue 17 item 7: shutdown blamed whichever object happened to close
+    # last and did not report the device threads it left running.
+    url = server.device_url(DEVICE)
+    (tmp_path / "slow.xml").write_text(
+        f"<object><tangoname>{url}</tangoname>"
+        '<command type="tango" name="sleep">Sleep</command></object>'
+    )
+    (tmp_path / "other.xml").write_text(
+        '<object><channel type="sim" name="x" value="1">X</channel></object>'
+    )
+    repo = HardwareRepository(str(tmp_path))
+    repo.load_all()
+    sleep = repo.get_hardware_object("/slow").get_command_object("sleep")
+    pending = sleep(2.5, wait=False, timeout=10)
+    gevent.sleep(0.3)  # the call is sent
+    problems = repo.shutdown(timeout=1.0)
+    assert any(f"Tango device {url}" in p and "command Sleep" in p for p in problems), (
+        problems
+    )
+    assert not any("other" in p for p in problems), problems
+    with pytest.raises(NotConnectedError):
+        pending.get(5)
+    assert Tango.lingering(10) == []  # the threads end once the call returns
     assert Poller.shutdown(timeout=10)
