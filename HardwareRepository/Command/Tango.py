@@ -66,7 +66,7 @@ from ._tango._errors import (
     TangoNotConnectedError,
     TangoTimeout,
 )
-from ._tango._events import QUALITIES, EventItem, EventSink
+from ._tango._events import QUALITIES, READ_BACK, EventItem, EventSink
 from ._tango._modes import ChannelMode, EventMode, PollMode, Reading, ReadMode
 
 __all__ = [
@@ -78,6 +78,7 @@ __all__ = [
     "MAX_TIMEOUT",
     "MIN_POLLING_PERIOD",
     "MIN_TIMEOUT",
+    "READ_BACK_DELAY",
     "RETRY_DELAY_MAX",
     "RETRY_DELAY_MIN",
     "TangoChannel",
@@ -114,6 +115,10 @@ MIN_TIMEOUT = 1
 #: ms; the longest ``timeout`` accepted (Tango's client keeps it in a signed
 #: 32-bit integer: a longer one made every call of that device fail)
 MAX_TIMEOUT = 2**31 - 1
+#: seconds after a subscription when an event channel reads its value once
+#: more (cppTango joins the event stream a moment after the first reading; a
+#: change in between would otherwise leave the channel on a stale value)
+READ_BACK_DELAY = 0.5
 #: seconds; the most the hub spends on one channel's queued events before it
 #: lets other work run (the rest follows at once after)
 HUB_SLICE = 0.005
@@ -595,6 +600,7 @@ class TangoChannel(ChannelObject):
         self._stopping = False
         self._retry_delay = RETRY_DELAY_MIN
         self._retry_timer: Any = None  # hub thread only
+        self._read_back_timer: Any = None  # hub thread only
         self._outage_logged = False  # hub thread only
         #: how many ``API_MissedEvents`` reports Tango sent (events it lost)
         self.missed_event_reports = 0
@@ -633,6 +639,7 @@ class TangoChannel(ChannelObject):
                 self._fall_back_to_polling,
                 post,
                 self.source(),
+                self._on_subscribed,
             )
         if kind == "poll":
             assert self.polling_period is not None, self.source()
@@ -678,6 +685,21 @@ class TangoChannel(ChannelObject):
             self._retry_delay = RETRY_DELAY_MIN
             self._mode.restart()
 
+    def _on_subscribed(self) -> None:
+        """Hub: a subscription reached the device; read once more a bit later."""
+        if self._stopping or self._read_back_timer is not None:
+            return
+        timer = self._bridge.hub.loop.timer(READ_BACK_DELAY)
+        self._read_back_timer = timer
+        timer.start(self._read_back)
+
+    def _read_back(self) -> None:
+        timer, self._read_back_timer = self._read_back_timer, None
+        if timer is not None:
+            timer.close()
+        if not self._stopping and isinstance(self._mode, EventMode):
+            self._mode.reread(self._read_stamped)
+
     # -- fallback ---------------------------------------------------------------
     def _fall_back_to_polling(self, reasons: list[str]) -> None:
         """Hub: the server sends no change events for the attribute; poll it."""
@@ -701,6 +723,12 @@ class TangoChannel(ChannelObject):
             self._target, _read, self.attribute_name, self._extract
         )
         return Reading(attr.value, attr.quality)
+
+    def _read_stamped(self) -> tuple[Any, Any, float]:
+        attr = self._link.read_in_thread(
+            self._target, _read, self.attribute_name, self._extract
+        )
+        return attr.value, attr.quality, attr.time.totime()
 
     # -- hub-side delivery ---------------------------------------------------------
     def _on_events(self, items: deque[EventItem]) -> bool:
@@ -731,7 +759,10 @@ class TangoChannel(ChannelObject):
                 return True
             value, tango_quality, timestamp, errors = popleft()
             if errors is not None:
-                self._on_error_event(errors)
+                if errors is READ_BACK:
+                    self._deliver_if_changed(value, tango_quality, timestamp)
+                else:
+                    self._on_error_event(errors)
                 continue
             if coalesce and items:
                 following = items[0]
@@ -807,7 +838,7 @@ class TangoChannel(ChannelObject):
                 text,
             )
         if isinstance(self._mode, EventMode):
-            self._mode.reread(self._read)
+            self._mode.reread(self._read_stamped)
 
     def _disconnected(self, why: str) -> None:
         if not self._outage_logged:
@@ -913,14 +944,16 @@ class TangoChannel(ChannelObject):
 
     getValue = get_value
 
-    def _deliver_if_changed(self, value: Any, tango_quality: Any) -> None:
+    def _deliver_if_changed(
+        self, value: Any, tango_quality: Any, timestamp: float | None = None
+    ) -> None:
         quality = QUALITIES.get(tango_quality, Quality.INVALID)
         if (
             self._value is NOT_INITIALIZED
             or quality is not self._quality
             or not _same(self._value, value)
         ):
-            self._deliver(value, tango_quality, None)
+            self._deliver(value, tango_quality, timestamp)
 
     def set_value(self, value: Any, timeout: float | None = None) -> None:
         """Write ``value`` to the attribute and wait for the device to accept it.
@@ -986,6 +1019,10 @@ class TangoChannel(ChannelObject):
             return
         self._stopping = True
         self._cancel_retry()
+        timer, self._read_back_timer = self._read_back_timer, None
+        if timer is not None:
+            timer.stop()
+            timer.close()
         self._link.health.unwatch(self._health_token)
         self._mode.stop()
         ended = release_link(self._link)

@@ -325,3 +325,22 @@ def test_shutdown_reports_the_device_whose_call_is_still_in_flight(
         pending.get(5)
     assert Tango.lingering(10) == []  # the threads end once the call returns
     assert Poller.shutdown(timeout=10)
+
+
+def test_a_change_lost_while_subscribing_is_read_back(
+    server, tango_items, recorder, monkeypatch
+):
+    # cppTango joins the event stream a moment after the subscription's
+    # synchronous first reading: an event pushed in between is lost (seen in
+    # the suite under load). The channel reads once more READ_BACK_DELAY s
+    # after subscribing. Here the change comes with no event at all.
+    monkeypatch.setattr(Tango, "READ_BACK_DELAY", 2.0)  # the change comes first
+    url = server.device_url(DEVICE)
+    silently = tango_items("command", "set", "SetSequenceSilently", tangoname=url)
+    silently(0)
+    channel = tango_items("channel", "seq", "Sequence", tangoname=url, polling="events")
+    rec = recorder(channel)
+    rec.wait_for(channel.is_connected, 10, "the first event")
+    silently(42)
+    rec.wait_for(lambda: channel.value == 42, 5, "the value read back")
+    assert channel.statistics()["received"] == 1  # no event carried it

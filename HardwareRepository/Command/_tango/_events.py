@@ -37,6 +37,7 @@ __all__ = [
     "LINGER",
     "MAX_DEPTH",
     "QUALITIES",
+    "READ_BACK",
     "EventItem",
     "EventSink",
 ]
@@ -70,6 +71,12 @@ QUALITIES: dict[Any, Quality] = {
 #: and ``timestamp`` is the reception time. A plain tuple: no constructor call
 #: in Tango's thread.
 EventItem = tuple[Any, Any, float, "tuple[tuple[str, str, str], ...] | None"]
+
+
+#: The ``errors`` field of an item that is not an event but a value the
+#: channel read itself (:meth:`EventSink.push_read_back`); compared by
+#: identity (a real error event's errors are a new tuple).
+READ_BACK: tuple[tuple[str, str, str], ...] = (("READ_BACK", "", ""),)
 
 
 class EventSink:
@@ -139,6 +146,24 @@ class EventSink:
             return
         self._append((value, quality, timestamp, None))
         self._wake()
+
+    def push_read_back(
+        self, value: Any, quality: Any, timestamp: float, received_before: int
+    ) -> bool:
+        """Queue a value the channel read, unless an event came in meanwhile.
+
+        The item's ``errors`` is :data:`READ_BACK`. If any event was received
+        since ``received_before`` (the :attr:`received` count taken before the
+        read), the stream is live and the read may be older than an event
+        already queued: it is dropped. Any thread.
+
+        :returns: whether the value was queued.
+        """
+        if self._closed or self.received != received_before:
+            return False
+        self._append((value, quality, timestamp, READ_BACK))
+        self._wake()
+        return True
 
     def _wake(self) -> None:
         if self._scheduled:
