@@ -609,6 +609,11 @@ class TangoChannel(ChannelObject):
         self.coalesce = False
         #: values skipped by :attr:`coalesce`
         self.merged_updates = 0
+        #: error events received (``API_MissedEvents``, ``API_EventTimeout``...)
+        self.error_events = 0
+        #: values read back after a subscription or lost events and delivered
+        #: because they changed something (they are not events)
+        self.read_backs = 0
         self._missed_logged_at = -_MISSED_LOG_INTERVAL  # hub thread only
         self._link: DeviceLink = acquire_link(tangoname)
         self._link.want_timeout(timeout)
@@ -760,8 +765,10 @@ class TangoChannel(ChannelObject):
             value, tango_quality, timestamp, errors = popleft()
             if errors is not None:
                 if errors is READ_BACK:
-                    self._deliver_if_changed(value, tango_quality, timestamp)
+                    if self._deliver_if_changed(value, tango_quality, timestamp):
+                        self.read_backs += 1
                 else:
+                    self.error_events += 1
                     self._on_error_event(errors)
                 continue
             if coalesce and items:
@@ -779,12 +786,14 @@ class TangoChannel(ChannelObject):
     def statistics(self) -> dict[str, int]:
         """Return the event counts of this channel (zeros outside ``events``).
 
-        ``received``: events Tango handed over; ``queued``: waiting for the
-        hub now; ``merged``: values skipped by coalescing (a later value of
-        the same quality was delivered instead); ``dropped``: the oldest
-        events discarded because the queue held
-        :data:`~._tango._events.MAX_DEPTH`; ``missed_reports``:
-        ``API_MissedEvents`` reports (events Tango itself lost).
+        ``received``: events Tango handed over (values and errors);
+        ``queued``: waiting for the hub now; ``merged``: values skipped by
+        coalescing (a later value of the same quality was delivered instead);
+        ``dropped``: the oldest events discarded because the queue held
+        :data:`~._tango._events.MAX_DEPTH`; ``errors``: error events;
+        ``missed_reports``: ``API_MissedEvents`` reports among them (events
+        Tango itself lost); ``read_backs``: values the channel read itself and
+        delivered because they changed something (not in ``received``).
         """
         sink = self.sink
         return {
@@ -792,7 +801,9 @@ class TangoChannel(ChannelObject):
             "queued": sink.depth if sink else 0,
             "merged": self.merged_updates,
             "dropped": sink.dropped if sink else 0,
+            "errors": self.error_events,
             "missed_reports": self.missed_event_reports,
+            "read_backs": self.read_backs,
         }
 
     def _on_error_event(self, errors: tuple[tuple[str, str, str], ...]) -> None:
@@ -946,7 +957,7 @@ class TangoChannel(ChannelObject):
 
     def _deliver_if_changed(
         self, value: Any, tango_quality: Any, timestamp: float | None = None
-    ) -> None:
+    ) -> bool:
         quality = QUALITIES.get(tango_quality, Quality.INVALID)
         if (
             self._value is NOT_INITIALIZED
@@ -954,6 +965,8 @@ class TangoChannel(ChannelObject):
             or not _same(self._value, value)
         ):
             self._deliver(value, tango_quality, timestamp)
+            return True
+        return False
 
     def set_value(self, value: Any, timeout: float | None = None) -> None:
         """Write ``value`` to the attribute and wait for the device to accept it.
