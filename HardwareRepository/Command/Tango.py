@@ -516,6 +516,37 @@ class TangoCommand(CommandObject):
         _wait_released(self._link, ended, self._bridge)
 
 
+class _HubTimer:
+    """One pending call later in the hub (a retry, a read-back); hub thread."""
+
+    def __init__(self, bridge: Any) -> None:
+        self._bridge = bridge
+        self._timer: Any = None
+
+    @property
+    def pending(self) -> bool:
+        """Whether a call is due."""
+        return self._timer is not None
+
+    def start(self, delay: float, func: Callable[[], None]) -> None:
+        """Call ``func()`` in ``delay`` seconds (a pending call is replaced)."""
+        self.cancel()
+        timer = self._bridge.hub.loop.timer(delay)
+        self._timer = timer
+        timer.start(self._fire, func)
+
+    def _fire(self, func: Callable[[], None]) -> None:
+        self.cancel()
+        func()
+
+    def cancel(self) -> None:
+        """Forget the pending call, if any."""
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.stop()
+            timer.close()
+
+
 class TangoChannel(ChannelObject):
     """An attribute of a Tango device.
 
@@ -599,8 +630,8 @@ class TangoChannel(ChannelObject):
         self._enum_labels: list[str] | None = None
         self._stopping = False
         self._retry_delay = RETRY_DELAY_MIN
-        self._retry_timer: Any = None  # hub thread only
-        self._read_back_timer: Any = None  # hub thread only
+        self._retry_timer = _HubTimer(self._bridge)
+        self._read_back_timer = _HubTimer(self._bridge)
         self._outage_logged = False  # hub thread only
         #: how many ``API_MissedEvents`` reports Tango sent (events it lost)
         self.missed_event_reports = 0
@@ -686,22 +717,16 @@ class TangoChannel(ChannelObject):
             log.info(
                 "%s: the device answers again; getting a fresh value", self.source()
             )
-            self._cancel_retry()
+            self._retry_timer.cancel()
             self._retry_delay = RETRY_DELAY_MIN
             self._mode.restart()
 
     def _on_subscribed(self) -> None:
         """Hub: a subscription reached the device; read once more a bit later."""
-        if self._stopping or self._read_back_timer is not None:
-            return
-        timer = self._bridge.hub.loop.timer(READ_BACK_DELAY)
-        self._read_back_timer = timer
-        timer.start(self._read_back)
+        if not self._stopping and not self._read_back_timer.pending:
+            self._read_back_timer.start(READ_BACK_DELAY, self._read_back)
 
     def _read_back(self) -> None:
-        timer, self._read_back_timer = self._read_back_timer, None
-        if timer is not None:
-            timer.close()
         if not self._stopping and isinstance(self._mode, EventMode):
             self._mode.reread(self._read_stamped)
 
@@ -723,16 +748,17 @@ class TangoChannel(ChannelObject):
         self._mode.start()
 
     # -- blocking read (worker and poller threads) ------------------------------
-    def _read(self) -> Reading:
-        attr = self._link.read_in_thread(
+    def _read_attribute(self) -> Any:
+        return self._link.read_in_thread(
             self._target, _read, self.attribute_name, self._extract
         )
+
+    def _read(self) -> Reading:
+        attr = self._read_attribute()
         return Reading(attr.value, attr.quality)
 
     def _read_stamped(self) -> tuple[Any, Any, float]:
-        attr = self._link.read_in_thread(
-            self._target, _read, self.attribute_name, self._extract
-        )
+        attr = self._read_attribute()
         return attr.value, attr.quality, attr.time.totime()
 
     # -- hub-side delivery ---------------------------------------------------------
@@ -870,24 +896,15 @@ class TangoChannel(ChannelObject):
         """Hub: a poll, a read or a subscription failed; report, retry later."""
         if self._stopping:
             return
-        if self._retry_timer is not None:  # a retry is already due
+        if self._retry_timer.pending:  # a retry is already due
             self._disconnected(str(exc))
             return
         delay = self._retry_delay
         self._disconnected(f"{exc}; retrying in {delay:g} s")
         self._retry_delay = min(delay * 2, RETRY_DELAY_MAX)
-        timer = self._bridge.hub.loop.timer(delay)
-        self._retry_timer = timer
-        timer.start(self._retry)
-
-    def _cancel_retry(self) -> None:
-        timer, self._retry_timer = self._retry_timer, None
-        if timer is not None:
-            timer.stop()
-            timer.close()
+        self._retry_timer.start(delay, self._retry)
 
     def _retry(self) -> None:
-        self._cancel_retry()
         if not self._stopping:
             self._mode.restart()
 
@@ -1031,11 +1048,8 @@ class TangoChannel(ChannelObject):
         if self._closed:
             return
         self._stopping = True
-        self._cancel_retry()
-        timer, self._read_back_timer = self._read_back_timer, None
-        if timer is not None:
-            timer.stop()
-            timer.close()
+        self._retry_timer.cancel()
+        self._read_back_timer.cancel()
         self._link.health.unwatch(self._health_token)
         self._mode.stop()
         ended = release_link(self._link)
