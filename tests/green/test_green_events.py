@@ -210,7 +210,7 @@ def test_callbacks_run_in_the_hub_of_the_subscribing_thread(dev):
     other = Thread(name="subscriber")
     other.start(timeout=10)
     try:
-        ident = other.apply(_native.get_ident, timeout=10)
+        ident = other.apply(native.get_ident, timeout=10)
         event_id = other.apply(dev.subscribe_event, "Count", CHANGE, counts, timeout=20)
         start = dev.read_attribute("Count").value
         counts.wait_for(start)
@@ -220,7 +220,7 @@ def test_callbacks_run_in_the_hub_of_the_subscribing_thread(dev):
     finally:
         other.stop(timeout=10)
     assert counts.threads == {ident}
-    assert ident != _native.get_ident()
+    assert ident != native.get_ident()
     assert counts.values[-300:] == list(range(start + 1, start + 301))
 
 
