@@ -1,4 +1,4 @@
-"""The window's Record button: record the plotted channel to a NeXus file."""
+"""The window's Record button: record the plotted channels to a NeXus file."""
 
 from __future__ import annotations
 
@@ -32,11 +32,13 @@ def plotted_channel(source: Any) -> tuple[str, Any] | None:
 class RecordBar(QtWidgets.QWidget):
     """A Record/Stop button and a line saying what is recorded where.
 
-    Records the channel behind the plot's current source (a machine current,
-    a motor position) with a :class:`~HardwareRepository.recording.ChannelRecorder`
-    in parallel mode, into ``directory`` (default: ``$HWR_RECORD_DIR``, else
-    the working directory) as ``object-channel-YYYYmmdd-HHMMSS.h5``. Changing
-    the plot's source does not change a running recording.
+    Records the channels behind the sources the plot shows (a machine
+    current, motor positions) with a
+    :class:`~HardwareRepository.recording.ChannelRecorder` in parallel mode,
+    into ``directory`` (default: ``$HWR_RECORD_DIR``, else
+    the working directory) as ``object-channel-YYYYmmdd-HHMMSS.h5`` (or
+    ``channels-...`` for several). Showing other sources does not change a
+    running recording.
 
     .. important:: GUI (hub) thread only; :meth:`detach` before the objects
        are shut down (it stops a running recording and closes its file).
@@ -58,7 +60,7 @@ class RecordBar(QtWidgets.QWidget):
         self.recorder: Any = None
         self.button = QtWidgets.QPushButton("Record")
         self.button.setObjectName("record")
-        self.button.setToolTip("record the plotted channel to a NeXus (HDF5) file")
+        self.button.setToolTip("record the plotted channels to a NeXus (HDF5) file")
         self.label = QtWidgets.QLabel("")
         self.label.setObjectName("record-status")
         self.label.setTextInteractionFlags(
@@ -79,29 +81,31 @@ class RecordBar(QtWidgets.QWidget):
         return self.recorder is not None and not self.recorder.done()
 
     def toggle(self) -> None:
-        """Start recording the plotted channel, or stop the running recording."""
+        """Start recording the plotted channels, or stop the running recording."""
         if self.is_recording():
             self.stop()
         else:
             self.start()
 
     def start(self) -> None:
-        """Start recording the plotted channel; a failure shows in the label."""
+        """Start recording the plotted channels; a failure shows in the label."""
         from HardwareRepository.recording import ChannelRecorder
 
-        index = self.plot_panel.choice.currentIndex()
-        if not 0 <= index < len(self.plot_panel.sources):
+        shown = set(self.plot_panel.shown_labels())
+        targets = [
+            target
+            for source in self.plot_panel.sources
+            if source.label in shown and (target := plotted_channel(source)) is not None
+        ]
+        if not targets:
+            self.label.setText("no plotted channel to record")
             return
-        target = plotted_channel(self.plot_panel.sources[index])
-        if target is None:
-            self.label.setText("this plot has no channel to record")
-            return
-        name, channel = target
+        name = targets[0][0] if len(targets) == 1 else "channels"
         stamp = time.strftime("%Y%m%d-%H%M%S")
         base = name.lstrip("/").replace("/", "-").replace(".", "-")
         path = os.path.join(self.directory, f"{base}-{stamp}.h5")
         try:
-            recorder = ChannelRecorder([(name, channel)], path, "parallel")
+            recorder = ChannelRecorder(targets, path, "parallel")
             recorder.start()
         except Exception as exc:
             log.exception("recording %s into %s failed to start", name, path)
@@ -128,7 +132,7 @@ class RecordBar(QtWidgets.QWidget):
             return
         info = recorder.info()
         written = sum(c["written"] for c in info["channels"].values())
-        name = next(iter(info["channels"]), "")
+        name = ", ".join(info["channels"])
         if recorder.done():
             self._timer.stop()
             self.button.setText("Record")

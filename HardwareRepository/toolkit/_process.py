@@ -175,20 +175,30 @@ class ProcessWorker:
                     break
                 self._deliver(job_id, ok, payload)
         finally:
-            self._process.join()
-            code = self._process.exitcode
-            with self._lock:
-                self._closed = True
-                self._exit_reason = f" (child exited with code {code})"
-                pending, self._pending = self._pending, {}
-            for result, on_done in pending.values():
-                result.set_exception(
-                    BridgeClosedError(f"{self!r}: the child ended{self._exit_reason}")
-                )
-                self._done(result, on_done)
-            self._conn.close()
+            try:
+                self._end_child()
+            finally:
+                self._finished.set()
+
+    def _end_child(self) -> None:
+        self._process.join()
+        code = self._process.exitcode
+        # exitcode stays None when another waitpid(-1) in this process (e.g.
+        # gevent's child watcher, once gevent.subprocess was used) reaped the
+        # child first: it has ended, but its code is lost.
+        status = "an unknown code" if code is None else f"code {code}"
+        with self._lock:
+            self._closed = True
+            self._exit_reason = f" (child exited with {status})"
+            pending, self._pending = self._pending, {}
+        for result, on_done in pending.values():
+            result.set_exception(
+                BridgeClosedError(f"{self!r}: the child ended{self._exit_reason}")
+            )
+            self._done(result, on_done)
+        self._conn.close()
+        if code is not None:
             self._process.close()
-            self._finished.set()
 
     def _deliver(self, job_id: int, ok: bool, payload: Any) -> None:
         if job_id == 0:

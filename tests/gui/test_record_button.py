@@ -17,7 +17,10 @@ def test_record_button_records_the_plotted_channel(
     window, _ = open_window(demo_config)
     panel = window.plot_panel
     label = next(text for text in panel.source_labels() if text.endswith(": current"))
+    for other in panel.shown_labels():
+        panel.select(other, shown=False)
     panel.select(label)
+    assert panel.shown_labels() == [label]
     bar = window.record_bar
     bar.directory = str(tmp_path)
     assert bar.button.text() == "Record"
@@ -53,6 +56,8 @@ def test_closing_the_window_closes_a_running_recording(
     window, _ = open_window(demo_config)
     panel = window.plot_panel
     label = next(text for text in panel.source_labels() if text.endswith(": position"))
+    for other in panel.shown_labels():
+        panel.select(other, shown=False)
     panel.select(label)
     window.record_bar.directory = str(tmp_path)
     window.record_bar.button.click()
