@@ -33,7 +33,7 @@ from typing import Any
 from caproto import ChannelData, ChannelInteger, ChannelType
 from caproto.server import PVGroup, pvproperty
 
-from .processes import IOC_READY_LINE
+from .processes import IOC_READY_LINE, announce_ready
 
 __all__ = ["MotorIOC", "main"]
 
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         await asyncio.sleep(0.2)  # let the server bind its sockets
         if counters and args.counter_rate > 0:
             tasks.append(loop.create_task(_count(counters, args.counter_rate)))
-        print(f"{IOC_READY_LINE} {port}", flush=True)
+        announce_ready(IOC_READY_LINE, port)
         await stopping.wait()
         for task in tasks:
             task.cancel()

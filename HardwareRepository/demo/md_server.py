@@ -57,7 +57,7 @@ from ..Command.exporter.protocol import (
     format_value,
     split_parameters,
 )
-from .processes import MD_READY_LINE
+from .processes import MD_READY_LINE, announce_ready
 
 __all__ = ["MDServer", "MDSimulation", "main"]
 
@@ -501,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print(f"{MD_READY_LINE} {server.port}", flush=True)
+    announce_ready(MD_READY_LINE, server.port)
     server.serve()
     return 0
 

@@ -26,6 +26,7 @@ __all__ = [
     "EpicsIocProcess",
     "MDServerProcess",
     "ServerProcess",
+    "announce_ready",
     "free_port",
 ]
 
@@ -34,6 +35,21 @@ MD_READY_LINE = "MD-SERVER-READY"
 IOC_READY_LINE = "EPICS-IOC-READY"
 
 log = logging.getLogger("HardwareRepository.demo")
+
+
+def announce_ready(word: str, port: int | str) -> None:
+    """Tell the parent that the server serves (called once, in the child).
+
+    Writes ``<word> <port>`` in one write to the standard output (the parent
+    closes that pipe once it has read the line), then sends the standard output
+    to the log like the standard error, so nothing written later can hit the
+    closed pipe.
+    """
+    try:
+        os.write(1, f"{word} {port}\n".encode())
+    except OSError:
+        pass  # the parent is gone: the server notices it soon
+    os.dup2(2, 1)
 
 
 def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
