@@ -7,7 +7,8 @@ provider fulfils is written at the top of
 :mod:`HardwareRepository.CommandContainer`.
 
 Built in: ``sim`` (:mod:`.Sim`), ``tango`` (:mod:`.Tango`), ``taco``
-(:mod:`.Taco`), ``tine`` (:mod:`.Tine`). Third parties add theirs with
+(:mod:`.Taco`), ``tine`` (:mod:`.Tine`), ``exporter`` (:mod:`.Exporter`),
+``epics`` (:mod:`.Epics`). Third parties add theirs with
 :func:`register_type`. There is no chain of ``if type == ...`` anywhere: the
 loader asks :func:`get_type`.
 
@@ -26,6 +27,8 @@ __all__ = ["get_type", "register_type", "registered_types", "unregister_type"]
 
 # name -> dotted module path or provider object; guarded by _lock.
 _registry: dict[str, Any] = {
+    "epics": "HardwareRepository.Command.Epics",
+    "exporter": "HardwareRepository.Command.Exporter",
     "sim": "HardwareRepository.Command.Sim",
     "tango": "HardwareRepository.Command.Tango",
     "taco": "HardwareRepository.Command.Taco",

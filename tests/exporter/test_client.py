@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from conftest import connected_client, wait_for
+from exporter_helpers import connected_client, wait_for
 
 from HardwareRepository.Command.exporter import (
     ExporterClient,

@@ -1,0 +1,354 @@
+"""Type ``epics``: EPICS Channel Access commands and channels (pyepics).
+
+As real mxCuBE files write them (the element text is the PV name)::
+
+    <channel type="epics" name="position">BL:m1.RBV</channel>
+    <channel type="epics" name="state" polling="500">BL:m1.DMOV</channel>
+    <channel type="epics" name="label" read_as_str="1">BL:m1.DESC</channel>
+    <command type="epics" name="move" wait="True" timeout="30000">BL:m1.VAL</command>
+
+Channel: by default a Channel Access monitor delivers each change (events);
+``polling`` (ms) reads the PV on the Poller instead; ``auto_monitor="False"``
+without ``polling`` reads only on demand. ``read_as_str`` delivers strings
+(enum labels). ``timeout`` (ms, default 3000) limits one read or write.
+Values arrive with a quality from the alarm severity (NO_ALARM: VALID,
+MINOR: WARNING, MAJOR: ALARM, INVALID: INVALID) and the record's timestamp;
+the connection follows Channel Access's connection callbacks.
+
+Command: called without argument it reads the PV, with one argument it
+writes it; ``wait`` (XML ``wait="True"`` or ``cmd(value, wait_put=True)``)
+waits for the put's completion callback (a motor record: the end of the move).
+
+Nothing blocks the hub: PVs connect in Channel Access's threads, reads and
+writes run in worker threads while the caller waits cooperatively. A PV that
+does not exist, or whose server dies, gives a channel that is not connected
+(named in :meth:`~EpicsChannel.source`) and comes back by itself.
+Channel Access's threads reach the hub through the channel's thread-safe
+entry points.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .. import Poller
+from ..CommandContainer import NOT_INITIALIZED, ChannelObject, CommandObject, Quality
+from ..errors import ConfigError
+from ._common import parse_args
+from .channel_access import PVLink, call_blocking, load_pyepics
+
+__all__ = [
+    "INHERITED_PROPERTIES",
+    "EpicsChannel",
+    "EpicsCommand",
+    "make_channel",
+    "make_command",
+]
+
+log = logging.getLogger("HardwareRepository.Command.Epics")
+
+INHERITED_PROPERTIES = ()
+
+_QUALITY_BY_SEVERITY = (Quality.VALID, Quality.WARNING, Quality.ALARM, Quality.INVALID)
+_DEFAULT_TIMEOUT = 3.0  # s
+_GRACE = 1.0  # s the hub waits beyond pyepics' own timeout
+
+
+def _flag(attrs: dict[str, Any], key: str, default: bool) -> bool:
+    raw = attrs.pop(key, None)
+    if raw is None:
+        return default
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int):
+        return bool(raw)
+    text = str(raw).strip().lower()
+    if text in ("true", "yes", "on", "1"):
+        return True
+    if text in ("false", "no", "off", "0"):
+        return False
+    raise ConfigError(f"{key}={raw!r} must be true or false")
+
+
+def _milliseconds(attrs: dict[str, Any], key: str) -> float | None:
+    raw = attrs.pop(key, None)
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
+        raise ConfigError(f"{key}={raw!r} must be a positive number of milliseconds")
+    return raw / 1000.0
+
+
+def _pv_name(text: str, name: str, kind: str) -> str:
+    if not text:
+        raise ConfigError(f"epics {kind} {name!r} has no PV name (the element text)")
+    return text
+
+
+def _warn_unread(attrs: dict[str, Any], what: str) -> None:
+    if attrs:
+        log.warning("%s: ignoring unknown attributes %s", what, sorted(attrs))
+
+
+def make_command(
+    name: str, text: str, attrs: dict[str, Any], owner: Any
+) -> EpicsCommand:
+    """Create an :class:`EpicsCommand` from its XML element (see module doc)."""
+    attrs = dict(attrs)
+    load_pyepics()
+    command = EpicsCommand(
+        name,
+        _pv_name(text, name, "command"),
+        username=attrs.pop("username", None),
+        wait=_flag(attrs, "wait", False),
+        read_as_str=_flag(attrs, "read_as_str", False),
+        args=parse_args(attrs.pop("args", None)),
+        timeout=_milliseconds(attrs, "timeout"),
+    )
+    attrs.pop("auto_monitor", None)  # a command never monitors
+    _warn_unread(attrs, f"epics command {name!r}")
+    return command
+
+
+def make_channel(
+    name: str, text: str, attrs: dict[str, Any], owner: Any
+) -> EpicsChannel:
+    """Create an :class:`EpicsChannel` from its XML element (see module doc)."""
+    attrs = dict(attrs)
+    load_pyepics()
+    polling = attrs.pop("polling", None)
+    if polling in ("events", "event"):
+        polling = None
+    if polling is not None and (
+        isinstance(polling, bool)
+        or not isinstance(polling, (int, float))
+        or polling <= 0
+    ):
+        raise ConfigError(
+            f"polling={polling!r} must be a period in milliseconds or 'events'"
+        )
+    channel = EpicsChannel(
+        name,
+        _pv_name(text, name, "channel"),
+        username=attrs.pop("username", None),
+        polling=None if polling is None else polling / 1000.0,
+        auto_monitor=_flag(attrs, "auto_monitor", True),
+        read_as_str=_flag(attrs, "read_as_str", False),
+        timeout=_milliseconds(attrs, "timeout"),
+    )
+    attrs.pop("args", None)  # mxCuBE accepted it on channels and ignored it
+    _warn_unread(attrs, f"epics channel {name!r}")
+    return channel
+
+
+class EpicsCommand(CommandObject):
+    """Read a PV (no argument) or write it (one argument).
+
+    Args:
+        pvname: the PV.
+        wait: wait for the put's completion by default.
+        read_as_str: read strings (enum labels).
+        args: arguments used when the call gives none (from XML ``args``).
+        timeout: seconds for one read or write (and the call's limit).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        pvname: str,
+        username: str | None = None,
+        *,
+        wait: bool = False,
+        read_as_str: bool = False,
+        args: tuple[Any, ...] = (),
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name, username, timeout=timeout)
+        self.pvname = pvname
+        self.wait = wait
+        self.default_args = args
+        self.io_timeout = timeout or _DEFAULT_TIMEOUT
+        self._link = PVLink(pvname, monitor=False, as_string=read_as_str)
+
+    def source(self) -> str:
+        """Name the command and its PV, for messages."""
+        return f"epics command {self._name!r} (PV {self.pvname})"
+
+    def is_connected(self) -> bool:
+        """Return whether Channel Access has the PV connected."""
+        return self._link.connected and not self._closed
+
+    isConnected = is_connected
+
+    def _execute(self, *args: Any, wait_put: bool | None = None, **kwargs: Any) -> Any:
+        args = args or self.default_args
+        limit = self.io_timeout + _GRACE
+        if not args:
+            return call_blocking(
+                self._link.get, self.io_timeout, source=self.source(), limit=limit
+            )
+        if len(args) != 1:
+            raise TypeError(f"{self.source()} takes one value to write, got {args!r}")
+        wait = self.wait if wait_put is None else wait_put
+        call_blocking(
+            _put,
+            self._link,
+            args[0],
+            wait,
+            self.io_timeout,
+            source=self.source(),
+            limit=limit,
+        )
+        return None
+
+    def close(self) -> None:
+        """Disconnect the PV and refuse further calls; hub thread."""
+        if self._closed:
+            return
+        super().close()
+        self._link.close()
+
+
+def _put(link: PVLink, value: Any, wait: bool, timeout: float) -> None:
+    link.put(value, wait=wait, timeout=timeout)
+
+
+class EpicsChannel(ChannelObject):
+    """One PV followed by a monitor, by polling, or read on demand.
+
+    Hub-thread methods; Channel Access's threads enter through
+    :meth:`update_threadsafe` and :meth:`set_connected_threadsafe`.
+
+    Args:
+        pvname: the PV.
+        polling: seconds between two reads on the Poller; ``None``: monitor.
+        auto_monitor: with ``polling=None``, subscribe to changes (else
+            the value is read on demand only).
+        read_as_str: deliver strings (enum labels).
+        timeout: seconds for one read or write.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        pvname: str,
+        username: str | None = None,
+        *,
+        polling: float | None = None,
+        auto_monitor: bool = True,
+        read_as_str: bool = False,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name, username)
+        self.pvname = pvname
+        self.polling = polling
+        self.io_timeout = timeout or _DEFAULT_TIMEOUT
+        monitor = polling is None and auto_monitor
+        self._link = PVLink(
+            pvname,
+            on_value=self._from_monitor if monitor else None,
+            on_connection=self._from_connection,
+            monitor=monitor,
+            as_string=read_as_str,
+        )
+        self._poller: Poller.Poller | None = None  # hub thread only
+        if polling is not None:
+            self._start_polling(0.0)
+
+    def source(self) -> str:
+        """Name the channel and its PV, for messages."""
+        return f"epics channel {self._name!r} (PV {self.pvname})"
+
+    # -- Channel Access threads ---------------------------------------------
+    def _from_monitor(self, value: Any, severity: int, timestamp: float) -> None:
+        quality = _QUALITY_BY_SEVERITY[min(max(severity, 0), 3)]
+        self.update_threadsafe(value, quality, timestamp)
+
+    def _from_connection(self, connected: bool) -> None:
+        self.set_connected_threadsafe(connected)
+
+    # -- polling --------------------------------------------------------------
+    def _start_polling(self, delay: float) -> None:
+        assert self.polling is not None
+        self._poller = Poller.poll(
+            self._poll_once,
+            (),
+            self.polling * 1000.0,
+            self._on_polled,
+            self._on_poll_error,
+            compare=True,
+            start_delay=delay * 1000.0,
+        )
+
+    def _poll_once(self) -> Any:
+        """Poller thread: read the PV once."""
+        return self._link.get(self.io_timeout)
+
+    def _on_polled(self, value: Any) -> None:
+        if not self._closed:
+            self.update(value)
+
+    def _on_poll_error(self, exc: BaseException, poller_id: int) -> None:
+        failed = Poller.get_poller(poller_id)
+        if failed is not None:
+            failed.stop()
+        if self._closed:
+            return
+        log.debug("%s: poll failed: %s", self.source(), exc)
+        self._start_polling(max(self.polling or 1.0, 1.0))
+
+    # -- API ------------------------------------------------------------------
+    def get_value(self, force: bool = False, timeout: float | None = None) -> Any:
+        """Return the value; read the PV when ``force`` or nothing is cached.
+
+        Reading waits cooperatively in a greenlet (natively in a thread).
+
+        Raises:
+            NotConnectedError: the PV is not connected (within ``timeout``).
+            Timeout: the server did not answer in time.
+        """
+        if not force and self._value is not NOT_INITIALIZED:
+            return self._value
+        limit = timeout or self.io_timeout
+        value = call_blocking(
+            self._link.get, limit, source=self.source(), limit=limit + _GRACE
+        )
+        self.update(value)
+        return value
+
+    getValue = get_value
+
+    def set_value(
+        self, value: Any, wait: bool = False, timeout: float | None = None
+    ) -> None:
+        """Write ``value``; with ``wait``, until the put completes.
+
+        Raises:
+            NotConnectedError: the PV is not connected.
+            Timeout: ``wait`` and the put did not complete in time.
+        """
+        limit = timeout or self.io_timeout
+        call_blocking(
+            _put,
+            self._link,
+            value,
+            wait,
+            limit,
+            source=self.source(),
+            limit=limit + _GRACE,
+        )
+
+    setValue = set_value
+
+    def close(self) -> None:
+        """Stop polling, drop the monitor and disconnect; hub thread; idempotent."""
+        if self._closed:
+            return
+        poller, self._poller = self._poller, None
+        if poller is not None:
+            poller.stop()
+        self._link.close()
+        super().close()
