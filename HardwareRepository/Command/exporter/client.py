@@ -37,7 +37,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
-from ...bridge import AsyncResult
+from ...bridge import AsyncResult, Event
 from ...bridge._native import allocate_lock, monotonic, start_new_thread
 from ...errors import (
     CommandFailedError,
@@ -121,7 +121,13 @@ class PendingReply:
             return self.result.get(timeout)
         except Timeout:
             self.abandoned_at = monotonic()
+            if timeout is None:
+                raise  # an outer timeout of the caller's: its message stands
             raise Timeout(f"{self.description}: no reply within {timeout} s") from None
+        except BaseException:
+            if not self.result.ready():
+                self.abandoned_at = monotonic()  # the waiting greenlet was killed
+            raise
 
 
 class ExporterClient:
@@ -170,6 +176,8 @@ class ExporterClient:
         self._wake_w.setblocking(False)
         self._thread_done = allocate_lock()
         self._generation = 0  # connections made so far
+        #: set while connected; any thread or greenlet may wait on it
+        self.connected_event = Event()
 
     @property
     def address(self) -> str:
@@ -284,12 +292,17 @@ class ExporterClient:
     ) -> str | None:
         """Send one request and return its reply text (``None`` for ``NULL``).
 
-        Waits cooperatively in a greenlet and natively in a plain thread.
+        Waits cooperatively in a greenlet and natively in a plain thread. While
+        the client is (re)connecting, waits for the connection first, at most
+        ``connect_timeout + reconnect_delay`` seconds (and within ``timeout``).
 
         Raises:
             Timeout, CommandFailedError, NotConnectedError,
             ExporterProtocolError: see :meth:`PendingReply.wait`.
         """
+        if not self._connected and not self._closed and self._started:
+            grace = self.connect_timeout + self.reconnect_delay
+            self.connected_event.wait(grace if timeout is None else min(grace, timeout))
         return self.submit(verb, name, params).wait(timeout)
 
     # -- the I/O thread ---------------------------------------------------------
@@ -355,12 +368,14 @@ class ExporterClient:
             self._connected = True
             self._generation += 1
             listeners = list(self._listeners)
+        self.connected_event.send()
         log.info("Exporter server %s: connected", self.address)
         for listener in listeners:
             _call_logged(listener.on_connection, True)
         return sock
 
     def _lose(self, reason: str) -> None:
+        self.connected_event.clear()
         with self._lock:
             was_connected = self._connected
             self._connected = False
