@@ -13,9 +13,9 @@ The axis is the MD's ``<name>Position`` property (writing it starts a move)
 and ``<name>State`` (``Ready``, ``Moving``, ``LowLim``, ``HighLim``, ``Fault``
 ...); ``stop`` calls the MD's ``abort``; the limits come from
 ``getMotorLimits(<name>)`` once the server is connected. Channels or commands
-named ``position``, ``state``, ``abort`` or ``limits`` in the XML replace the
-defaults. ``position_suffix`` and ``state_suffix`` properties change the
-suffixes, as upstream.
+named ``position``, ``state``, ``stop`` (default: the MD's ``abort``) or
+``limits`` in the XML replace the defaults. ``position_suffix`` and
+``state_suffix`` properties change the suffixes, as upstream.
 
 Signals: those of :class:`~HardwareObjects.AbstractMotor.AbstractMotor`.
 """
@@ -79,7 +79,7 @@ class ExporterMotor(AbstractMotor):
         state_suffix = str(self.get_property("state_suffix", "State"))
         self.position_channel = self._channel("position", self.axis + position_suffix)
         self.state_channel = self._channel("state", self.axis + state_suffix)
-        self.abort_command = self._command("abort", "abort")
+        self.stop_command = self._command("stop", "abort")
         self.limits_command = self._command("limits", "getMotorLimits")
         self._limits_reader: gevent.Greenlet | None = None
         self.position_channel.connect_signal("update", self._on_position)
@@ -139,7 +139,7 @@ class ExporterMotor(AbstractMotor):
 
     def stop(self) -> None:
         """Stop the motion (the MD's ``abort``: every axis stops)."""
-        self.abort_command()
+        self.stop_command()
 
     def shutdown(self) -> None:
         """Stop reading the limits, then release the items."""

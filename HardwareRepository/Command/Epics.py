@@ -19,6 +19,11 @@ Command: called without argument it reads the PV, with one argument it
 writes it; ``wait`` (XML ``wait="True"`` or ``cmd(value, wait_put=True)``)
 waits for the put's completion callback (a motor record: the end of the move).
 
+An ``epics_ca_addr_list`` property on the owning object (``"host:port ..."``)
+becomes ``EPICS_CA_ADDR_LIST`` (with ``EPICS_CA_AUTO_ADDR_LIST=NO``) unless the
+environment sets the address list itself; it must come before the first EPICS
+item of the process (Channel Access reads it once).
+
 Nothing blocks the hub: PVs connect in Channel Access's threads, reads and
 writes run in worker threads while the caller waits cooperatively. A PV that
 does not exist, or whose server dies, gives a channel that is not connected
@@ -36,7 +41,12 @@ from .. import Poller
 from ..CommandContainer import NOT_INITIALIZED, ChannelObject, CommandObject, Quality
 from ..errors import ConfigError
 from ._common import parse_args
-from .channel_access import PVLink, call_blocking, load_pyepics
+from .channel_access import (
+    PVLink,
+    call_blocking,
+    default_address_list,
+    load_pyepics,
+)
 
 __all__ = [
     "INHERITED_PROPERTIES",
@@ -86,6 +96,13 @@ def _pv_name(text: str, name: str, kind: str) -> str:
     return text
 
 
+def _start_channel_access(owner: Any) -> None:
+    addresses = owner.get_property("epics_ca_addr_list") if owner is not None else None
+    if addresses:
+        default_address_list(str(addresses))
+    load_pyepics()
+
+
 def _warn_unread(attrs: dict[str, Any], what: str) -> None:
     if attrs:
         log.warning("%s: ignoring unknown attributes %s", what, sorted(attrs))
@@ -96,7 +113,7 @@ def make_command(
 ) -> EpicsCommand:
     """Create an :class:`EpicsCommand` from its XML element (see module doc)."""
     attrs = dict(attrs)
-    load_pyepics()
+    _start_channel_access(owner)
     command = EpicsCommand(
         name,
         _pv_name(text, name, "command"),
@@ -116,7 +133,7 @@ def make_channel(
 ) -> EpicsChannel:
     """Create an :class:`EpicsChannel` from its XML element (see module doc)."""
     attrs = dict(attrs)
-    load_pyepics()
+    _start_channel_access(owner)
     polling = attrs.pop("polling", None)
     if polling in ("events", "event"):
         polling = None

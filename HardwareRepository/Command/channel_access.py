@@ -17,6 +17,9 @@ before the first EPICS channel of the process.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import sys
 import time
 from collections.abc import Callable
 from types import ModuleType
@@ -30,6 +33,7 @@ __all__ = [
     "SEVERITY_NAMES",
     "PVLink",
     "call_blocking",
+    "default_address_list",
     "load_pyepics",
 ]
 
@@ -62,9 +66,62 @@ def load_pyepics() -> ModuleType:
                     "EPICS channels need pyepics (pip install pyepics), which "
                     f"could not be imported: {exc}"
                 ) from exc
-            epics.ca.initialize_libca()
+            _create_context(epics)
             _epics = epics
         return _epics
+
+
+def _create_context(epics: ModuleType) -> None:
+    """Create libca's context, quietly when no ``caRepeater`` can be started.
+
+    libca starts the CA repeater (``caRepeater`` on the PATH) when its first
+    channel is created; pyepics' wheel ships none for Linux, and the failed
+    start prints four lines on the standard error. So the context and one
+    short-lived channel are created here with the standard error muted.
+    Without a repeater, beacons are not seen and a server that comes back is
+    found by libca's search retries.
+    """
+    if shutil.which("caRepeater") is not None:
+        epics.ca.initialize_libca()
+        return
+    log.debug("no caRepeater on the PATH: Channel Access runs without a repeater")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        epics.ca.initialize_libca()
+        chid = epics.ca.create_channel("HWR:ca-context-start", connect=False)
+        epics.ca.clear_channel(chid)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def default_address_list(addresses: str) -> None:
+    """Make ``addresses`` the Channel Access address list, unless one is set.
+
+    Sets ``EPICS_CA_ADDR_LIST`` and ``EPICS_CA_AUTO_ADDR_LIST=NO`` when the
+    environment sets neither, so a configuration can keep its searches on
+    known servers (the demo: loopback only). Has no effect once libca's
+    context exists (it read the environment then), which is logged.
+    """
+    with _load_lock:
+        if (
+            "EPICS_CA_ADDR_LIST" in os.environ
+            or "EPICS_CA_AUTO_ADDR_LIST" in os.environ
+        ):
+            return
+        if _epics is not None:
+            log.warning(
+                "EPICS address list %r comes too late: Channel Access already "
+                "started with the environment's settings",
+                addresses,
+            )
+            return
+        os.environ["EPICS_CA_ADDR_LIST"] = addresses
+        os.environ["EPICS_CA_AUTO_ADDR_LIST"] = "NO"
 
 
 def call_blocking(

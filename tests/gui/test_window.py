@@ -49,6 +49,7 @@ def test_panels_are_chosen_by_capability(open_window, demo_config, slot_errors):
         "/sample-x": MotorPanel,
         "/sample-y": MotorPanel,
         "/energy": MotorPanel,
+        "/sample-table": MotorPanel,
         "/safety-shutter": ShutterPanel,
         "/machine-info": MachineInfoPanel,
         "/beamline": GenericPanel,
@@ -101,7 +102,7 @@ def test_move_a_motor_through_the_window(open_window, demo_config, qtbot, slot_e
     assert "background-color: #4caf50" in panel.state_label.styleSheet()
 
     history = window.plot_panel.sources[
-        window.plot_panel.source_labels().index("Phi: position")
+        window.plot_panel.source_labels().index("Phi (MD, simulated): position")
     ].history
     plotted = [value for _, value in history.points()]
     assert plotted[-1] == pytest.approx(target, abs=1e-6)
@@ -191,7 +192,7 @@ def test_screenshot(open_window, demo_config, qtbot, tmp_path, slot_errors):
     phi = repository.get_hardware_object("diff-phi")
     start = phi.get_value()
     target = _target_away_from(start, 60.0, 170.0)
-    window.plot_panel.select("Phi: position")
+    window.plot_panel.select("Phi (MD, simulated): position")
     phi_panel.target.setValue(target)
     qtbot.mouseClick(phi_panel.move_button, QtCore.Qt.LeftButton)
     qtbot.waitUntil(
