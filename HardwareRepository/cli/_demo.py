@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 from typing import Any
 
@@ -113,6 +114,9 @@ def run_demo(no_gui: bool = False, duration: float | None = None) -> int:
             flush=True,
         )
         simulators = start_demo_simulators()
+        # The demo's EPICS motor is on its own IOC: Channel Access searches
+        # there (loopback) whatever the environment said.
+        os.environ.update(simulators.ioc.client_environment())
     except BaseException:
         servers.stop()
         raise
