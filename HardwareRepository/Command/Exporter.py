@@ -20,7 +20,9 @@ One connection per server (``host:port``) is shared by every command, channel
 and :class:`Exporter` of the process; it has its own reader thread
 (:class:`~HardwareRepository.Command.exporter.ExporterClient`). Events and
 connection changes reach each hub through the hub bridge, in the order the
-server sent them, every one of them (no coalescing). A channel follows its
+server sent them, every one of them (no coalescing), delivered by one
+greenlet per hub in slices of at most 2 ms so that the hub's other greenlets
+keep running during a flood. A channel follows its
 property's events; with ``polling`` (ms) it also reads the property on the
 Poller. After each (re)connection every channel reads its property again, so
 a server that comes back shows fresh values. A server that goes away shows
@@ -37,7 +39,9 @@ server and the method.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from time import monotonic
 from typing import Any
 
 import gevent
@@ -64,6 +68,7 @@ log = logging.getLogger("HardwareRepository.Command.Exporter")
 INHERITED_PROPERTIES = ("exporter_address",)
 
 _DEFAULT_TIMEOUT = 3.0  # s
+_SLICE = 0.002  # s of event delivery before the hub's other greenlets run
 
 
 def parse_address(text: Any) -> tuple[str, int]:
@@ -94,36 +99,70 @@ class _HubDispatch:
         self.callbacks: dict[str, list[Callable[[Any], None]]] = {}  # hub thread
         self._refresh: gevent.Greenlet | None = None  # hub thread only
         self.connected = False  # hub thread only
+        self._lock = _native.allocate_lock()
+        # guarded by _lock: work from the I/O thread, in arrival order, and
+        # whether a drain is posted or running
+        self._inbox: deque[tuple[bool, Any]] = deque()
+        self._draining = False
+        self._drainer: gevent.Greenlet | None = None  # hub thread only
 
     # I/O thread
     def on_events(self, events: Sequence[EventMessage]) -> None:
-        if not self.bridge.closed:
-            self.bridge.post(self._deliver, list(events))
+        self._queue(True, list(events))
 
     def on_connection(self, connected: bool) -> None:
+        self._queue(False, connected)
+
+    def _queue(self, is_events: bool, payload: Any) -> None:
+        with self._lock:
+            self._inbox.append((is_events, payload))
+            if self._draining:
+                return
+            self._draining = True
         if not self.bridge.closed:
-            self.bridge.post(self._connection, connected)
+            self.bridge.post(self._start_drain)
 
     # hub thread
-    def _deliver(self, events: list[EventMessage]) -> None:
-        for event in events:
-            channels = self.channels.get(event.name)
-            callbacks = self.callbacks.get(event.name)
-            if not channels and not callbacks:
+    def _start_drain(self) -> None:
+        self._drainer = gevent.spawn(self._drain)
+
+    def _drain(self) -> None:
+        # Deliver everything queued, in order, in slices of at most _SLICE
+        # seconds: the other greenlets of the hub run between two slices.
+        began = monotonic()
+        while True:
+            with self._lock:
+                if not self._inbox:
+                    self._draining = False
+                    return
+                is_events, payload = self._inbox.popleft()
+            if not is_events:
+                self._connection(payload)
                 continue
-            value = parse_value(event.text)
-            for channel in channels or ():
-                channel.update(value, Quality.VALID, event.timestamp)
-            for callback in callbacks or ():
-                try:
-                    callback(value)
-                except Exception:
-                    log.exception(
-                        "Exporter %s: callback %r for %s failed",
-                        self.server.address,
-                        callback,
-                        event.name,
-                    )
+            for event in payload:
+                self._deliver(event)
+                if monotonic() - began > _SLICE:
+                    gevent.sleep(0)
+                    began = monotonic()
+
+    def _deliver(self, event: EventMessage) -> None:
+        channels = self.channels.get(event.name)
+        callbacks = self.callbacks.get(event.name)
+        if not channels and not callbacks:
+            return
+        value = parse_value(event.text)
+        for channel in channels or ():
+            channel.update(value, Quality.VALID, event.timestamp)
+        for callback in callbacks or ():
+            try:
+                callback(value)
+            except Exception:
+                log.exception(
+                    "Exporter %s: callback %r for %s failed",
+                    self.server.address,
+                    callback,
+                    event.name,
+                )
 
     def _connection(self, connected: bool) -> None:
         self.connected = connected
@@ -172,9 +211,10 @@ class _HubDispatch:
             self.channels.pop(channel.property_name, None)
 
     def close(self) -> None:
-        if self._refresh is not None:
-            self._refresh.kill(block=True, timeout=1.0)
-            self._refresh = None
+        for greenlet in (self._refresh, self._drainer):
+            if greenlet is not None:
+                greenlet.kill(block=True, timeout=1.0)
+        self._refresh = self._drainer = None
 
 
 class _Server:

@@ -147,8 +147,7 @@ class MDSimulation:
             return [f"{m.name}={m.position:.6f}" for m in self.motors.values()]
         if name.startswith("Counter") and name[7:].isdigit():
             index = int(name[7:])
-            if index < len(self.counters):
-                return self.counters[index]
+            return self.counters[index] if index < len(self.counters) else 0
         if name in self.properties:
             return self.properties[name]
         raise KeyError(f"unknown property {name}")
