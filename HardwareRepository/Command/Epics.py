@@ -28,8 +28,8 @@ Nothing blocks the hub: PVs connect in Channel Access's threads, reads and
 writes run in worker threads while the caller waits cooperatively. A PV that
 does not exist, or whose server dies, gives a channel that is not connected
 (named in :meth:`~EpicsChannel.source`) and comes back by itself.
-Channel Access's threads reach the hub through the channel's thread-safe
-entry points.
+Channel Access's threads hand every monitor value and connection change to
+one greenlet of the hub, in order and without merging any (the hub inbox).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from .. import Poller
 from ..CommandContainer import NOT_INITIALIZED, ChannelObject, CommandObject, Quality
 from ..errors import ConfigError
 from ._common import parse_args
+from ._hub_inbox import inbox_for_this_hub
 from .channel_access import (
     PVLink,
     call_blocking,
@@ -235,8 +236,8 @@ def _put(link: PVLink, value: Any, wait: bool, timeout: float) -> None:
 class EpicsChannel(ChannelObject):
     """One PV followed by a monitor, by polling, or read on demand.
 
-    Hub-thread methods; Channel Access's threads enter through
-    :meth:`update_threadsafe` and :meth:`set_connected_threadsafe`.
+    Hub-thread methods; Channel Access's threads hand values and connection
+    changes to the hub's inbox greenlet, which applies them in order.
 
     Args:
         pvname: the PV.
@@ -263,6 +264,7 @@ class EpicsChannel(ChannelObject):
         self.pvname = pvname
         self.polling = polling
         self.io_timeout = timeout or _DEFAULT_TIMEOUT
+        self._inbox = inbox_for_this_hub()
         monitor = polling is None and auto_monitor
         self._link = PVLink(
             pvname,
@@ -282,10 +284,10 @@ class EpicsChannel(ChannelObject):
     # -- Channel Access threads ---------------------------------------------
     def _from_monitor(self, value: Any, severity: int, timestamp: float) -> None:
         quality = _QUALITY_BY_SEVERITY[min(max(severity, 0), 3)]
-        self.update_threadsafe(value, quality, timestamp)
+        self._inbox.put(self.update, value, quality, timestamp)
 
     def _from_connection(self, connected: bool) -> None:
-        self.set_connected_threadsafe(connected)
+        self._inbox.put(self.set_connected, connected)
 
     # -- polling --------------------------------------------------------------
     def _start_polling(self, delay: float) -> None:

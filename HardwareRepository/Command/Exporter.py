@@ -39,9 +39,7 @@ server and the method.
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from time import monotonic
 from typing import Any
 
 import gevent
@@ -50,6 +48,7 @@ from .. import Poller
 from ..bridge import HubBridge, _native, get_bridge
 from ..CommandContainer import NOT_INITIALIZED, ChannelObject, CommandObject, Quality
 from ..errors import ConfigError, NotConnectedError
+from ._hub_inbox import HubInbox
 from .exporter import ExporterClient, Request, parse_value
 from .exporter.protocol import EventMessage
 
@@ -68,7 +67,6 @@ log = logging.getLogger("HardwareRepository.Command.Exporter")
 INHERITED_PROPERTIES = ("exporter_address",)
 
 _DEFAULT_TIMEOUT = 3.0  # s
-_SLICE = 0.002  # s of event delivery before the hub's other greenlets run
 
 
 def parse_address(text: Any) -> tuple[str, int]:
@@ -99,52 +97,17 @@ class _HubDispatch:
         self.callbacks: dict[str, list[Callable[[Any], None]]] = {}  # hub thread
         self._refresh: gevent.Greenlet | None = None  # hub thread only
         self.connected = False  # hub thread only
-        self._lock = _native.allocate_lock()
-        # guarded by _lock: work from the I/O thread, in arrival order, and
-        # whether a drain is posted or running
-        self._inbox: deque[tuple[bool, Any]] = deque()
-        self._draining = False
-        self._drainer: gevent.Greenlet | None = None  # hub thread only
+        self._inbox = HubInbox(bridge)
 
     # I/O thread
     def on_events(self, events: Sequence[EventMessage]) -> None:
-        self._queue(True, list(events))
+        for event in events:
+            self._inbox.put(self._deliver, event)
 
     def on_connection(self, connected: bool) -> None:
-        self._queue(False, connected)
-
-    def _queue(self, is_events: bool, payload: Any) -> None:
-        with self._lock:
-            self._inbox.append((is_events, payload))
-            if self._draining:
-                return
-            self._draining = True
-        if not self.bridge.closed:
-            self.bridge.post(self._start_drain)
+        self._inbox.put(self._connection, connected)
 
     # hub thread
-    def _start_drain(self) -> None:
-        self._drainer = gevent.spawn(self._drain)
-
-    def _drain(self) -> None:
-        # Deliver everything queued, in order, in slices of at most _SLICE
-        # seconds: the other greenlets of the hub run between two slices.
-        began = monotonic()
-        while True:
-            with self._lock:
-                if not self._inbox:
-                    self._draining = False
-                    return
-                is_events, payload = self._inbox.popleft()
-            if not is_events:
-                self._connection(payload)
-                continue
-            for event in payload:
-                self._deliver(event)
-                if monotonic() - began > _SLICE:
-                    gevent.sleep(0)
-                    began = monotonic()
-
     def _deliver(self, event: EventMessage) -> None:
         channels = self.channels.get(event.name)
         callbacks = self.callbacks.get(event.name)
@@ -211,10 +174,10 @@ class _HubDispatch:
             self.channels.pop(channel.property_name, None)
 
     def close(self) -> None:
-        for greenlet in (self._refresh, self._drainer):
-            if greenlet is not None:
-                greenlet.kill(block=True, timeout=1.0)
-        self._refresh = self._drainer = None
+        self._inbox.close()
+        if self._refresh is not None:
+            self._refresh.kill(block=True, timeout=1.0)
+            self._refresh = None
 
 
 class _Server:

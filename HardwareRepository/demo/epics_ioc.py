@@ -10,8 +10,9 @@ Served PVs (all under ``--prefix``, default ``HWR:``):
   completion callback to ``.VAL`` (``caput(..., wait=True)``) completes when
   the move has ended;
 * ``wave``: a waveform of 16 doubles; ``message``: a string;
-* ``counter0`` ... ``counterN-1`` (``--counters N``): integers incremented
-  ``--counter-rate`` times per second each (benchmarks).
+* ``counter0`` ... ``counterN-1`` (``--counters N``): integers counting
+  ``--counter-rate`` ticks per second each (benchmarks; a late tick skips
+  counts).
 
 It is a simulated motor on a real server: the Channel Access traffic is real.
 Run it with ``python -m HardwareRepository.demo.epics_ioc``; set
@@ -27,6 +28,7 @@ import argparse
 import asyncio
 import os
 import signal
+import socket
 import sys
 from typing import Any
 
@@ -112,13 +114,15 @@ class MotorIOC(PVGroup):
 
 
 async def _count(channels: list[ChannelData], rate: float) -> None:
+    # One write of the latest count per PV and tick; a tick that comes late
+    # skips counts rather than queueing writes the server cannot send.
     loop = asyncio.get_running_loop()
     start = loop.time()
     done = 0
     while True:
         due = int((loop.time() - start) * rate)
-        while done < due:
-            done += 1
+        if due > done:
+            done = due
             for channel in channels:
                 await channel.write(done)
         await asyncio.sleep(max(0.0, start + (done + 1) / rate - loop.time()))
@@ -147,6 +151,10 @@ def main(argv: list[str] | None = None) -> int:
         pvdb[f"{args.prefix}counter{index}"] = channel
         counters.append(channel)
     interfaces = os.environ.get("EPICS_CAS_INTF_ADDR_LIST", "127.0.0.1").split()
+    # Beacons go to EPICS_CAS_BEACON_PORT; a socket bound there takes them (and
+    # never reads them), so the server does not log each refused send.
+    beacon_sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    beacon_sink.bind((interfaces[0], int(os.environ.get("EPICS_CAS_BEACON_PORT", "0"))))
     port = os.environ.get("EPICS_CA_SERVER_PORT", "5064")
     parent = os.getppid()
 
@@ -169,7 +177,10 @@ def main(argv: list[str] | None = None) -> int:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    asyncio.run(serve())
+    try:
+        asyncio.run(serve())
+    finally:
+        beacon_sink.close()
     return 0
 
 
