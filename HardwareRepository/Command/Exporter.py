@@ -269,6 +269,7 @@ class Exporter:
         return self._live().address
 
     def __repr__(self) -> str:
+        """Describe the object for logs."""
         return f"<Exporter {self._server.address if self._server else 'closed'}>"
 
     def _live(self) -> _Server:
@@ -296,6 +297,8 @@ class Exporter:
         """Call ``method`` with ``pars`` and return its converted reply.
 
         Args:
+            method: the server's method.
+            pars: its parameters (lists and tuples are sent as arrays).
             timeout: seconds; negative: the default; ``None``: no limit.
 
         Raises:

@@ -183,6 +183,7 @@ class PVLink:
         )
 
     def __repr__(self) -> str:
+        """Describe the object for logs."""
         state = "connected" if self.connected else "not connected"
         return f"<PVLink {self.pvname} {state}>"
 

@@ -114,6 +114,7 @@ class ServerProcess:
         self.starts = 0
 
     def __repr__(self) -> str:
+        """Describe the object for logs."""
         state = "running" if self.is_running() else "stopped"
         return f"<{self.label} {self.host}:{self.port} {state}>"
 
@@ -235,11 +236,13 @@ class ServerProcess:
             pass
 
     def __enter__(self) -> ServerProcess:
+        """Start the server unless it runs."""
         if not self.is_running():
             self.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        """Stop the server and delete its log."""
         self.close()
 
 

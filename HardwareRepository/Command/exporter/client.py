@@ -185,6 +185,7 @@ class ExporterClient:
         return f"{self.host}:{self.port}"
 
     def __repr__(self) -> str:
+        """Describe the object for logs."""
         state = "connected" if self._connected else "not connected"
         return f"<ExporterClient {self.address} {state}>"
 

@@ -1,4 +1,4 @@
-"""The Exporter wire protocol (MD2/MD3 microdiffractometers, sample changers).
+r"""The Exporter wire protocol (MD2/MD3 microdiffractometers, sample changers).
 
 Pure functions and a frame decoder: no sockets, no threads, no hub. Both the
 client (:mod:`.client`) and the SIMULATED server
@@ -7,16 +7,16 @@ client (:mod:`.client`) and the SIMULATED server
 The facts of the protocol, as mxCuBE's Exporter client speaks it over TCP:
 
 * every message is UTF-8 text framed by STX (0x02) and ETX (0x03);
-* requests: ``EXEC <method> <p1>\\t<p2>\\t`` (synchronous call), ``ASNC`` (the
+* requests: ``EXEC <method> <p1>\t<p2>\t`` (synchronous call), ``ASNC`` (the
   same, the server replies at once), ``READ <property>``,
   ``WRTE <property> <value>``, ``LIST`` (methods), ``PLST`` (properties) and
   ``NAME`` (the server object's name);
 * replies, one per request and in request order (there is no request id):
   ``RET:<value>``, ``ERR:<message>`` or ``NULL``;
-* events pushed by the server at any time: ``EVT:<name>\\t<value>\\t<ms>`` where
+* events pushed by the server at any time: ``EVT:<name>\t<value>\t<ms>`` where
   ``<ms>`` is the server's wall-clock time in milliseconds;
 * parameters are separated by TAB; an array value is its items each followed by
-  0x1F, after a leading 0x1F (``"\\x1f1\\x1f2\\x1f"`` is ``[1, 2]``); booleans are
+  0x1F, after a leading 0x1F (``"\x1f1\x1f2\x1f"`` is ``[1, 2]``); booleans are
   ``true``/``false``.
 """
 

@@ -114,12 +114,15 @@ class ca_nothing(Exception):  # noqa: N818 (cothread's name)
         self.ok = errorcode == ECA_NORMAL
 
     def __repr__(self) -> str:
+        """Describe the object for logs."""
         return f"ca_nothing({self.name!r}, {self.errorcode})"
 
     def __str__(self) -> str:
+        """Return the message."""
         return f"{self.name}: {_MESSAGES.get(self.errorcode, 'error')}"
 
     def __bool__(self) -> bool:
+        """Return whether the result is a success."""
         return self.ok
 
 
@@ -425,9 +428,11 @@ class ca_info:
         self.datatype = int(ftype) % 7 if ftype is not None else 7
 
     def __bool__(self) -> bool:
+        """Return whether the result is a success."""
         return self.ok
 
     def __str__(self) -> str:
+        """Return the message."""
         return (
             f"{self.name}:\n    State: {self.state_strings[self.state]}\n"
             f"    Host: {self.host}\n    Access: {self.read}, {self.write}\n"
@@ -618,6 +623,7 @@ class Subscription:
         )
 
     def __repr__(self) -> str:
+        """Describe the object for logs."""
         state = "closed" if self._closed else "open"
         return f"<Subscription {self.name} {state}>"
 
