@@ -30,6 +30,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from typing import Any
 
 from caproto import ChannelData, ChannelInteger, ChannelType
@@ -124,7 +125,7 @@ async def _count(channels: list[ChannelData], rate: float) -> None:
         if due > done:
             done = due
             for channel in channels:
-                await channel.write(done)
+                await channel.write(done, timestamp=time.time())
         await asyncio.sleep(max(0.0, start + (done + 1) / rate - loop.time()))
 
 
