@@ -482,7 +482,11 @@ class ExporterCommand(CommandObject):
         return self._exporter.execute(self.command, args, timeout=None)
 
     def _abort(self) -> None:
-        """Ask the server to stop (``abort``) when this command runs something."""
+        """Do nothing on the server: the protocol cannot cancel one call.
+
+        :meth:`abort` still ends the waiting greenlets; stopping what the MD
+        does is its own ``abort`` method (an ``exporter`` command).
+        """
 
     def is_connected(self) -> bool:
         """Return whether the server is connected."""
