@@ -141,6 +141,26 @@ class ExporterMotor(AbstractMotor):
         """Stop the motion (the MD's ``abort``: every axis stops)."""
         self.stop_command()
 
+    def get_max_speed(self) -> float:
+        """Return the axis's top speed (``getMotorMaxSpeed``), unit per second."""
+        return float(self._exporter_call("getMotorMaxSpeed", self.axis))
+
+    def home(self, wait: bool = True, timeout: float | None = None) -> None:
+        """Start homing the axis (``startHomingMotor``); optionally wait for its end.
+
+        Raises:
+            Timeout: still moving after ``timeout`` seconds.
+        """
+        self._exporter_call("startHomingMotor", self.axis)
+        if wait:
+            self.wait_move_done(timeout)
+
+    def _exporter_call(self, method: str, *args: Any) -> Any:
+        command: Any = self.get_command_object(method, optional=True)
+        if command is None:
+            command = self.add_command({"type": "exporter", "name": method}, method)
+        return command(*args)
+
     def shutdown(self) -> None:
         """Stop reading the limits, then release the items."""
         reader, self._limits_reader = getattr(self, "_limits_reader", None), None

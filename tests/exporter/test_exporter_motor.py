@@ -74,7 +74,10 @@ def test_beyond_a_limit_the_axis_stops_there_in_warning(repo):
     assert kappa.get_value() == pytest.approx(-5.0)
     assert kappa.get_state_name() == "LOWLIM"
     assert kappa.get_state() is HardwareObjectState.WARNING
-    kappa.set_value(0.0, wait=True, timeout=10)
+    assert kappa.get_max_speed() == 20.0
+    kappa.home(timeout=10)  # the simulated homing goes to 0
+    assert kappa.get_value() == pytest.approx(0.0)
+    assert kappa.get_state() is HardwareObjectState.READY
 
 
 def test_a_phase_change_from_mxcube_xml(repo):
