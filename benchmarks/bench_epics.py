@@ -115,6 +115,11 @@ def run() -> list[Figure]:
         ioc.close()
     got_plain = sum(plain_counts)
     got_channels = sum(channel_counts)
+    if got_plain == 0:
+        raise RuntimeError(
+            "the IOC published no counter update in the window (overloaded "
+            f"machine?); its log:{ioc.log_tail()}"
+        )
     return [
         at_least(
             "epics: values at 100 channels / plain pyepics callbacks",

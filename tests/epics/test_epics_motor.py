@@ -31,6 +31,7 @@ def test_the_epics_motor_moves_stops_and_knows_its_limits(repo):
     table = repo.get_hardware_object("table")
     wait_until(lambda: table.get_state() is HardwareObjectState.READY, what="ready")
     wait_until(lambda: table.get_limits() == (-10.0, 10.0), what="limits")
+    wait_until(lambda: table.get_value() is not None, what="position")
     assert table.get_unit() == "mm"
     start = table.get_value()
     positions: list[float] = []
