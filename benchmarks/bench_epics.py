@@ -117,8 +117,7 @@ def run() -> list[Figure]:
     got_channels = sum(channel_counts)
     if got_plain == 0:
         raise RuntimeError(
-            "the IOC published no counter update in the window (overloaded "
-            f"machine?); its log:{ioc.log_tail()}"
+            "the IOC published no counter update in the window (overloaded machine?)"
         )
     return [
         at_least(
