@@ -22,6 +22,14 @@ def repo(tmp_path, epics_ioc):
 </device>
 """
     )
+    (tmp_path / "signals.xml").write_text(
+        f"""<object class="HardwareRepository.BaseHardwareObjects.HardwareObject">
+  <channel type="epics" name="velocity" polling="200">{PREFIX}m1.VELO</channel>
+  <channel type="epics" name="message">{PREFIX}message</channel>
+  <command type="epics" name="read_egu">{PREFIX}m1.EGU</command>
+</object>
+"""
+    )
     repository = init_hardware_repository(str(tmp_path))
     yield repository
     uninit_hardware_repository()
@@ -46,3 +54,13 @@ def test_the_epics_motor_moves_stops_and_knows_its_limits(repo):
     wait_until(lambda: table.get_state() is HardwareObjectState.READY, what="stop")
     assert table.get_value() < start + 5.0
     table.set_value(start, wait=True, timeout=20)
+
+
+def test_epics_items_as_mxcube_files_write_them(repo):
+    signals = repo.get_hardware_object("signals")
+    wait_until(lambda: signals.get_channel_object("velocity").is_connected())
+    assert signals.get_channel_value("velocity", force=True) == 2.0
+    wait_until(
+        lambda: signals.get_channel_object("message").value == "hello from caproto"
+    )
+    assert signals.execute_command("read_egu") == "mm"
