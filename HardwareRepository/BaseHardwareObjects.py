@@ -1,5 +1,6 @@
-"""Hardware objects: configured nodes with properties, children, roles,
-commands, channels, signals and a state.
+"""Hardware objects: configured nodes with properties, children and roles.
+
+Objects also have commands, channels, signals and a state.
 
 Lifecycle (run by the repository loader, in the loading thread, which is the
 owning hub thread): ``cls(name)`` -> properties, children and references
@@ -21,7 +22,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar
 
-from ._config._values import convert_value
+from ._config import convert_value
 from ._signals import SignalEmitter, raise_receiver_errors, set_raise_receiver_errors
 from .bridge import Event
 from .CommandContainer import CommandContainer
@@ -85,6 +86,7 @@ class HardwareObjectNode:
         self.config_line: int | None = None
 
     def __repr__(self) -> str:
+        """Name the class and the node, for logs."""
         return f"<{type(self).__name__} {self._node_name}>"
 
     def name(self) -> str:
@@ -129,6 +131,7 @@ class HardwareObjectNode:
     getProperties = get_properties
 
     def __getattr__(self, attr: str) -> Any:
+        """Return the XML property ``attr`` (mxCuBE's ``node.attr``)."""
         if attr.startswith("__"):
             raise AttributeError(attr)
         props = self.__dict__.get("_properties")
@@ -173,6 +176,7 @@ class HardwareObjectNode:
         self._objects_order = order
 
     def __getitem__(self, key: str | int) -> Any:
+        """Return the child of role ``key`` (a list if several), or child ``key``."""
         if isinstance(key, int):
             return self._objects_order[key][1]
         items = [obj for obj in self._objects.get(key, ()) if obj is not None]
@@ -195,13 +199,16 @@ class HardwareObjectNode:
         return [obj.name() for _, obj in self._objects_order]
 
     def __iter__(self) -> Iterator[HardwareObjectNode]:
+        """Iterate over the child objects, in configuration order."""
         for _, obj in self._objects_order:
             yield obj
 
     def __len__(self) -> int:
+        """Return how many child objects there are."""
         return len(self._objects_order)
 
     def __bool__(self) -> bool:
+        """Return ``True``: a node is truthy even without children."""
         return True
 
     def get_object_by_role(self, role: str) -> HardwareObjectNode | None:
@@ -275,6 +282,7 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
     REPORTS_STATE: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Make every subclass report a state unless it sets ``REPORTS_STATE``."""
         super().__init_subclass__(**kwargs)
         if "REPORTS_STATE" not in cls.__dict__:
             cls.REPORTS_STATE = True
@@ -319,6 +327,7 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
 
     # -- attribute access: commands, then properties ---------------------------
     def __getattr__(self, attr: str) -> Any:
+        """Return the command ``attr``, else the XML property ``attr``."""
         if attr.startswith("__"):
             raise AttributeError(attr)
         commands = self.__dict__.get("_commands")
@@ -484,9 +493,11 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
     force_emit_signals = re_emit_values
 
     def __getstate__(self) -> str:
+        """Pickle a hardware object as its name in the repository."""
         return self._node_name
 
     def __setstate__(self, name: str) -> None:
+        """Unpickle by taking the state of the repository's object of that name."""
         from .HardwareRepository import get_hardware_repository
 
         obj = get_hardware_repository().get_hardware_object(name)

@@ -33,9 +33,7 @@ from typing import Any
 
 import gevent
 
-from ._config._build import Built, build
-from ._config._classes import ClassResolver
-from ._config._parser import parse_file
+from ._config import Built, ClassResolver, build, parse_file
 from ._signals import SignalEmitter
 from .BaseHardwareObjects import (
     Device,
@@ -149,6 +147,8 @@ class HardwareRepository(SignalEmitter):
         ``class=`` modules before the built-in ``HardwareObjects`` (then the
         ``CUSTOM_HARDWARE_OBJECTS_PATH`` environment variable's).
     :param strict: raise the first error or warning instead of recording it.
+    :raises ConfigError: a directory of ``path`` does not exist, or ``path``
+        names none.
     """
 
     def __init__(
@@ -159,6 +159,13 @@ class HardwareRepository(SignalEmitter):
         strict: bool = False,
     ) -> None:
         self.path: list[str] = _split_path(path)
+        missing = [d for d in self.path if not os.path.isdir(d)]
+        if missing or not self.path:
+            raise ConfigError(
+                f"configuration directory {missing[0]!r} does not exist"
+                if missing
+                else f"no configuration directory in {path!r}"
+            )
         self.strict = strict
         custom = [d for d in os.environ.get(CUSTOM_PATH_ENV, "").split(os.pathsep) if d]
         self._classes = ClassResolver([*hardware_objects_dirs, *custom])
@@ -172,6 +179,7 @@ class HardwareRepository(SignalEmitter):
         self._closed = False
 
     def __repr__(self) -> str:
+        """Name the repository and its configuration path, for logs."""
         return f"<HardwareRepository {os.pathsep.join(self.path)}>"
 
     # -- configuration --------------------------------------------------------
@@ -621,9 +629,9 @@ class HardwareRepository(SignalEmitter):
         waiting when the time is spent is interrupted (``Timeout`` at its
         cooperative wait) and reported; each object gets at least 0.05 s. A
         call that blocks the thread without yielding cannot be interrupted.
-        Then the Poller's threads are stopped (if :mod:`HardwareRepository.Poller`
-        is in use), then greenlets started on behalf of other threads are
-        killed. Owning thread. Idempotent.
+        Then the pollers and the Poller's threads are stopped (the repository
+        shuts down the process's polling service), then greenlets started on behalf
+        of other threads are killed. Owning thread. Idempotent.
 
         :param timeout: seconds allowed for the whole shutdown; a step that
             overruns it is reported.
@@ -650,18 +658,17 @@ class HardwareRepository(SignalEmitter):
 
 
 def _stop_pollers(timeout: float) -> list[str]:
-    """Stop every poller and its threads, if the Poller was ever imported.
+    """Stop every poller and the Poller's threads (the polling service).
 
     Pollers are process-wide (:func:`HardwareRepository.Poller.shutdown`), so
-    this also stops pollers started outside the repository's objects.
+    this also stops pollers started outside the repository's objects. The
+    service is imported here, not with this module: a repository whose
+    objects never poll does not pay for it.
     """
-    import sys
+    from ._polling import polling_service
 
-    module = sys.modules.get("HardwareRepository.Poller")
-    if module is None:
-        return []
     try:
-        ended = module.shutdown(timeout)
+        ended = polling_service().shutdown(timeout)
     except Exception as exc:
         log.exception("stopping the pollers failed")
         return [f"stopping the pollers failed: {exc!r}"]

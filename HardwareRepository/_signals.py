@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from types import MethodType
 from typing import Any
 
-from .bridge import _native
+from .bridge import native
 
 __all__ = [
     "SignalEmitter",
@@ -81,22 +81,22 @@ def raise_receiver_errors(flag: bool = True) -> Iterator[None]:
 class _Receiver:
     """One connected callable, strong or weak (bound methods)."""
 
-    __slots__ = ("_ref", "key", "strong")
+    __slots__ = ("key", "strong", "weak")
 
     def __init__(self, func: Callable[..., Any], weak: bool, on_dead: Any) -> None:
         if weak and isinstance(func, MethodType):
-            self._ref: Any = weakref.WeakMethod(func, on_dead)
+            self.weak: Any = weakref.WeakMethod(func, on_dead)
             self.strong = None
             self.key = (id(func.__self__), id(func.__func__))
         else:
-            self._ref = None
+            self.weak = None
             self.strong = func
             self.key = _key(func)
 
     def get(self) -> Callable[..., Any] | None:
-        if self._ref is None:
+        if self.weak is None:
             return self.strong
-        return self._ref()
+        return self.weak()
 
 
 def _key(func: Callable[..., Any]) -> tuple[int, int]:
@@ -121,7 +121,7 @@ class SignalEmitter:
     def _receivers_lock(self) -> Any:
         lock = self._signal_lock
         if lock is None:
-            lock = self._signal_lock = _native.allocate_lock()
+            lock = self._signal_lock = native.allocate_lock()
         return lock
 
     def _add_receiver(
@@ -135,7 +135,7 @@ class SignalEmitter:
         def on_dead(_ref: Any, signal: str = signal) -> None:
             emitter = self_ref()
             if emitter is not None:
-                emitter._prune(signal)
+                emitter._prune(signal)  # noqa: SLF001 (self, held weakly)
 
         receiver = _Receiver(func, weak, on_dead)
         with self._receivers_lock():
@@ -210,7 +210,7 @@ class SignalEmitter:
             # Inline _Receiver.get(): this runs once per receiver per value.
             func = receiver.strong
             if func is None:
-                func = receiver._ref()
+                func = receiver.weak()
                 if func is None:
                     continue
             try:
@@ -224,3 +224,16 @@ class SignalEmitter:
                     )
         if first_error is not None:
             raise first_error
+
+    def _send_to(
+        self, signal: str, receiver: Callable[..., Any], args: tuple[Any, ...]
+    ) -> None:
+        """Call one ``receiver`` of ``signal`` as :meth:`_send` would call it."""
+        try:
+            receiver(*args)
+        except Exception:
+            if _raise_errors:
+                raise
+            log.exception(
+                "receiver %r of signal %r from %r failed", receiver, signal, self
+            )

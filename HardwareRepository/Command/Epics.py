@@ -29,19 +29,29 @@ writes run in worker threads while the caller waits cooperatively. A PV that
 does not exist, or whose server dies, gives a channel that is not connected
 (named in :meth:`~EpicsChannel.source`) and comes back by itself.
 Channel Access's threads hand every monitor value and connection change to
-one greenlet of the hub, in order and without merging any (the hub inbox).
+the hub through the channel's inbox of the hub sink, in order and without
+merging any. The items are on the typed backend contract
+(:class:`EpicsChannelBackend`, :class:`EpicsCommandBackend`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from .. import Poller
-from ..CommandContainer import NOT_INITIALIZED, ChannelObject, CommandObject, Quality
-from ..errors import ConfigError
+from ..bridge import native as _native
+from ..commands import (
+    ChannelObject,
+    CommandObject,
+    ConnectionListener,
+    Quality,
+    Reading,
+    ReadingListener,
+)
+from ..errors import ConfigError, NotConnectedError
 from ._common import parse_args
-from ._hub_inbox import inbox_for_this_hub
 from .channel_access import (
     PVLink,
     call_blocking,
@@ -160,6 +170,74 @@ def make_channel(
     return channel
 
 
+class EpicsCommandBackend:
+    """The Channel Access side of an :class:`EpicsCommand` (a ``CommandBackend``).
+
+    Called in the command's hub thread; blocking pyepics calls run in worker
+    threads while the caller waits cooperatively.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        pvname: str,
+        *,
+        wait: bool,
+        read_as_str: bool,
+        args: tuple[Any, ...],
+        timeout: float,
+    ) -> None:
+        self.name = name
+        self.pvname = pvname
+        self.wait = wait
+        self.default_args = args
+        self.timeout = timeout
+        self.link = PVLink(pvname, monitor=False, as_string=read_as_str)
+
+    def source(self) -> str:
+        """Name the command and its PV, for messages."""
+        return f"epics command {self.name!r} (PV {self.pvname})"
+
+    def call(
+        self, args: tuple[Any, ...], kwargs: Mapping[str, Any], timeout: float | None
+    ) -> Any:
+        """Read the PV (no argument) or write it (one argument).
+
+        ``wait_put=True`` waits for the put's completion callback.
+
+        Raises:
+            NotConnectedError: the PV is not connected.
+            Timeout: no answer, or no completion, in time.
+            TypeError: more than one argument.
+        """
+        args = args or self.default_args
+        limit = self.timeout if timeout is None else timeout
+        if not args:
+            return call_blocking(
+                self.link.get, limit, source=self.source(), limit=limit + _GRACE
+            )
+        if len(args) != 1:
+            raise TypeError(f"{self.source()} takes one value to write, got {args!r}")
+        wait = kwargs.get("wait_put")
+        call_blocking(
+            _put,
+            self.link,
+            args[0],
+            self.wait if wait is None else bool(wait),
+            limit,
+            source=self.source(),
+            limit=limit + _GRACE,
+        )
+        return None
+
+    def abort(self) -> None:
+        """Do nothing: a Channel Access put cannot be cancelled."""
+
+    def close(self) -> None:
+        """Disconnect the PV; idempotent."""
+        self.link.close()
+
+
 class EpicsCommand(CommandObject):
     """Read a PV (no argument) or write it (one argument).
 
@@ -183,113 +261,123 @@ class EpicsCommand(CommandObject):
         timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(name, username, timeout=timeout)
+        self._ca = EpicsCommandBackend(
+            name,
+            pvname,
+            wait=wait,
+            read_as_str=read_as_str,
+            args=args,
+            timeout=timeout or _DEFAULT_TIMEOUT,
+        )
+        super().__init__(name, username, timeout=timeout, backend=self._ca)
         self.pvname = pvname
-        self.wait = wait
-        self.default_args = args
-        self.io_timeout = timeout or _DEFAULT_TIMEOUT
-        self._link = PVLink(pvname, monitor=False, as_string=read_as_str)
-
-    def source(self) -> str:
-        """Name the command and its PV, for messages."""
-        return f"epics command {self._name!r} (PV {self.pvname})"
 
     def is_connected(self) -> bool:
         """Return whether Channel Access has the PV connected."""
-        return self._link.connected and not self._closed
+        return self._ca.link.connected and not self._closed
 
     isConnected = is_connected
-
-    def _execute(self, *args: Any, wait_put: bool | None = None, **kwargs: Any) -> Any:
-        args = args or self.default_args
-        limit = self.io_timeout + _GRACE
-        if not args:
-            return call_blocking(
-                self._link.get, self.io_timeout, source=self.source(), limit=limit
-            )
-        if len(args) != 1:
-            raise TypeError(f"{self.source()} takes one value to write, got {args!r}")
-        wait = self.wait if wait_put is None else wait_put
-        call_blocking(
-            _put,
-            self._link,
-            args[0],
-            wait,
-            self.io_timeout,
-            source=self.source(),
-            limit=limit,
-        )
-        return None
-
-    def close(self) -> None:
-        """Disconnect the PV and refuse further calls; hub thread."""
-        if self._closed:
-            return
-        super().close()
-        self._link.close()
 
 
 def _put(link: PVLink, value: Any, wait: bool, timeout: float) -> None:
     link.put(value, wait=wait, timeout=timeout)
 
 
-class EpicsChannel(ChannelObject):
-    """One PV followed by a monitor, by polling, or read on demand.
+class EpicsChannelBackend:
+    """The Channel Access side of an :class:`EpicsChannel` (a ``ChannelBackend``).
 
-    Hub-thread methods; Channel Access's threads hand values and connection
-    changes to the hub's inbox greenlet, which applies them in order.
-
-    Args:
-        pvname: the PV.
-        polling: seconds between two reads on the Poller; ``None``: monitor.
-        auto_monitor: with ``polling=None``, subscribe to changes (else
-            the value is read on demand only).
-        read_as_str: deliver strings (enum labels).
-        timeout: seconds for one read or write.
+    Its listeners are called in Channel Access's threads (monitor values,
+    connection changes) or in the hub (polled values).
     """
 
     def __init__(
         self,
         name: str,
         pvname: str,
-        username: str | None = None,
         *,
-        polling: float | None = None,
-        auto_monitor: bool = True,
-        read_as_str: bool = False,
-        timeout: float | None = None,
-        **kwargs: Any,
+        polling: float | None,
+        auto_monitor: bool,
+        read_as_str: bool,
+        timeout: float,
     ) -> None:
-        super().__init__(name, username)
+        self.name = name
         self.pvname = pvname
         self.polling = polling
-        self.io_timeout = timeout or _DEFAULT_TIMEOUT
-        self._inbox = inbox_for_this_hub()
-        monitor = polling is None and auto_monitor
-        self._link = PVLink(
-            pvname,
-            on_value=self._from_monitor if monitor else None,
-            on_connection=self._from_connection,
-            monitor=monitor,
-            as_string=read_as_str,
-        )
+        self.monitor = polling is None and auto_monitor
+        self.read_as_str = read_as_str
+        self.timeout = timeout
+        self.link: PVLink | None = None
+        self._lock = _native.allocate_lock()
+        # guarded by _lock: the listener, and a monitor value that came first
+        self._on_reading: ReadingListener[Any] | None = None
+        self._held: Reading[Any] | None = None
         self._poller: Poller.Poller | None = None  # hub thread only
-        if polling is not None:
-            self._start_polling(0.0)
+        self._closed = False
 
     def source(self) -> str:
         """Name the channel and its PV, for messages."""
-        return f"epics channel {self._name!r} (PV {self.pvname})"
+        return f"epics channel {self.name!r} (PV {self.pvname})"
 
-    # -- Channel Access threads ---------------------------------------------
+    def connect(self, on_connection: ConnectionListener) -> None:
+        """Create the PV; Channel Access reports its connection changes."""
+        self.link = PVLink(
+            self.pvname,
+            on_value=self._from_monitor if self.monitor else None,
+            on_connection=on_connection,
+            monitor=self.monitor,
+            as_string=self.read_as_str,
+        )
+
+    def _live(self) -> PVLink:
+        if self.link is None or self._closed:
+            raise NotConnectedError(f"{self.source()} is closed")
+        return self.link
+
     def _from_monitor(self, value: Any, severity: int, timestamp: float) -> None:
         quality = _QUALITY_BY_SEVERITY[min(max(severity, 0), 3)]
-        self._inbox.put(self.update, value, quality, timestamp)
+        reading = Reading(value, quality, timestamp)
+        with self._lock:
+            listener = self._on_reading
+            if listener is None:
+                self._held = reading  # delivered by subscribe()
+                return
+        listener(reading)
 
-    def _from_connection(self, connected: bool) -> None:
-        self._inbox.put(self.set_connected, connected)
+    def read(self, timeout: float | None) -> Reading[Any]:
+        """Read the PV now (in a worker thread, waiting cooperatively)."""
+        limit = self.timeout if timeout is None else timeout
+        value = call_blocking(
+            self._live().get, limit, source=self.source(), limit=limit + _GRACE
+        )
+        return Reading(value)
 
-    # -- polling --------------------------------------------------------------
+    def write(self, value: Any, timeout: float | None, wait: bool = False) -> None:
+        """Write the PV; with ``wait``, until the put completes."""
+        limit = self.timeout if timeout is None else timeout
+        call_blocking(
+            _put,
+            self._live(),
+            value,
+            wait,
+            limit,
+            source=self.source(),
+            limit=limit + _GRACE,
+        )
+
+    def subscribe(self, on_reading: ReadingListener[Any]) -> None:
+        """Deliver monitor values, or polled ones with ``polling``.
+
+        A monitor value that arrived before (between :meth:`connect` and this
+        call) is delivered at once.
+        """
+        with self._lock:
+            self._on_reading = on_reading
+            held, self._held = self._held, None
+        if held is not None:
+            on_reading(held)
+        if self.polling is not None:
+            self._start_polling(0.0)
+
     def _start_polling(self, delay: float) -> None:
         assert self.polling is not None
         self._poller = Poller.poll(
@@ -304,70 +392,90 @@ class EpicsChannel(ChannelObject):
 
     def _poll_once(self) -> Any:
         """Poller thread: read the PV once."""
-        return self._link.get(self.io_timeout)
+        return self._live().get(self.timeout)
 
     def _on_polled(self, value: Any) -> None:
-        if not self._closed:
-            self.update(value)
+        listener = self._on_reading
+        if listener is not None:
+            listener(Reading(value))
 
     def _on_poll_error(self, exc: BaseException, poller_id: int) -> None:
         failed = Poller.get_poller(poller_id)
         if failed is not None:
             failed.stop()
-        if self._closed:
+        if self._on_reading is None or self._closed:
             return
         log.debug("%s: poll failed: %s", self.source(), exc)
         self._start_polling(max(self.polling or 1.0, 1.0))
 
-    # -- API ------------------------------------------------------------------
-    def get_value(self, force: bool = False, timeout: float | None = None) -> Any:
-        """Return the value; read the PV when ``force`` or nothing is cached.
+    def unsubscribe(self) -> None:
+        """Stop delivering values."""
+        with self._lock:
+            self._on_reading = None
+        poller, self._poller = self._poller, None
+        if poller is not None:
+            poller.stop()
 
-        Reading waits cooperatively in a greenlet (natively in a thread).
+    def close(self) -> None:
+        """Stop polling and disconnect the PV; idempotent."""
+        self.unsubscribe()
+        self._closed = True
+        if self.link is not None:
+            self.link.close()
 
-        Raises:
-            NotConnectedError: the PV is not connected (within ``timeout``).
-            Timeout: the server did not answer in time.
-        """
-        if not force and self._value is not NOT_INITIALIZED:
-            return self._value
-        limit = timeout or self.io_timeout
-        value = call_blocking(
-            self._link.get, limit, source=self.source(), limit=limit + _GRACE
+
+class EpicsChannel(ChannelObject):
+    """One PV followed by a monitor, by polling, or read on demand.
+
+    Every monitor value reaches the hub (``COALESCE_UPDATES = False``), in
+    order, through the channel's inbox of the hub sink.
+
+    Args:
+        pvname: the PV.
+        polling: seconds between two reads on the Poller; ``None``: monitor.
+        auto_monitor: with ``polling=None``, subscribe to changes (else
+            the value is read on demand only).
+        read_as_str: deliver strings (enum labels).
+        timeout: seconds for one read or write.
+    """
+
+    COALESCE_UPDATES = False
+
+    def __init__(
+        self,
+        name: str,
+        pvname: str,
+        username: str | None = None,
+        *,
+        polling: float | None = None,
+        auto_monitor: bool = True,
+        read_as_str: bool = False,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._ca = EpicsChannelBackend(
+            name,
+            pvname,
+            polling=polling,
+            auto_monitor=auto_monitor,
+            read_as_str=read_as_str,
+            timeout=timeout or _DEFAULT_TIMEOUT,
         )
-        self.update(value)
-        return value
-
-    getValue = get_value
+        super().__init__(name, username, backend=self._ca)
+        self.pvname = pvname
+        self.polling = polling
 
     def set_value(
-        self, value: Any, wait: bool = False, timeout: float | None = None
+        self, value: Any, timeout: float | None = None, *, wait: bool = False
     ) -> None:
         """Write ``value``; with ``wait``, until the put completes.
 
         Raises:
-            NotConnectedError: the PV is not connected.
-            Timeout: ``wait`` and the put did not complete in time.
+            NotConnectedError: the PV is not connected, or the channel closed.
+            Timeout: no answer, or no completion, in time.
         """
-        limit = timeout or self.io_timeout
-        call_blocking(
-            _put,
-            self._link,
-            value,
-            wait,
-            limit,
-            source=self.source(),
-            limit=limit + _GRACE,
-        )
+        if self._closed:
+            raise NotConnectedError(f"{self.source()} is closed")
+        self._ca.write(value, timeout, wait)
 
     setValue = set_value
-
-    def close(self) -> None:
-        """Stop polling, drop the monitor and disconnect; hub thread; idempotent."""
-        if self._closed:
-            return
-        poller, self._poller = self._poller, None
-        if poller is not None:
-            poller.stop()
-        self._link.close()
-        super().close()

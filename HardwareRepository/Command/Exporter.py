@@ -20,13 +20,13 @@ One connection per server (``host:port``) is shared by every command, channel
 and :class:`Exporter` of the process; it has its own reader thread
 (:class:`~HardwareRepository.Command.exporter.ExporterClient`). Events and
 connection changes reach each hub through the hub bridge, in the order the
-server sent them, every one of them (no coalescing), delivered by one
-greenlet per hub in slices of at most 2 ms so that the hub's other greenlets
-keep running during a flood. A channel follows its
-property's events; with ``polling`` (ms) it also reads the property on the
-Poller. After each (re)connection every channel reads its property again, so
-a server that comes back shows fresh values. A server that goes away shows
-its channels disconnected (quality INVALID) at once.
+server sent them, every one of them (no coalescing): each server has one
+inbox of the hub sink per hub, whose dispatcher runs a few milliseconds at a
+time so that the hub's other greenlets keep running during a flood. A
+channel follows its property's events; with ``polling`` (ms) it also reads
+the property on the Poller. After each (re)connection every channel reads its
+property again, so a server that comes back shows fresh values. A server that
+goes away shows its channels disconnected (quality INVALID) at once.
 
 Commands run in a greenlet of the owning hub and wait for the reply
 cooperatively (``wait=False`` and ``timeout=`` as for every command); an
@@ -45,10 +45,10 @@ from typing import Any
 import gevent
 
 from .. import Poller
-from ..bridge import HubBridge, _native, get_bridge
-from ..CommandContainer import NOT_INITIALIZED, ChannelObject, CommandObject, Quality
-from ..errors import ConfigError, NotConnectedError
-from ._hub_inbox import HubInbox
+from ..bridge import HubBridge, get_bridge, sink_for
+from ..bridge import native as _native
+from ..commands import NOT_INITIALIZED, ChannelObject, CommandObject, Quality
+from ..errors import BridgeClosedError, ConfigError, NotConnectedError
 from .exporter import ExporterClient, Request, parse_value
 from .exporter.protocol import EventMessage
 
@@ -67,6 +67,8 @@ log = logging.getLogger("HardwareRepository.Command.Exporter")
 INHERITED_PROPERTIES = ("exporter_address",)
 
 _DEFAULT_TIMEOUT = 3.0  # s
+#: events one server's inbox holds while the hub is busy (none is merged)
+_CAPACITY = 200_000
 
 
 def parse_address(text: Any) -> tuple[str, int]:
@@ -97,17 +99,31 @@ class _HubDispatch:
         self.callbacks: dict[str, list[Callable[[Any], None]]] = {}  # hub thread
         self._refresh: gevent.Greenlet | None = None  # hub thread only
         self.connected = False  # hub thread only
-        self._inbox = HubInbox(bridge)
+        self._inbox = sink_for(bridge).inbox(
+            self._handle, label=f"exporter {server.address}", capacity=_CAPACITY
+        )
 
     # I/O thread
     def on_events(self, events: Sequence[EventMessage]) -> None:
-        for event in events:
-            self._inbox.put(self._deliver, event)
+        try:
+            for event in events:
+                self._inbox.put(event)
+        except BridgeClosedError:
+            pass  # shutdown: nobody is left to tell
 
     def on_connection(self, connected: bool) -> None:
-        self._inbox.put(self._connection, connected)
+        try:
+            self._inbox.put_barrier(connected)
+        except BridgeClosedError:
+            pass
 
     # hub thread
+    def _handle(self, item: Any, merged: int) -> None:
+        if isinstance(item, EventMessage):
+            self._deliver(item)
+        else:
+            self._connection(item)
+
     def _deliver(self, event: EventMessage) -> None:
         channels = self.channels.get(event.name)
         callbacks = self.callbacks.get(event.name)

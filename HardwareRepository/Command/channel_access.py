@@ -25,7 +25,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any, TypeVar
 
-from ..bridge import _native
+from ..bridge import native as _native
 from ..errors import CommandFailedError, NotConnectedError, Timeout
 from ._common import call_and_wait
 

@@ -11,7 +11,7 @@ import pathlib
 import shutil
 import socket
 
-from ..testing.tango_servers import ServedDevice, TangoServerProcess
+from .launcher import ServedDevice, TangoServerProcess
 from .processes import EpicsIocProcess, MDServerProcess
 
 __all__ = [

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from ...bridge import AsyncResult, Event
-from ...bridge._native import allocate_lock, monotonic, start_new_thread
+from ...bridge.native import allocate_lock, monotonic, start_new_thread
 from ...errors import (
     CommandFailedError,
     CommunicationError,

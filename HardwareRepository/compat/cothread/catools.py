@@ -39,7 +39,8 @@ from typing import Any
 import gevent
 import numpy
 
-from ...bridge import Event, HubBridge, _native, get_bridge
+from ...bridge import Event, HubBridge, get_bridge
+from ...bridge import native as _native
 from ...Command.channel_access import call_blocking, load_pyepics
 from . import Timedout
 
