@@ -64,7 +64,7 @@ def test_move_a_motor_through_the_window(open_window, demo_config, qtbot, slot_e
     window, repository = open_window(demo_config)
     phi = repository.get_hardware_object("diff-phi")
     panel = window.panel("diff-phi")
-    qtbot.waitUntil(lambda: panel.state_text() == "READY (ON)", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: panel.state_text() == "READY", timeout=WAIT_MS)
     qtbot.waitUntil(lambda: phi.get_value() is not None, timeout=WAIT_MS)
     start = phi.get_value()
     assert panel.position_text() == f"{start:.3f} deg"
@@ -86,12 +86,12 @@ def test_move_a_motor_through_the_window(open_window, demo_config, qtbot, slot_e
 
     def arrived() -> bool:
         positions.sample()
-        return states.sample() == "READY (ON)" and phi.get_value() == pytest.approx(
+        return states.sample() == "READY" and phi.get_value() == pytest.approx(
             target, abs=1e-6
         )
 
     qtbot.waitUntil(arrived, timeout=WAIT_MS)
-    assert states.values[-2:] == ["BUSY (MOVING)", "READY (ON)"]
+    assert states.values[-2:] == ["BUSY (MOVING)", "READY"]
     assert panel.position_text() == f"{target:.3f} deg"
     between = [
         float(text.split()[0])
@@ -186,7 +186,7 @@ def test_screenshot(open_window, demo_config, qtbot, tmp_path, slot_errors):
     )
     shutter = window.panel("safety-shutter")
     phi_panel = window.panel("diff-phi")
-    qtbot.waitUntil(lambda: phi_panel.state_text() == "READY (ON)", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: phi_panel.state_text() == "READY", timeout=WAIT_MS)
     qtbot.waitUntil(
         lambda: shutter.state_text() in ("READY (OPEN)", "READY (CLOSED)"),
         timeout=WAIT_MS,
@@ -216,7 +216,7 @@ def test_screenshot(open_window, demo_config, qtbot, tmp_path, slot_errors):
     assert image.save(str(path)), f"could not write {path}"
     assert path.stat().st_size > 10_000
 
-    qtbot.waitUntil(lambda: phi_panel.state_text() == "READY (ON)", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: phi_panel.state_text() == "READY", timeout=WAIT_MS)
     qtbot.mouseClick(shutter.close_button, QtCore.Qt.LeftButton)
     qtbot.waitUntil(lambda: shutter.state_text() == "READY (CLOSED)", timeout=WAIT_MS)
     assert slot_errors() == []
