@@ -43,6 +43,7 @@ from .BaseHardwareObjects import (
     Procedure,
 )
 from .bridge import Launcher
+from .commands import lingering
 from .errors import ConfigError, HardwareRepositoryError, Timeout
 
 __all__ = [
@@ -362,12 +363,12 @@ class HardwareRepository(SignalEmitter):
         record.status = FAILED
         record.errors.append(error)
         self._failed[name] = error
-        log.error("%s", error, exc_info=error.__cause__ is not None)
+        log.error("%s", error, exc_info=_cause_traceback(error))
 
     def _problem(self, record: LoadRecord, warning: ConfigError) -> None:
         if self.strict:
             raise warning
-        log.warning("%s", warning, exc_info=warning.__cause__ is not None)
+        log.warning("%s", warning, exc_info=_cause_traceback(warning))
         record.warnings.append(warning)
 
     def _parse_step(self, name: str, record: LoadRecord) -> Built:
@@ -395,6 +396,8 @@ class HardwareRepository(SignalEmitter):
             self._aliases[name] = built.alias
             return
         self._resolve_references(name, file, built, record)
+        for warning in built.warnings:
+            self._problem(record, warning)
         for obj in built.objects:
             for error in obj._add_channels_and_commands():
                 self._problem(record, error)
@@ -418,7 +421,9 @@ class HardwareRepository(SignalEmitter):
         if class_name is None:
             return _DEFAULT_CLASSES.get(tag, HardwareObject)(obj_name)
         cls = self._classes.resolve(class_name)
-        if not issubclass(cls, HardwareObjectNode):
+        # A bare HardwareObjectNode has no channels, commands or init(): as a
+        # class= it broke load_all() (issue 17).
+        if not issubclass(cls, HardwareObject):
             raise ConfigError(
                 f"class={class_name!r} resolves to {cls!r}, not a HardwareObject"
             )
@@ -638,6 +643,7 @@ class HardwareRepository(SignalEmitter):
         :returns: the problems met (also logged), empty if all went well.
         """
         if self._closed:
+            log.info("shutdown: already shut down; nothing to do")
             return []
         self._closed = True
         deadline = time.monotonic() + timeout
@@ -646,6 +652,7 @@ class HardwareRepository(SignalEmitter):
             problems.extend(self._shutdown_built(name, self._built[name], deadline))
         self._built.clear()
         self._objects.clear()
+        problems.extend(lingering(max(0.0, deadline - time.monotonic())))
         remaining = max(0.0, deadline - time.monotonic())
         problems.extend(_stop_pollers(remaining))
         self._launcher.kill_all(timeout=max(0.0, deadline - time.monotonic()))
@@ -655,6 +662,15 @@ class HardwareRepository(SignalEmitter):
             log.warning("shutdown: %s", problem)
         self._clear_receivers()
         return problems
+
+
+def _cause_traceback(error: BaseException) -> BaseException | None:
+    """Return what ``exc_info=`` needs to log the traceback behind ``error``.
+
+    ``exc_info=True`` outside an ``except`` block logs ``NoneType: None``;
+    passing the cause logs its own traceback (issue 17).
+    """
+    return error.__cause__
 
 
 def _stop_pollers(timeout: float) -> list[str]:

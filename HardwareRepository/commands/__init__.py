@@ -152,7 +152,13 @@ from ._channel import ChannelObject
 from ._command import CommandObject
 from ._container import CommandContainer
 from ._quality import Quality
-from ._registry import get_type, register_type, registered_types, unregister_type
+from ._registry import (
+    get_type,
+    lingering,
+    register_type,
+    registered_types,
+    unregister_type,
+)
 
 __all__ = [
     "NOT_INITIALIZED",
@@ -166,6 +172,7 @@ __all__ = [
     "Reading",
     "ReadingListener",
     "get_type",
+    "lingering",
     "register_type",
     "registered_types",
     "unregister_type",
