@@ -32,7 +32,7 @@ PVS = 100
 RATE = 100.0  # updates per second per PV
 SECONDS = 5.0
 PREFIX = "HWRBENCH:"
-DRAIN = 2.0  # s to let updates stamped before the end arrive
+DRAIN = 5.0  # s to let updates stamped before the end arrive
 
 
 def run() -> list[Figure]:
