@@ -13,6 +13,16 @@ from HardwareRepository.testing import ResourceSnapshot, wait_for_no_leaks
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 faulthandler.enable(file=sys.stderr, all_threads=True)
 
+# Channel Access reads its address list once per process: every EPICS search of
+# the test run (and of the hwr processes it starts) goes to the one test IOC on
+# loopback (see the epics_ioc fixture), never to a network broadcast.
+from HardwareRepository.demo.processes import free_port  # noqa: E402
+
+EPICS_PREFIX = "HWRTEST:"
+EPICS_IOC_PORT = free_port()
+os.environ["EPICS_CA_ADDR_LIST"] = f"127.0.0.1:{EPICS_IOC_PORT}"
+os.environ["EPICS_CA_AUTO_ADDR_LIST"] = "NO"
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
@@ -113,9 +123,45 @@ def demo_servers():
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def epics_ioc():
+    """The test run's caproto IOC (loopback, the port in EPICS_CA_ADDR_LIST).
+
+    Session-scoped: Channel Access keeps the address list it read first. Tests
+    that kill it start it again on the same port. Also creates libca's context
+    and its first circuit before any leak snapshot.
+    """
+    from HardwareRepository.Command.channel_access import load_pyepics
+    from HardwareRepository.demo.processes import EpicsIocProcess
+
+    ioc = EpicsIocProcess(EPICS_PREFIX, port=EPICS_IOC_PORT)
+    ioc.start()
+    try:
+        epics = load_pyepics()
+        assert epics.caget(EPICS_PREFIX + "m1.RBV", timeout=10) is not None
+        yield ioc
+    finally:
+        ioc.close()
+
+
+@pytest.fixture(scope="module")
+def demo_md_server():
+    """The demo's SIMULATED MD server on a free port, for one test module."""
+    from HardwareRepository.demo.processes import MDServerProcess
+
+    with MDServerProcess() as server:
+        yield server
+
+
 @pytest.fixture
-def demo_config(tmp_path, demo_servers):
-    """A copy of the demo configuration pointing at :func:`demo_servers`."""
+def demo_config(tmp_path, demo_servers, demo_md_server, epics_ioc):
+    """A copy of the demo configuration pointing at the test servers."""
     from HardwareRepository.demo.servers import copy_demo_configuration
 
-    return copy_demo_configuration(tmp_path / "demo", demo_servers.port)
+    return copy_demo_configuration(
+        tmp_path / "demo",
+        demo_servers.port,
+        md_port=demo_md_server.port,
+        ioc_port=epics_ioc.port,
+        epics_prefix=EPICS_PREFIX,
+    )

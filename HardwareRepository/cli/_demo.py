@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 from typing import Any
 
@@ -100,12 +101,25 @@ def run_demo(no_gui: bool = False, duration: float | None = None) -> int:
     prints a live table until Ctrl-C (or ``duration`` seconds). Stops the
     servers and the repository on the way out, whatever happens.
     """
-    from ..demo.servers import start_demo_servers
+    from ..demo.servers import start_demo_servers, start_demo_simulators
     from ..demo.simulated import SimulatedSources
 
     config = demo_configuration()
     print("starting the demo Tango device servers (no database) ...", flush=True)
     servers = start_demo_servers()
+    try:
+        print(
+            "starting the SIMULATED MD diffractometer (Exporter) and the EPICS "
+            "IOC (caproto) ...",
+            flush=True,
+        )
+        simulators = start_demo_simulators()
+        # The demo's EPICS motor is on its own IOC: Channel Access searches
+        # there (loopback) whatever the environment said.
+        os.environ.update(simulators.ioc.client_environment())
+    except BaseException:
+        servers.stop()
+        raise
     sources = SimulatedSources()
     sources.start()
     print(
@@ -117,5 +131,6 @@ def run_demo(no_gui: bool = False, duration: float | None = None) -> int:
         return show_live(str(config), no_gui=no_gui, duration=duration)
     finally:
         sources.stop()
+        simulators.stop()
         servers.stop()
         print("demo stopped", flush=True)

@@ -49,7 +49,7 @@ class LiveTable:
                 "hwr - live values (Ctrl-C to stop)",
                 f"{'object':<18} {'state':<22} value",
                 *(f"{n:<18} {s:<22} {v}" for n, s, v in rows),
-                "TINE/Taco channels, if any, are SIMULATED clients.",
+                "TINE/Taco clients and the demo's MD server, if used, are SIMULATED.",
             ]
             self.out.write("\x1b[H\x1b[2J" + "\n".join(lines) + "\n")
         else:

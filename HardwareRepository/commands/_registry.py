@@ -6,9 +6,9 @@ object with ``make_command`` / ``make_channel`` factories. The contract a
 provider fulfils is written at the top of
 :mod:`HardwareRepository.commands`.
 
-Built in: ``sim``, ``tango``, ``taco`` and ``tine`` (the modules of
-:mod:`HardwareRepository.Command`, named by path so this module imports none
-of them). Third parties add theirs with
+Built in: ``sim``, ``tango``, ``taco``, ``tine``, ``exporter`` and ``epics``
+(the modules of :mod:`HardwareRepository.Command`, named by path so this
+module imports none of them). Third parties add theirs with
 :func:`register_type`. There is no chain of ``if type == ...`` anywhere: the
 loader asks :func:`get_type`.
 
@@ -33,6 +33,8 @@ __all__ = [
 
 # name -> dotted module path or provider object; guarded by _lock.
 _registry: dict[str, Any] = {
+    "epics": "HardwareRepository.Command.Epics",
+    "exporter": "HardwareRepository.Command.Exporter",
     "sim": "HardwareRepository.Command.Sim",
     "tango": "HardwareRepository.Command.Tango",
     "taco": "HardwareRepository.Command.Taco",

@@ -12,18 +12,29 @@ import shutil
 import socket
 
 from .launcher import ServedDevice, TangoServerProcess
+from .processes import EpicsIocProcess, MDServerProcess
 
 __all__ = [
     "DEMO_CONFIGURATION",
+    "DEMO_EPICS_PREFIX",
     "DEMO_HOST",
+    "DEMO_IOC_PORT",
+    "DEMO_MD_PORT",
     "DEMO_PORT",
+    "DemoSimulators",
     "copy_demo_configuration",
     "demo_devices",
     "start_demo_servers",
+    "start_demo_simulators",
 ]
 
 DEMO_HOST = "127.0.0.1"
 DEMO_PORT = 18777
+#: the SIMULATED MD diffractometer (Exporter protocol)
+DEMO_MD_PORT = 18778
+#: the caproto EPICS IOC (UDP search and TCP)
+DEMO_IOC_PORT = 18779
+DEMO_EPICS_PREFIX = "HWRDEMO:"
 
 _DEVICES = "HardwareRepository.demo.devices"
 
@@ -34,7 +45,13 @@ DEMO_CONFIGURATION = (
 
 
 def copy_demo_configuration(
-    target: pathlib.Path, port: int, ports: dict[str, int] | None = None
+    target: pathlib.Path,
+    port: int,
+    ports: dict[str, int] | None = None,
+    *,
+    md_port: int | None = None,
+    ioc_port: int | None = None,
+    epics_prefix: str | None = None,
 ) -> pathlib.Path:
     """Copy the demo configuration to ``target`` with its devices on ``port``.
 
@@ -42,11 +59,24 @@ def copy_demo_configuration(
 
     :param ports: per-file ports (``{"safety-shutter.xml": 1234}``) overriding
         ``port``.
+    :param md_port: the SIMULATED MD server's port instead of ``DEMO_MD_PORT``.
+    :param ioc_port: the EPICS IOC's port instead of ``DEMO_IOC_PORT``.
+    :param epics_prefix: the IOC's PV prefix instead of ``DEMO_EPICS_PREFIX``.
     """
     shutil.copytree(DEMO_CONFIGURATION, target)
     for path in target.glob("*.xml"):
         chosen = (ports or {}).get(path.name, port)
         text = path.read_text().replace(f":{DEMO_PORT}/", f":{chosen}/")
+        if md_port is not None:
+            text = text.replace(
+                f"{DEMO_HOST}:{DEMO_MD_PORT}<", f"{DEMO_HOST}:{md_port}<"
+            )
+        if ioc_port is not None:
+            text = text.replace(
+                f"{DEMO_HOST}:{DEMO_IOC_PORT}<", f"{DEMO_HOST}:{ioc_port}<"
+            )
+        if epics_prefix is not None:
+            text = text.replace(f">{DEMO_EPICS_PREFIX}", f">{epics_prefix}")
         path.write_text(text)
     return target
 
@@ -147,3 +177,49 @@ def start_demo_servers(
     )
     server.start()
     return server
+
+
+class DemoSimulators:
+    """The demo's SIMULATED MD server and its caproto EPICS IOC, both running.
+
+    Attributes:
+        md: the SIMULATED MD server process.
+        ioc: the EPICS IOC process.
+    """
+
+    def __init__(self, md: MDServerProcess, ioc: EpicsIocProcess) -> None:
+        self.md = md
+        self.ioc = ioc
+
+    def stop(self) -> None:
+        """Stop both servers and delete their logs; idempotent."""
+        self.md.close()
+        self.ioc.close()
+
+
+def start_demo_simulators(
+    md_port: int = DEMO_MD_PORT, ioc_port: int = DEMO_IOC_PORT
+) -> DemoSimulators:
+    """Start the SIMULATED MD server and the EPICS IOC; return once they serve.
+
+    Blocks the calling thread natively while they start. Stop them with
+    ``.stop()``.
+
+    :raises RuntimeError: a port is in use (another demo running?), or a
+        server did not start (the message quotes its log).
+    """
+    for port in (md_port, ioc_port):
+        if _port_in_use(DEMO_HOST, port):
+            raise RuntimeError(
+                f"port {port} on {DEMO_HOST} is already in use: is another "
+                "`hwr demo` running? Stop it first."
+            )
+    md = MDServerProcess(host=DEMO_HOST, port=md_port)
+    ioc = EpicsIocProcess(DEMO_EPICS_PREFIX, host=DEMO_HOST, port=ioc_port)
+    md.start()
+    try:
+        ioc.start()
+    except BaseException:
+        md.close()
+        raise
+    return DemoSimulators(md, ioc)

@@ -206,7 +206,7 @@ def test_mv_waits_for_the_end_of_the_move(demo_config):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     assert any("BUSY (MOVING)" in line for line in lines), proc.stdout
-    assert lines[-1] == "/diff-omega 15 deg  READY (ON)"
+    assert lines[-1] == "/diff-omega 15 deg  READY"
     proc = hwr("--config", str(demo_config), "get", "diff-omega.position")
     assert float(proc.stdout.split()[0]) == pytest.approx(15)
 

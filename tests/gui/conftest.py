@@ -8,6 +8,7 @@ objects, their signals and the window all live in the Qt thread.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,9 +25,17 @@ def _libuv_default_loop_first(libuv_default_loop) -> None:
 
 
 @pytest.fixture
-def config_copy() -> Callable[..., Path]:
-    """Return :func:`copy_demo_configuration` (test modules cannot import conftest)."""
-    return copy_demo_configuration
+def config_copy(demo_md_server, epics_ioc) -> Callable[..., Path]:
+    """Return :func:`copy_demo_configuration` bound to the test MD server and IOC.
+
+    (Test modules cannot import conftest.)
+    """
+    return functools.partial(
+        copy_demo_configuration,
+        md_port=demo_md_server.port,
+        ioc_port=epics_ioc.port,
+        epics_prefix=epics_ioc.prefix,
+    )
 
 
 @pytest.fixture

@@ -49,6 +49,7 @@ def test_panels_are_chosen_by_capability(open_window, demo_config, slot_errors):
         "/sample-x": MotorPanel,
         "/sample-y": MotorPanel,
         "/energy": MotorPanel,
+        "/sample-table": MotorPanel,
         "/safety-shutter": ShutterPanel,
         "/machine-info": MachineInfoPanel,
         "/beamline": GenericPanel,
@@ -63,7 +64,7 @@ def test_move_a_motor_through_the_window(open_window, demo_config, qtbot, slot_e
     window, repository = open_window(demo_config)
     phi = repository.get_hardware_object("diff-phi")
     panel = window.panel("diff-phi")
-    qtbot.waitUntil(lambda: panel.state_text() == "READY (ON)", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: panel.state_text() == "READY", timeout=WAIT_MS)
     qtbot.waitUntil(lambda: phi.get_value() is not None, timeout=WAIT_MS)
     start = phi.get_value()
     assert panel.position_text() == f"{start:.3f} deg"
@@ -85,12 +86,12 @@ def test_move_a_motor_through_the_window(open_window, demo_config, qtbot, slot_e
 
     def arrived() -> bool:
         positions.sample()
-        return states.sample() == "READY (ON)" and phi.get_value() == pytest.approx(
+        return states.sample() == "READY" and phi.get_value() == pytest.approx(
             target, abs=1e-6
         )
 
     qtbot.waitUntil(arrived, timeout=WAIT_MS)
-    assert states.values[-2:] == ["BUSY (MOVING)", "READY (ON)"]
+    assert states.values[-2:] == ["BUSY (MOVING)", "READY"]
     assert panel.position_text() == f"{target:.3f} deg"
     between = [
         float(text.split()[0])
@@ -101,7 +102,7 @@ def test_move_a_motor_through_the_window(open_window, demo_config, qtbot, slot_e
     assert "background-color: #4caf50" in panel.state_label.styleSheet()
 
     history = window.plot_panel.sources[
-        window.plot_panel.source_labels().index("Phi: position")
+        window.plot_panel.source_labels().index("Phi (MD, simulated): position")
     ].history
     plotted = [value for _, value in history.points()]
     assert plotted[-1] == pytest.approx(target, abs=1e-6)
@@ -185,7 +186,7 @@ def test_screenshot(open_window, demo_config, qtbot, tmp_path, slot_errors):
     )
     shutter = window.panel("safety-shutter")
     phi_panel = window.panel("diff-phi")
-    qtbot.waitUntil(lambda: phi_panel.state_text() == "READY (ON)", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: phi_panel.state_text() == "READY", timeout=WAIT_MS)
     qtbot.waitUntil(
         lambda: shutter.state_text() in ("READY (OPEN)", "READY (CLOSED)"),
         timeout=WAIT_MS,
@@ -197,7 +198,7 @@ def test_screenshot(open_window, demo_config, qtbot, tmp_path, slot_errors):
     phi = repository.get_hardware_object("diff-phi")
     start = phi.get_value()
     target = _target_away_from(start, 60.0, 170.0)
-    window.plot_panel.select("Phi: position")
+    window.plot_panel.select("Phi (MD, simulated): position")
     phi_panel.target.setValue(target)
     qtbot.mouseClick(phi_panel.move_button, QtCore.Qt.LeftButton)
     qtbot.waitUntil(
@@ -215,7 +216,7 @@ def test_screenshot(open_window, demo_config, qtbot, tmp_path, slot_errors):
     assert image.save(str(path)), f"could not write {path}"
     assert path.stat().st_size > 10_000
 
-    qtbot.waitUntil(lambda: phi_panel.state_text() == "READY (ON)", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: phi_panel.state_text() == "READY", timeout=WAIT_MS)
     qtbot.mouseClick(shutter.close_button, QtCore.Qt.LeftButton)
     qtbot.waitUntil(lambda: shutter.state_text() == "READY (CLOSED)", timeout=WAIT_MS)
     assert slot_errors() == []

@@ -42,24 +42,24 @@ def is_subsequence(part: list, whole: list) -> bool:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_demo_recording_holds_the_values_the_channels_emitted(repo, tmp_path, mode):
-    omega = repo.get_hardware_object("/diff-omega")
+    motor = repo.get_hardware_object("/sample-x")  # a Tango motor
     machine = repo.get_hardware_object("/machine-info")
-    position = omega.get_channel_object("position")
+    position = motor.get_channel_object("position")
     current = machine.get_channel_object("current")
-    state = omega.get_channel_object("state")
+    state = motor.get_channel_object("state")
     wait_until(lambda: current.is_connected(), 20, "the machine current")
-    wait_until(lambda: position.is_connected(), 20, "omega's position")
+    wait_until(lambda: position.is_connected(), 20, "the sample-x position")
     collectors = {
-        "diff-omega.position": Collector(position),
+        "sample-x.position": Collector(position),
         "machine-info.current": Collector(current),
-        "diff-omega.state": Collector(state),
+        "sample-x.state": Collector(state),
     }
     path = tmp_path / "demo.h5"
     recorder = ChannelRecorder(
         [
-            "/diff-omega.position",
+            "/sample-x.position",
             "/machine-info.current",
-            "/diff-omega.state",
+            "/sample-x.state",
             "/machine-info.no_such_channel",
             "/no-such-object.value",
         ],
@@ -69,8 +69,8 @@ def test_a_demo_recording_holds_the_values_the_channels_emitted(repo, tmp_path, 
     assert len(recorder.warnings) == 2  # the two that cannot be opened
     recorder.start()
     assert recorder.state is SubscriberState.ON
-    target = (omega.get_value() or 0.0) + 20.0
-    omega.set_value(target, wait=True, timeout=30)
+    target = (motor.get_value() or 0.0) + 1.0
+    motor.set_value(target, wait=True, timeout=30)
     wait_until(
         lambda: recorder.info()["channels"]["/machine-info.current"]["received"] >= 5,
         20,
@@ -108,12 +108,12 @@ def test_a_demo_recording_holds_the_values_the_channels_emitted(repo, tmp_path, 
             first = emitted.index(values[0])
             expected = collector.stamps[first : first + len(values)]
             assert numpy.allclose(stamps, expected, atol=1e-5), name
-        positions = entry["logs/diff-omega.position/value"]
-        assert positions.attrs["units"] == "deg"  # the motor's configured unit
+        positions = entry["logs/sample-x.position/value"]
+        assert positions.attrs["units"] == "mm"  # the motor's configured unit
         current_units = entry["logs/machine-info.current/value"].attrs["units"]
         assert current_units == "mA"  # the Tango attribute's unit
         assert positions[-1] == pytest.approx(target)
-        states = {s.decode() for s in entry["logs/diff-omega.state/value"][()]}
+        states = {s.decode() for s in entry["logs/sample-x.state/value"][()]}
         assert "MOVING" in states
         assert "ON" in states or "STANDBY" in states or "READY" in states, states
 
@@ -161,7 +161,7 @@ def test_a_session_starts_one_recorder_per_recording(repo, tmp_path):
     session.start()
     assert session.state is SessionState.ON
     first = session.start_recording(["/machine-info.current"], tmp_path / "one.h5")
-    second = session.start_recording(["/diff-omega.position"], tmp_path / "two.h5")
+    second = session.start_recording(["/sample-x.position"], tmp_path / "two.h5")
     assert first is not second
     assert session.state is SessionState.RUNNING
     stopped = session.stop_recording(tmp_path / "one.h5")

@@ -1,0 +1,648 @@
+"""Type ``exporter``: MD2/MD3 microdiffractometers and sample changers.
+
+As real mxCuBE files write them: the element text is the method or property,
+the server comes from the element's ``exporter_address="host:port"`` or, as in
+most files, from the object's ``<exporter_address>host:port</exporter_address>``
+property::
+
+    <object class="ExporterMotor">
+      <exporter_address>wid30bmd2s:9001</exporter_address>
+      <channel type="exporter" name="state">State</channel>
+      <channel type="exporter" name="phase" polling="1000">CurrentPhase</channel>
+      <command type="exporter" name="set_phase">startSetPhase</command>
+      <command type="exporter" name="abort" timeout="5000">abort</command>
+    </object>
+
+``address="host" port="9001"`` on the element work too. ``timeout`` (ms,
+default 3000) limits one request.
+
+One connection per server (``host:port``) is shared by every command, channel
+and :class:`Exporter` of the process; it has its own reader thread
+(:class:`~HardwareRepository.Command.exporter.ExporterClient`). Events and
+connection changes reach each hub through the hub bridge, in the order the
+server sent them, every one of them (no coalescing): each server has one
+inbox of the hub sink per hub, whose dispatcher runs a few milliseconds at a
+time so that the hub's other greenlets keep running during a flood. A
+channel follows its property's events; with ``polling`` (ms) it also reads
+the property on the Poller. After each (re)connection every channel reads its
+property again, so a server that comes back shows fresh values. A server that
+goes away shows its channels disconnected (quality INVALID) at once.
+
+Commands run in a greenlet of the owning hub and wait for the reply
+cooperatively (``wait=False`` and ``timeout=`` as for every command); an
+``ERR:`` reply raises
+:class:`~HardwareRepository.errors.CommandFailedError`, a reply that does not
+come raises :class:`~HardwareRepository.errors.Timeout`, both naming the
+server and the method.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import gevent
+
+from .. import Poller
+from ..bridge import HubBridge, get_bridge, sink_for
+from ..bridge import native as _native
+from ..commands import NOT_INITIALIZED, ChannelObject, CommandObject, Quality
+from ..errors import BridgeClosedError, ConfigError, NotConnectedError
+from .exporter import ExporterClient, Request, parse_value
+from .exporter.protocol import EventMessage
+
+__all__ = [
+    "INHERITED_PROPERTIES",
+    "Exporter",
+    "ExporterChannel",
+    "ExporterCommand",
+    "make_channel",
+    "make_command",
+    "parse_address",
+]
+
+log = logging.getLogger("HardwareRepository.Command.Exporter")
+
+INHERITED_PROPERTIES = ("exporter_address",)
+
+_DEFAULT_TIMEOUT = 3.0  # s
+#: events one server's inbox holds while the hub is busy (none is merged)
+_CAPACITY = 200_000
+
+
+def parse_address(text: Any) -> tuple[str, int]:
+    """Return ``(host, port)`` from ``"host:port"``.
+
+    Raises:
+        ConfigError: not ``host:port`` with an integer port.
+    """
+    host, sep, port = str(text).strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"exporter address {text!r} is not 'host:port'")
+    return host, int(port)
+
+
+# -- one connection per server, one dispatcher per hub -------------------------
+class _HubDispatch:
+    """Deliver one server's events and connection changes in one hub.
+
+    An :class:`~HardwareRepository.Command.exporter.ExporterListener`: its
+    methods run in the client's I/O thread and post to the hub; everything
+    else runs in the hub thread.
+    """
+
+    def __init__(self, server: _Server, bridge: HubBridge) -> None:
+        self.server = server
+        self.bridge = bridge
+        self.channels: dict[str, list[ExporterChannel]] = {}  # hub thread only
+        self.callbacks: dict[str, list[Callable[[Any], None]]] = {}  # hub thread
+        self._refresh: gevent.Greenlet | None = None  # hub thread only
+        self.connected = False  # hub thread only
+        self._inbox = sink_for(bridge).inbox(
+            self._handle, label=f"exporter {server.address}", capacity=_CAPACITY
+        )
+
+    # I/O thread
+    def on_events(self, events: Sequence[EventMessage]) -> None:
+        try:
+            for event in events:
+                self._inbox.put(event)
+        except BridgeClosedError:
+            pass  # shutdown: nobody is left to tell
+
+    def on_connection(self, connected: bool) -> None:
+        try:
+            self._inbox.put_barrier(connected)
+        except BridgeClosedError:
+            pass
+
+    # hub thread
+    def _handle(self, item: Any, merged: int) -> None:
+        if isinstance(item, EventMessage):
+            self._deliver(item)
+        else:
+            self._connection(item)
+
+    def _deliver(self, event: EventMessage) -> None:
+        channels = self.channels.get(event.name)
+        callbacks = self.callbacks.get(event.name)
+        if not channels and not callbacks:
+            return
+        value = parse_value(event.text)
+        for channel in channels or ():
+            channel.update(value, Quality.VALID, event.timestamp)
+        for callback in callbacks or ():
+            try:
+                callback(value)
+            except Exception:
+                log.exception(
+                    "Exporter %s: callback %r for %s failed",
+                    self.server.address,
+                    callback,
+                    event.name,
+                )
+
+    def _connection(self, connected: bool) -> None:
+        self.connected = connected
+        for channels in list(self.channels.values()):
+            for channel in list(channels):
+                channel.set_connected(connected)
+        if connected and self.channels:
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Read every followed property again (after a (re)connection)."""
+        if self._refresh is not None and not self._refresh.dead:
+            return
+        self._refresh = gevent.spawn(self._read_all)
+
+    def _read_all(self) -> None:
+        names = list(self.channels)
+        pending = []
+        for name in names:
+            try:
+                pending.append((name, self.server.client.submit(Request.READ, name)))
+            except NotConnectedError:
+                return
+        for name, reply in pending:
+            try:
+                value = parse_value(reply.wait(_DEFAULT_TIMEOUT))
+            except Exception as exc:
+                log.warning(
+                    "Exporter %s: reading %s failed: %s", self.server.address, name, exc
+                )
+                continue
+            for channel in list(self.channels.get(name, ())):
+                channel.update(value)
+
+    def add_channel(self, channel: ExporterChannel) -> None:
+        self.channels.setdefault(channel.property_name, []).append(channel)
+        channel.set_connected(self.connected)
+        if self.connected:
+            self.refresh()
+
+    def remove_channel(self, channel: ExporterChannel) -> None:
+        listed = self.channels.get(channel.property_name, [])
+        if channel in listed:
+            listed.remove(channel)
+        if not listed:
+            self.channels.pop(channel.property_name, None)
+
+    def close(self) -> None:
+        self._inbox.close()
+        if self._refresh is not None:
+            self._refresh.kill(block=True, timeout=1.0)
+            self._refresh = None
+
+
+class _Server:
+    """The shared connection to one server and its per-hub dispatchers."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.client = ExporterClient(host, port)
+        self.address = self.client.address
+        self.users = 0  # guarded by _registry_lock
+        self.dispatchers: dict[int, _HubDispatch] = {}  # guarded by _registry_lock
+
+    def dispatcher(self, bridge: HubBridge) -> _HubDispatch:
+        with _registry_lock:
+            dispatch = self.dispatchers.get(id(bridge))
+            if dispatch is None:
+                dispatch = self.dispatchers[id(bridge)] = _HubDispatch(self, bridge)
+                created = True
+            else:
+                created = False
+        if created:
+            self.client.add_listener(dispatch)
+        return dispatch
+
+
+_registry_lock = _native.allocate_lock()
+_servers: dict[tuple[str, int], _Server] = {}  # guarded by _registry_lock
+
+
+def _acquire(host: str, port: int) -> _Server:
+    with _registry_lock:
+        server = _servers.get((host, port))
+        if server is None:
+            server = _servers[(host, port)] = _Server(host, port)
+            start = True
+        else:
+            start = False
+        server.users += 1
+    if start:
+        server.client.start()
+    return server
+
+
+def _release(server: _Server) -> None:
+    with _registry_lock:
+        server.users -= 1
+        if server.users > 0:
+            return
+        _servers.pop((server.client.host, server.client.port), None)
+        dispatchers = list(server.dispatchers.values())
+        server.dispatchers.clear()
+    for dispatch in dispatchers:
+        server.client.remove_listener(dispatch)
+        dispatch.close()
+    server.client.close()
+
+
+# -- the mxCuBE client class ---------------------------------------------------
+class Exporter:
+    """The client of one Exporter server, as mxCuBE's hardware objects use it.
+
+    Shares the server's one connection. Methods that wait (every one but
+    :meth:`execute_async`, :meth:`register` and :meth:`is_connected`) wait
+    cooperatively in a greenlet and natively in a plain thread; never from the
+    hub itself. :meth:`close` releases the connection.
+
+    Args:
+        address: the server's host.
+        port: its TCP port.
+        timeout: the default limit of one request, in seconds.
+        retries: accepted for compatibility (requests are never re-sent).
+    """
+
+    STATE_READY = "Ready"
+    STATE_MOVING = "Moving"
+    STATE_RUNNING = "Running"
+    STATE_FAULT = "Fault"
+    STATE_UNKNOWN = "Unknown"
+
+    def __init__(
+        self, address: str, port: int, timeout: float = 3, retries: int = 1
+    ) -> None:
+        self._server: _Server | None = _acquire(str(address), int(port))
+        self.timeout = float(timeout)
+        self._registered: list[tuple[_HubDispatch, str, Callable[[Any], None]]] = []
+
+    @property
+    def address(self) -> str:
+        """``host:port``."""
+        return self._live().address
+
+    def __repr__(self) -> str:
+        """Describe the object for logs."""
+        return f"<Exporter {self._server.address if self._server else 'closed'}>"
+
+    def _live(self) -> _Server:
+        if self._server is None:
+            raise NotConnectedError("Exporter client is closed")
+        return self._server
+
+    def _timeout(self, timeout: float | None) -> float | None:
+        if timeout is None:
+            return None
+        return self.timeout if timeout < 0 else timeout
+
+    def _call(
+        self, verb: Request, name: str, params: Iterable[Any], timeout: float | None
+    ) -> Any:
+        text = self._live().client.call(verb, name, params, self._timeout(timeout))
+        return parse_value(text)
+
+    def execute(
+        self,
+        method: str,
+        pars: Iterable[Any] | None = None,
+        timeout: float | None = -1,
+    ) -> Any:
+        """Call ``method`` with ``pars`` and return its converted reply.
+
+        Args:
+            method: the server's method.
+            pars: its parameters (lists and tuples are sent as arrays).
+            timeout: seconds; negative: the default; ``None``: no limit.
+
+        Raises:
+            CommandFailedError: the server answered ``ERR:``.
+            Timeout: no reply in time.
+            NotConnectedError: the server is not connected.
+        """
+        return self._call(Request.EXEC, method, pars or (), timeout)
+
+    def execute_async(self, method: str, pars: Iterable[Any] | None = None) -> None:
+        """Start ``method`` (``ASNC``); its reply is not waited for.
+
+        Raises:
+            NotConnectedError: the server is not connected.
+        """
+        self._live().client.send_no_reply(Request.ASNC, method, pars or ())
+
+    def read_property(self, prop: str, timeout: float | None = -1) -> Any:
+        """Return the converted value of property ``prop``."""
+        return self._call(Request.READ, prop, (), timeout)
+
+    def write_property(self, prop: str, value: Any, timeout: float | None = -1) -> Any:
+        """Write ``value`` to property ``prop``."""
+        return self._call(Request.WRTE, prop, (value,), timeout)
+
+    def get_method_list(self) -> list[str]:
+        """Return the server's methods."""
+        text = self._live().client.call(Request.LIST, timeout=self.timeout) or ""
+        return [m for m in text.split("\t") if m]
+
+    def get_property_list(self) -> list[str]:
+        """Return the server's properties."""
+        text = self._live().client.call(Request.PLST, timeout=self.timeout) or ""
+        return [p for p in text.split("\t") if p]
+
+    def get_server_object_name(self) -> str | None:
+        """Return the name the server gives itself."""
+        return self._live().client.call(Request.NAME, timeout=self.timeout)
+
+    def get_state(self) -> Any:
+        """Return the application state (``getState``)."""
+        return self.execute("getState")
+
+    def is_connected(self) -> bool:
+        """Return whether the server is connected now."""
+        return self._server is not None and self._server.client.is_connected()
+
+    def register(self, name: str, callback: Callable[[Any], None]) -> None:
+        """Call ``callback(value)`` in this hub for each event of ``name``."""
+        dispatch = self._live().dispatcher(get_bridge())
+        dispatch.callbacks.setdefault(name, []).append(callback)
+        self._registered.append((dispatch, name, callback))
+
+    def close(self) -> None:
+        """Drop registered callbacks and release the connection; idempotent."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        for dispatch, name, callback in self._registered:
+            listed = dispatch.callbacks.get(name, [])
+            if callback in listed:
+                listed.remove(callback)
+        self._registered.clear()
+        _release(server)
+
+    stop = close
+
+
+# -- commands and channels -------------------------------------------------------
+def _server_address(attrs: dict[str, Any], what: str) -> tuple[str, int]:
+    address = attrs.pop("exporter_address", None)
+    host = attrs.pop("address", None)
+    port = attrs.pop("port", None)
+    if address:
+        return parse_address(address)
+    if host and port is not None:
+        return parse_address(f"{host}:{port}")
+    raise ConfigError(
+        f"{what} has no server: give exporter_address='host:port' on the element "
+        "or an <exporter_address> property on the object"
+    )
+
+
+def _timeout(attrs: dict[str, Any]) -> float:
+    raw = attrs.pop("timeout", None)
+    if raw is None:
+        return _DEFAULT_TIMEOUT
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
+        raise ConfigError(f"timeout={raw!r} must be a positive number of milliseconds")
+    return raw / 1000.0
+
+
+def _polling(attrs: dict[str, Any]) -> float | None:
+    raw = attrs.pop("polling", None)
+    if raw is None or raw in ("events", "event"):
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
+        raise ConfigError(f"polling={raw!r} must be a period in ms or 'events'")
+    return raw / 1000.0
+
+
+def _warn_unread(attrs: dict[str, Any], what: str) -> None:
+    attrs.pop("retries", None)
+    if attrs:
+        log.warning("%s: ignoring unknown attributes %s", what, sorted(attrs))
+
+
+def make_command(
+    name: str, text: str, attrs: dict[str, Any], owner: Any
+) -> ExporterCommand:
+    """Create an :class:`ExporterCommand` from its XML element (see module doc)."""
+    attrs = dict(attrs)
+    what = f"exporter command {name!r}"
+    host, port = _server_address(attrs, what)
+    command = ExporterCommand(
+        name,
+        text or name,
+        username=attrs.pop("username", None),
+        address=host,
+        port=port,
+        timeout=_timeout(attrs),
+    )
+    _warn_unread(attrs, what)
+    return command
+
+
+def make_channel(
+    name: str, text: str, attrs: dict[str, Any], owner: Any
+) -> ExporterChannel:
+    """Create an :class:`ExporterChannel` from its XML element (see module doc)."""
+    attrs = dict(attrs)
+    what = f"exporter channel {name!r}"
+    host, port = _server_address(attrs, what)
+    channel = ExporterChannel(
+        name,
+        text or name,
+        username=attrs.pop("username", None),
+        address=host,
+        port=port,
+        timeout=_timeout(attrs),
+        polling=_polling(attrs),
+    )
+    _warn_unread(attrs, what)
+    return channel
+
+
+class ExporterCommand(CommandObject):
+    """One method of an Exporter server; call it with the method's parameters.
+
+    Args:
+        command: the method name.
+        address: the server's host.
+        port: its TCP port.
+        timeout: seconds one call may take (the call's default limit).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        command: str,
+        username: str | None = None,
+        address: str | None = None,
+        port: int | None = None,
+        timeout: float = _DEFAULT_TIMEOUT,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name, username, timeout=timeout)
+        if address is None or port is None:
+            raise ConfigError(f"exporter command {name!r} needs address and port")
+        self.command = command
+        self._exporter = Exporter(address, int(port), timeout)
+        #: the server, ``host:port``
+        self.address = self._exporter.address
+        self._connected = self._exporter.is_connected()
+
+    def source(self) -> str:
+        """Name the command, its method and server, for messages."""
+        return f"exporter command {self._name!r} ({self.command} on {self.address})"
+
+    def _execute(self, *args: Any, **kwargs: Any) -> Any:
+        return self._exporter.execute(self.command, args, timeout=None)
+
+    def _abort(self) -> None:
+        """Do nothing on the server: the protocol cannot cancel one call.
+
+        :meth:`abort` still ends the waiting greenlets; stopping what the MD
+        does is its own ``abort`` method (an ``exporter`` command).
+        """
+
+    def is_connected(self) -> bool:
+        """Return whether the server is connected."""
+        return not self._closed and self._exporter.is_connected()
+
+    isConnected = is_connected
+
+    def get_state(self) -> Any:
+        """Return the server's application state (``getState``)."""
+        return self._exporter.get_state()
+
+    def close(self) -> None:
+        """Abort running calls, release the connection; hub thread; idempotent."""
+        if self._closed:
+            return
+        super().close()
+        self._exporter.close()
+
+
+class ExporterChannel(ChannelObject):
+    """One property of an Exporter server, followed by its events.
+
+    Hub-thread methods. Values are converted as mxCuBE does (numbers, booleans,
+    arrays as lists).
+
+    Args:
+        property_name: the property.
+        address: the server's host.
+        port: its TCP port.
+        timeout: seconds one read or write may take.
+        polling: seconds between two reads on the Poller (besides events);
+            ``None``: events only.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        property_name: str,
+        username: str | None = None,
+        address: str | None = None,
+        port: int | None = None,
+        timeout: float = _DEFAULT_TIMEOUT,
+        polling: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name, username)
+        if address is None or port is None:
+            raise ConfigError(f"exporter channel {name!r} needs address and port")
+        self.property_name = property_name
+        self.io_timeout = timeout
+        self.polling = polling
+        self._server = _acquire(str(address), int(port))
+        #: the server, ``host:port``
+        self.address = self._server.address
+        self._dispatch = self._server.dispatcher(self._bridge)
+        self._dispatch.add_channel(self)
+        self._poller: Poller.Poller | None = None  # hub thread only
+        if polling is not None:
+            self._start_polling(0.0)
+
+    def source(self) -> str:
+        """Name the channel, its property and server, for messages."""
+        return (
+            f"exporter channel {self._name!r} ({self.property_name} on {self.address})"
+        )
+
+    # -- polling ------------------------------------------------------------
+    def _start_polling(self, delay: float) -> None:
+        assert self.polling is not None
+        self._poller = Poller.poll(
+            self._poll_once,
+            (),
+            self.polling * 1000.0,
+            self._on_polled,
+            self._on_poll_error,
+            compare=True,
+            start_delay=delay * 1000.0,
+        )
+
+    def _poll_once(self) -> Any:
+        """Poller thread: read the property once (waits natively)."""
+        return self._read(self.io_timeout)
+
+    def _read(self, timeout: float | None) -> Any:
+        return parse_value(
+            self._server.client.call(Request.READ, self.property_name, (), timeout)
+        )
+
+    def _on_polled(self, value: Any) -> None:
+        if not self._closed:
+            self.update(value)
+
+    def _on_poll_error(self, exc: BaseException, poller_id: int) -> None:
+        failed = Poller.get_poller(poller_id)
+        if failed is not None:
+            failed.stop()
+        if not self._closed:
+            self._start_polling(max(self.polling or 1.0, 0.5))
+
+    # -- API ------------------------------------------------------------------
+    def get_value(self, force: bool = False, timeout: float | None = None) -> Any:
+        """Return the value; read the property when ``force`` or none is cached.
+
+        Raises:
+            NotConnectedError: the server is not connected.
+            Timeout: no reply in time.
+            CommandFailedError: the server refused (unknown property).
+        """
+        if not force and self._value is not NOT_INITIALIZED:
+            return self._value
+        value = self._read(self.io_timeout if timeout is None else timeout)
+        self.update(value)
+        return value
+
+    getValue = get_value
+
+    def set_value(self, value: Any, timeout: float | None = None) -> None:
+        """Write ``value`` to the property and wait for the server's reply.
+
+        Raises:
+            NotConnectedError: the server is not connected.
+            Timeout: no reply in time.
+            CommandFailedError: the server refused the value.
+        """
+        self._server.client.call(
+            Request.WRTE,
+            self.property_name,
+            (value,),
+            self.io_timeout if timeout is None else timeout,
+        )
+
+    setValue = set_value
+
+    def close(self) -> None:
+        """Stop polling and following events; release the connection; idempotent."""
+        if self._closed:
+            return
+        poller, self._poller = self._poller, None
+        if poller is not None:
+            poller.stop()
+        self._dispatch.remove_channel(self)
+        super().close()
+        _release(self._server)
