@@ -3,9 +3,9 @@
 Every ``python`` block runs in a fresh interpreter, every ``hwr`` line of a
 ``sh`` block in a shell, in a directory laid out like the source tree:
 ``configuration/example``, ``configuration/demo`` (on the demo's real Tango
-servers, started by the test on a free port, as ``hwr demo`` would in the
-"other terminal"), and the files that blocks starting with a ``file:``
-comment define. ``hwr demo`` itself is run by ``tests/cli``.
+servers, SIMULATED MD server and EPICS IOC, started by the test on free ports,
+as ``hwr demo`` would in the "other terminal"), and the files that blocks
+starting with a ``file:`` comment define. ``hwr demo`` itself is run by ``tests/cli``.
 """
 
 from __future__ import annotations
@@ -33,14 +33,16 @@ def blocks(language: str) -> list[str]:
 
 
 @pytest.fixture
-def workspace(tmp_path, demo_servers):
-    """A directory like the source tree, the demo configuration on live servers."""
-    from HardwareRepository.demo.servers import copy_demo_configuration
+def workspace(tmp_path, demo_config):
+    """A directory like the source tree, the demo configuration on live servers.
 
+    The servers are the demo's Tango servers, its SIMULATED MD server and its
+    EPICS IOC, started by the test (``demo_config``).
+    """
     shutil.copytree(
         ROOT / "configuration" / "example", tmp_path / "configuration" / "example"
     )
-    copy_demo_configuration(tmp_path / "configuration" / "demo", demo_servers.port)
+    shutil.copytree(demo_config, tmp_path / "configuration" / "demo")
     for language in ("python", "xml"):
         for body in blocks(language):
             header = FILE_HEADER.match(body)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime
 import os
+import subprocess
 import sys
+from typing import Any
 
 import gevent
-import gevent.subprocess
 import h5py
 import numpy
 import pytest
@@ -24,8 +25,18 @@ from HardwareRepository.recording import (
     RecordingError,
     SubscriberState,
 )
+from HardwareRepository.toolkit import run_in_thread
 
 MODES = ["concurrent", "parallel"]
+
+
+def _run_child(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """Run a child process in a plain thread while this hub keeps running.
+
+    Not gevent.subprocess: its child watcher reaps every child of the test
+    process, including other tests' multiprocessing children.
+    """
+    return run_in_thread(subprocess.run, args, **kwargs).get(timeout=90)
 
 
 def make_channels(*names: str) -> list[ChannelObject]:
@@ -224,7 +235,7 @@ def test_a_reader_sees_samples_while_the_file_is_written(tmp_path, swmr):
                 "d = f['entry/logs/x.value/value']\n"
                 "print(d.shape[0], d.shape[0], d[0])\n"
             )
-        proc = gevent.subprocess.run(
+        proc = _run_child(
             [sys.executable, "-c", reader, str(path)],
             capture_output=True,
             text=True,
@@ -238,7 +249,7 @@ def test_a_reader_sees_samples_while_the_file_is_written(tmp_path, swmr):
         if swmr:
             assert int(last) > int(first)  # seen growing while open
         else:
-            locked = gevent.subprocess.run(
+            locked = _run_child(
                 [
                     sys.executable,
                     "-c",
