@@ -101,6 +101,14 @@ class HardwareObjectState(enum.IntEnum):
     FAULT = 4
     OFF = 5
 
+    def __str__(self) -> str:
+        """Return the name ("READY"), never the number: one vocabulary everywhere."""
+        return self.name
+
+    def __format__(self, spec: str) -> str:
+        """Format the name, as :meth:`__str__` does."""
+        return format(self.name, spec)
+
 
 class DefaultSpecificState(enum.Enum):
     """The specific states of a class that defines none of its own."""

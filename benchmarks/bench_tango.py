@@ -203,9 +203,9 @@ def run() -> list[Figure]:
             plains.append(_plain(url))
             channel, burst = _open_channel(url)
             try:
-                before = channel._sink.received
+                before = channel.sink.received
                 channels.append(_channel_burst(channel, burst, BURST))
-                handed.append(channel._sink.received - before)
+                handed.append(channel.sink.received - before)
             finally:
                 channel.close()
                 burst.close()

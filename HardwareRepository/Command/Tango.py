@@ -38,8 +38,10 @@ other thread, and mixing green proxies with threads deadlocked before
 from __future__ import annotations
 
 import logging
+import weakref
 from collections import deque
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any
 
 import numpy
 import tango
@@ -47,8 +49,8 @@ from greenlet import getcurrent
 
 from ..bridge import _native
 from ..CommandContainer import NOT_INITIALIZED, ChannelObject, CommandObject, Quality
-from ..errors import ConfigError, NotConnectedError, Timeout
-from ._tango._device import DeviceLink, acquire_link, release_link
+from ..errors import BridgeClosedError, ConfigError, NotConnectedError, Timeout
+from ._tango._device import DeviceLink, PendingCall, acquire_link, release_link
 from ._tango._errors import (
     FALLBACK_REASONS,
     TangoCommandFailedError,
@@ -56,9 +58,9 @@ from ._tango._errors import (
     TangoErrorDetails,
     TangoNotConnectedError,
     TangoTimeout,
-    translate,
 )
 from ._tango._events import QUALITIES, EventItem, EventSink
+from ._tango._modes import ChannelMode, EventMode, PollMode, Reading, ReadMode
 
 __all__ = [
     "DEFAULT_CHANNEL_TIMEOUT",
@@ -236,17 +238,52 @@ def _config(proxy: tango.DeviceProxy, attribute: str):
     return proxy.get_attribute_config(attribute)
 
 
-def _ping(proxy: tango.DeviceProxy) -> int:
-    return proxy.ping()
+def _await(
+    call: PendingCall,
+    timeout: float | None,
+    device: str,
+    target: str,
+    what: str,
+) -> Any:
+    """Wait for ``call``; if the wait is given up, make sure it is never sent.
 
+    The wait ends early on a :class:`Timeout` (``timeout`` here, or the
+    caller's own ``gevent.Timeout``) or when the waiting greenlet is killed.
+    A call still queued is then taken back and never reaches the device: the
+    error says "not sent". A call already sent cannot be recalled: the error
+    says "sent, outcome unknown" (the device may still act on it).
 
-def _wait(result: Any, timeout: float | None, error: TangoTimeout) -> Any:
+    :param timeout: seconds; ``None`` waits until the call ends (or the
+        caller's own timeout fires).
+    :param device: the device, for the error.
+    :param target: ``"command Name"`` or ``"attribute name"``, for the error.
+    :param what: the call in words (``"write of attribute x"``), for the error.
+    :raises TangoTimeout: the wait timed out (whatever its source); its
+        ``sent`` says whether the call had left.
+    """
     try:
-        return result.get(timeout)
-    except Timeout as exc:
-        if isinstance(exc, TangoTimeout):
+        return call.result.get(timeout)
+    except BaseException as exc:
+        if call.result.ready():
+            raise  # the call's own outcome
+        sent = not call.cancel()
+        if sent:
+            fate = "sent, outcome unknown: the device may still carry it out"
+        else:
+            fate = "not sent: dropped before it reached the device"
+        if not isinstance(exc, Timeout):
+            log.info(
+                "%s: %s abandoned (%s); %s", device, what, type(exc).__name__, fate
+            )
             raise
-        raise error from None
+        if timeout is None:
+            text = f"{exc}; {fate}"
+        else:
+            text = f"{device}: {what} did not complete within {timeout:g} s; {fate}"
+        error = TangoTimeout(text)
+        error.set_details(device, target, ())
+        error.sent = sent
+        raise error from exc
 
 
 def _same(old: Any, new: Any) -> bool:
@@ -262,6 +299,28 @@ def _same(old: Any, new: Any) -> bool:
 
 def _can_wait(bridge: Any) -> bool:
     return getcurrent() is not bridge.hub
+
+
+def _health_listener(
+    handler: Callable[[bool, str], None], bridge: Any
+) -> Callable[[bool, str], None]:
+    """Return a health listener that hands verdicts to ``handler`` in its hub.
+
+    ``handler`` (a bound method) is held weakly: the device's health must not
+    keep a forgotten item alive.
+    """
+    ref = weakref.WeakMethod(handler)
+
+    def listener(alive: bool, why: str) -> None:
+        method = ref()
+        if method is None or bridge.closed:
+            return
+        try:
+            bridge.post(method, alive, why)
+        except BridgeClosedError:
+            pass  # the hub is shutting down: nobody to tell
+
+    return listener
 
 
 class TangoCommand(CommandObject):
@@ -280,9 +339,17 @@ class TangoCommand(CommandObject):
     command and (except a timeout of the package's own) carries Tango's
     ``reasons``. It never returns ``None`` for a failure.
 
+    Calls to one device are sent one at a time, in the order they were made
+    (commands and attribute writes share that order). A call whose caller
+    gave up (its ``timeout`` ran out, its greenlet was killed) before it was
+    sent is dropped and never reaches the device: the :class:`TangoTimeout`
+    raised says "not sent" (``sent`` false). One already sent cannot be
+    recalled: the error says "sent, outcome unknown" (``sent`` true).
+
     Construct it in the owning hub thread; it never blocks there. The device
-    need not be running: the command says disconnected until a call (or the
-    first ping, made at once in a worker thread) reaches it.
+    need not be running: the command says disconnected until the device
+    answers the pings of its health check (:mod:`._tango._health`), and
+    disconnected again within about 1.5 s when it dies or freezes.
 
     :param name: the command's name in its container.
     :param command: the Tango command name.
@@ -308,20 +375,17 @@ class TangoCommand(CommandObject):
         self._connected = False
         self._link: DeviceLink = acquire_link(tangoname)
         self._link.want_timeout(timeout)
-        self._link.pool.submit(self._probe)
+        health = self._link.health
+        self._health_token = health.watch(
+            _health_listener(self._on_health, self._bridge)
+        )
+        if health.alive:
+            self._connected = True
 
-    def _probe(self) -> None:
-        """Worker thread: ping the device once to know the connection state."""
-        try:
-            self._link.read_in_thread("ping", _ping)
-        except NotConnectedError as exc:
-            log.info("%s: not connected yet: %s", self.source(), exc)
-            return
-        except Exception as exc:
-            log.info("%s: ping failed: %s", self.source(), exc)
-            return
+    def _on_health(self, alive: bool, why: str) -> None:
+        """Hub: the device answers pings again, or stopped answering."""
         if not self._closed:
-            self.set_connected_threadsafe(True)
+            self.set_connected(alive)
 
     def source(self) -> str:
         """Name the command, its device and its Tango command, for messages."""
@@ -338,10 +402,14 @@ class TangoCommand(CommandObject):
     ) -> Any:
         """Execute the command (see :meth:`CommandObject.__call__`).
 
-        :param timeout: seconds; ``None`` uses the XML ``timeout``.
+        :param wait: ``False`` returns an ``AsyncResult`` at once.
+        :param timeout: seconds; ``None`` uses the XML ``timeout``. When it
+            runs out while the call still waits its turn, the call is dropped
+            and never sent ("not sent"); once sent, its outcome is unknown.
         :raises TangoCommandFailedError: the device answered with an error.
         :raises TangoNotConnectedError: the device cannot be reached.
-        :raises Timeout: no reply within ``timeout``.
+        :raises TangoTimeout: no reply within ``timeout`` (``sent`` says
+            whether the call left).
         """
         self._link.want_timeout(self.timeout if timeout is None else timeout)
         return super().__call__(*args, wait=wait, timeout=timeout, **kwargs)
@@ -351,11 +419,12 @@ class TangoCommand(CommandObject):
             raise TypeError(
                 f"{self.source()}: unexpected keyword arguments {sorted(kwargs)}"
             )
-        result = self._link.call(
-            f"command {self.command}", _command_inout, self.command, args, command=True
+        target = f"command {self.command}"
+        call = self._link.call(
+            target, _command_inout, self.command, args, command=True, ordered=True
         )
         try:
-            value = result.get()
+            value = _await(call, None, self.device_name, target, target)
         except NotConnectedError:
             self.set_connected(False)
             raise
@@ -369,38 +438,33 @@ class TangoCommand(CommandObject):
         """Refuse further calls and release the device (hub thread)."""
         if self._closed:
             return
+        self._link.health.unwatch(self._health_token)
         ended = release_link(self._link)
         super().close()
         if ended is not None and _can_wait(self._bridge):
             ended.wait(_CLOSE_WAIT)
 
 
-class _Reading(NamedTuple):
-    """A polled reading; compared by the Poller to skip unchanged values."""
-
-    value: Any
-    quality: Any
-
-
 class TangoChannel(ChannelObject):
     """An attribute of a Tango device.
 
-    Modes (XML ``polling``):
+    Modes (XML ``polling``), each a strategy of :mod:`._tango._modes` chosen at
+    creation:
 
     * ``"events"``: subscribe to change events. Every event is delivered, in
       order, with its quality (``ALARM``, ``WARNING``, ``CHANGING`` values are
       values). An error event (``API_EventTimeout`` when the server died, a
       failed re-subscription) makes the channel disconnected (quality
-      ``INVALID``, ``disconnected`` emitted) until the next value. If the server
-      does not send events for the attribute (``API_AttributePollingNotStarted``,
-      ``API_EventPropertiesNotSet``, ``API_PollObjNotFound``), the channel says so
-      in the log and polls every :data:`FALLBACK_POLLING_PERIOD` ms instead.
+      ``INVALID``, ``disconnected`` emitted) until the next value.
+      ``API_MissedEvents`` (Tango lost events) makes the channel read the value
+      again, so it never stays on a stale one. If the server does not send
+      events for the attribute (``API_AttributePollingNotStarted``,
+      ``API_EventPropertiesNotSet``, ``API_PollObjNotFound``), the channel says
+      so in the log and polls every :data:`FALLBACK_POLLING_PERIOD` ms instead.
       Any other subscription failure (server down) leaves a *stateless*
-      subscription, which Tango retries every 10 s, so the channel connects when
-      the server appears. If even that cannot be made (no proxy: the Tango
-      database is down), the channel reports it (disconnected, logged) and
-      tries again after :data:`RETRY_DELAY_MIN` s, doubling up to
-      :data:`RETRY_DELAY_MAX` s.
+      subscription. If even that cannot be made (no proxy: the Tango database
+      is down), the channel reports it (disconnected, logged) and tries again
+      after :data:`RETRY_DELAY_MIN` s, doubling up to :data:`RETRY_DELAY_MAX` s.
     * a period in ms: poll on the Poller. A failed read reports the error
       (disconnected, logged), waits :data:`RETRY_DELAY_MIN` s, doubling up to
       :data:`RETRY_DELAY_MAX` s, and polls again; the first value after a
@@ -409,6 +473,17 @@ class TangoChannel(ChannelObject):
       creation (and retried as above until it succeeds). A read that cannot
       reach the device makes the channel disconnected and starts the same
       retries.
+
+    Liveness, whatever the mode: the device's health check
+    (:mod:`._tango._health`, a ping every 0.5 s with a short timeout of its
+    own) makes the channel disconnected (quality ``INVALID``, last value kept)
+    within about 1.5 s of the server dying or freezing, even when no event and
+    no poll would tell. While the device does not answer pings, values that
+    still arrive do not make the channel connected again. When it answers
+    again, the channel starts over at once: an event channel cancels its
+    subscription and subscribes again (whose first event is the current
+    value), a polled channel starts a fresh poller, a read-on-demand channel
+    reads; so a fresh value arrives within about 1 s of the server's return.
 
     Values are what PyTango gives: numbers, ``str``, ``bool``, numpy arrays for
     spectra and images, ``tango.DevState`` for states, ``int`` for enums (see
@@ -445,7 +520,7 @@ class TangoChannel(ChannelObject):
         self.device_name = tangoname
         self.timeout = timeout
         self.read_as_str = bool(read_as_str)
-        self.mode, self.polling_period = _polling(polling)
+        kind, self.polling_period = _polling(polling)
         #: whether an ``events`` channel fell back to client polling
         self.polling_fallback = False
         self._target = f"attribute {attribute_name}"
@@ -454,20 +529,53 @@ class TangoChannel(ChannelObject):
         self._stopping = False
         self._retry_delay = RETRY_DELAY_MIN
         self._retry_timer: Any = None  # hub thread only
-        self._poller: Any = None  # hub thread only
-        self._sink: EventSink | None = None
-        self._sub_lock = _native.allocate_lock()
-        self._event_id: int | None = None  # guarded by _sub_lock
-        # The proxy that holds the subscription: the link may drop its proxy
-        # (close) before the worker unsubscribes; guarded by _sub_lock.
-        self._event_proxy: tango.DeviceProxy | None = None
         self._outage_logged = False  # hub thread only
         #: how many ``API_MissedEvents`` reports Tango sent (events it lost)
         self.missed_event_reports = 0
         self._missed_logged_at = -_MISSED_LOG_INTERVAL  # hub thread only
         self._link: DeviceLink = acquire_link(tangoname)
         self._link.want_timeout(timeout)
-        self._start()
+        # The device's verdict as last handed to this hub: None (not known
+        # yet), True (answers pings), False (dead or frozen); hub thread only.
+        self._device_alive: bool | None = None
+        self._health_token = self._link.health.watch(
+            _health_listener(self._on_health, self._bridge)
+        )
+        self._mode = self._make_mode(kind)
+        self._mode.start()
+
+    def _make_mode(self, kind: str) -> ChannelMode:
+        post = self._bridge.post
+        if kind == "events":
+            return EventMode(
+                self._link,
+                self.attribute_name,
+                self._extract,
+                self._on_events,
+                self._on_failure,
+                self._fall_back_to_polling,
+                post,
+                self.source(),
+            )
+        if kind == "poll":
+            assert self.polling_period is not None, self.source()
+            return self._poll_mode(self.polling_period)
+        return ReadMode(
+            self._link, self._read, self._on_reading, self._on_failure, post
+        )
+
+    def _poll_mode(self, period_ms: float) -> PollMode:
+        return PollMode(self._read, period_ms, self._on_reading, self._on_poll_error)
+
+    @property
+    def mode(self) -> str:
+        """``"events"``, ``"poll"`` or ``"read"`` (``"poll"`` after a fallback)."""
+        return self._mode.name
+
+    @property
+    def sink(self) -> EventSink | None:
+        """The event sink of an ``events`` channel (``None`` in other modes)."""
+        return self._mode.sink if isinstance(self._mode, EventMode) else None
 
     def source(self) -> str:
         """Name the channel, its device and attribute, for messages."""
@@ -476,74 +584,24 @@ class TangoChannel(ChannelObject):
             f"attribute {self.attribute_name})"
         )
 
-    # -- starting -------------------------------------------------------------------
-    def _start(self) -> None:
-        if self.mode == "events":
-            self._sink = EventSink(self._on_events)
-            self._link.pool.submit(self._subscribe)
-        elif self.mode == "poll":
-            self._start_polling(self._poll_period_ms())
-        else:
-            self._start_first_read()
-
-    def _subscribe(self) -> None:
-        """Worker thread: subscribe to change events (see the class doc).
-
-        A failure even to keep a stateless subscription (no proxy: the Tango
-        database is down, say) is reported to the hub, which retries later.
-        """
-        with self._sub_lock:
-            if self._stopping:
-                return
-            try:
-                self._event_id = self._subscribe_locked()
-            except Exception as exc:
-                error = translate(exc, self.device_name, self._target)
-                if not self._bridge.closed:
-                    self._bridge.post(self._on_failure, error)
-
-    def _subscribe_locked(self) -> int | None:
-        proxy = self._link.proxy()
-        self._event_proxy = proxy
-        try:
-            return proxy.subscribe_event(
-                self.attribute_name,
-                tango.EventType.CHANGE_EVENT,
-                self._sink,
-                sub_mode=tango.EventSubMode.SyncRead,
-                extract_as=self._extract,
+    # -- device health ----------------------------------------------------------
+    def _on_health(self, alive: bool, why: str) -> None:
+        """Hub: the device answers pings again, or stopped answering."""
+        if self._stopping:
+            return
+        was = self._device_alive
+        self._device_alive = alive
+        if not alive:
+            self._disconnected(why)
+        elif was is False:
+            log.info(
+                "%s: the device answers again; getting a fresh value", self.source()
             )
-        except tango.DevFailed as exc:
-            reasons = [e.reason for e in exc.args]
-        if FALLBACK_REASONS.intersection(reasons):
-            self._bridge.post(self._fall_back_to_polling, reasons)
-            return None
-        log.info(
-            "%s: cannot subscribe now (%s); keeping a stateless subscription "
-            "that starts working when the device answers",
-            self.source(),
-            ", ".join(reasons),
-        )
-        return proxy.subscribe_event(
-            self.attribute_name,
-            tango.EventType.CHANGE_EVENT,
-            self._sink,
-            sub_mode=tango.EventSubMode.Stateless,
-            extract_as=self._extract,
-        )
+            self._cancel_retry()
+            self._retry_delay = RETRY_DELAY_MIN
+            self._mode.restart()
 
-    def _unsubscribe(self) -> None:
-        """Worker thread: cancel the subscription, if any."""
-        with self._sub_lock:
-            event_id, self._event_id = self._event_id, None
-            proxy, self._event_proxy = self._event_proxy, None
-            if event_id is None or proxy is None:
-                return
-            try:
-                proxy.unsubscribe_event(event_id)
-            except (tango.DevFailed, KeyError):
-                log.exception("%s: unsubscribing failed", self.source())
-
+    # -- fallback ---------------------------------------------------------------
     def _fall_back_to_polling(self, reasons: list[str]) -> None:
         """Hub: the server sends no change events for the attribute; poll it."""
         if self._stopping or self.polling_fallback:
@@ -556,40 +614,16 @@ class TangoChannel(ChannelObject):
             FALLBACK_POLLING_PERIOD,
         )
         self.polling_fallback = True
-        self._link.pool.submit(self._unsubscribe)
-        self._start_polling(FALLBACK_POLLING_PERIOD)
+        self._mode.stop()
+        self._mode = self._poll_mode(FALLBACK_POLLING_PERIOD)
+        self._mode.start()
 
-    def _poll_period_ms(self) -> float:
-        """The period this channel polls at: the fallback's, else its own."""
-        if self.polling_fallback:
-            return FALLBACK_POLLING_PERIOD
-        # polling only in mode "poll" (which has a period) or after the fallback
-        assert self.polling_period is not None, self.source()
-        return self.polling_period
-
-    def _start_polling(self, period_ms: float) -> None:
-        from .. import Poller
-
-        self._poller = Poller.poll(
-            self._poll_read,
-            (),
-            period_ms,
-            self._on_polled,
-            self._on_poll_error,
-            True,
+    # -- blocking read (worker and poller threads) ------------------------------
+    def _read(self) -> Reading:
+        attr = self._link.read_in_thread(
+            self._target, _read, self.attribute_name, self._extract
         )
-
-    def _start_first_read(self) -> None:
-        self._link.pool.submit(self._first_read)
-
-    def _first_read(self) -> None:
-        """Worker thread: read once; report the value or the failure to the hub."""
-        try:
-            reading = self._poll_read()
-        except Exception as exc:
-            self._bridge.post(self._on_failure, exc)
-        else:
-            self._bridge.post(self._on_polled, reading)
+        return Reading(attr.value, attr.quality)
 
     # -- hub-side delivery ---------------------------------------------------------
     def _on_events(self, items: deque[EventItem]) -> None:
@@ -615,7 +649,6 @@ class TangoChannel(ChannelObject):
             if quality is invalid or self._outage_logged or not self._connected:
                 self._deliver(value, tango_quality, timestamp)
                 continue
-            self._retry_delay = RETRY_DELAY_MIN
             update(value, quality, timestamp)
 
     def _on_error_event(self, errors: tuple[tuple[str, str, str], ...]) -> None:
@@ -630,6 +663,10 @@ class TangoChannel(ChannelObject):
         self._disconnected(f"event error: {text}")
 
     def _deliver(self, value: Any, tango_quality: Any, timestamp: float | None) -> None:
+        if self._device_alive is False:
+            # A value read or sent before the device died or froze: it must
+            # not make the channel look live. The recovery reads afresh.
+            return
         if self._outage_logged:
             log.info("%s: connected again", self.source())
             self._outage_logged = False
@@ -644,17 +681,20 @@ class TangoChannel(ChannelObject):
         self.update(value, quality, timestamp)
 
     def _report_missed(self, text: str) -> None:
-        """Hub: Tango lost events (its ZMQ queue overflowed); the stream goes on."""
+        """Hub: Tango lost events (its ZMQ queue overflowed); read the value again."""
         self.missed_event_reports += 1
         now = _native.monotonic()
         if now - self._missed_logged_at >= _MISSED_LOG_INTERVAL:
             self._missed_logged_at = now
             log.warning(
-                "%s: Tango lost change events (%d report(s) so far): %s",
+                "%s: Tango lost change events (%d report(s) so far), reading "
+                "the value again: %s",
                 self.source(),
                 self.missed_event_reports,
                 text,
             )
+        if isinstance(self._mode, EventMode):
+            self._mode.reread(self._read)
 
     def _disconnected(self, why: str) -> None:
         if not self._outage_logged:
@@ -664,21 +704,11 @@ class TangoChannel(ChannelObject):
             log.debug("%s: still disconnected: %s", self.source(), why)
         self.set_connected(False)
 
-    def _poll_read(self) -> _Reading:
-        """Poller thread: read the attribute."""
-        attr = self._link.read_in_thread(
-            self._target, _read, self.attribute_name, self._extract
-        )
-        return _Reading(attr.value, attr.quality)
-
-    def _on_polled(self, reading: _Reading) -> None:
+    def _on_reading(self, reading: Reading) -> None:
         if not self._stopping:
             self._deliver(reading.value, reading.quality, None)
 
-    def _on_poll_error(self, exc: BaseException, poller_id: Any = None) -> None:
-        if self._poller is not None:
-            self._poller.stop()
-            self._poller = None
+    def _on_poll_error(self, exc: BaseException) -> None:
         self._on_failure(exc)
 
     def _on_failure(self, exc: BaseException) -> None:
@@ -695,32 +725,38 @@ class TangoChannel(ChannelObject):
         self._retry_timer = timer
         timer.start(self._retry)
 
-    def _retry(self) -> None:
+    def _cancel_retry(self) -> None:
         timer, self._retry_timer = self._retry_timer, None
         if timer is not None:
+            timer.stop()
             timer.close()
-        if self._stopping:
-            return
-        if self.mode == "read":
-            self._start_first_read()
-        elif self.mode == "events" and not self.polling_fallback:
-            self._link.pool.submit(self._subscribe)
-        else:
-            self._start_polling(self._poll_period_ms())
+
+    def _retry(self) -> None:
+        self._cancel_retry()
+        if not self._stopping:
+            self._mode.restart()
 
     # -- reading, writing, configuration --------------------------------------------
-    def _call(self, what: str, func: Any, *args: Any, timeout: float | None) -> Any:
+    def _call(
+        self,
+        what: str,
+        func: Any,
+        *args: Any,
+        timeout: float | None,
+        ordered: bool = False,
+    ) -> Any:
         if self._closed:
             raise NotConnectedError(f"{self.source()} is closed")
         limit = self.timeout if timeout is None else timeout
         self._link.want_timeout(limit)
-        result = self._link.call(self._target, func, *args)
-        error = TangoTimeout(
-            f"{self.device_name}: {what} of attribute {self.attribute_name} "
-            f"did not complete within {limit} s"
+        call = self._link.call(self._target, func, *args, ordered=ordered)
+        return _await(
+            call,
+            limit,
+            self.device_name,
+            self._target,
+            f"{what} of attribute {self.attribute_name}",
         )
-        error._set_details(self.device_name, self._target, ())
-        return _wait(result, limit, error)
 
     def get_value(self, force: bool = False, timeout: float | None = None) -> Any:
         """Return the attribute's value.
@@ -735,18 +771,22 @@ class TangoChannel(ChannelObject):
         the value again once the device answers.
 
         :param timeout: seconds; default the XML ``timeout``.
+        :raises NotConnectedError: the channel is closed.
         :raises TangoNotConnectedError: the device cannot be reached.
         :raises TangoCommunicationError: the read failed (Tango's reasons attached).
         :raises Timeout: no answer within ``timeout``.
         """
-        if not force and self.mode != "read" and self._value is not NOT_INITIALIZED:
+        if self._closed:
+            raise NotConnectedError(f"{self.source()} is closed")
+        on_demand = self._mode.reads_on_demand
+        if not force and not on_demand and self._value is not NOT_INITIALIZED:
             return self._value
         try:
             attr = self._call(
                 "read", _read, self.attribute_name, self._extract, timeout=timeout
             )
         except (NotConnectedError, Timeout) as exc:
-            if self.mode == "read" and not self._closed:
+            if on_demand and not self._closed:
                 # The only way this channel learns of an outage: say so at
                 # once (in the hub), then retry as after a failed first read.
                 if self._bridge.in_hub_thread():
@@ -754,7 +794,7 @@ class TangoChannel(ChannelObject):
                 elif not self._bridge.closed:
                     self._bridge.post(self._on_failure, exc)
             raise
-        if self.mode == "read" and self._bridge.in_hub_thread():
+        if on_demand and self._bridge.in_hub_thread():
             self._deliver_if_changed(attr.value, attr.quality)
         return attr.value
 
@@ -772,12 +812,17 @@ class TangoChannel(ChannelObject):
     def set_value(self, value: Any, timeout: float | None = None) -> None:
         """Write ``value`` to the attribute and wait for the device to accept it.
 
-        An enum attribute also accepts a label (``"RUNNING"``).
+        An enum attribute also accepts a label (``"RUNNING"``). Writes and
+        commands to one device are sent one at a time, in order; a write
+        whose ``timeout`` runs out before it was sent is dropped and never
+        reaches the device (the :class:`TangoTimeout` says "not sent"), one
+        already sent may still take effect ("sent, outcome unknown").
 
         :param timeout: seconds; default the XML ``timeout``.
+        :raises NotConnectedError: the channel is closed.
         :raises TangoNotConnectedError: the device cannot be reached.
         :raises TangoCommunicationError: the device refused the value.
-        :raises Timeout: no answer within ``timeout``.
+        :raises TangoTimeout: no answer within ``timeout``.
         :raises ValueError: an unknown enum label.
         """
         if isinstance(value, str) and not self.read_as_str:
@@ -788,7 +833,9 @@ class TangoChannel(ChannelObject):
                         f"{self.source()}: {value!r} is not one of {labels}"
                     )
                 value = labels.index(value)
-        self._call("write", _write, self.attribute_name, value, timeout=timeout)
+        self._call(
+            "write", _write, self.attribute_name, value, timeout=timeout, ordered=True
+        )
 
     setValue = set_value
 
@@ -819,21 +866,15 @@ class TangoChannel(ChannelObject):
         """Unsubscribe, stop polling and release the device; hub thread.
 
         Waits cooperatively (at most 5 s) for the device's worker threads when
-        this was the device's last item and the caller is a greenlet.
+        this was the device's last item and the caller is a greenlet. Later
+        calls of :meth:`get_value` raise ``NotConnectedError``.
         """
         if self._closed:
             return
         self._stopping = True
-        timer, self._retry_timer = self._retry_timer, None
-        if timer is not None:
-            timer.stop()
-            timer.close()
-        if self._poller is not None:
-            self._poller.stop()
-            self._poller = None
-        if self._sink is not None:
-            self._sink.close()
-            self._link.pool.submit(self._unsubscribe)
+        self._cancel_retry()
+        self._link.health.unwatch(self._health_token)
+        self._mode.stop()
         ended = release_link(self._link)
         super().close()
         if ended is not None and _can_wait(self._bridge):

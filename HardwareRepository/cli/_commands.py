@@ -1,4 +1,4 @@
-"""The ``hwr`` sub-commands; each returns the process exit code.
+"""``hwr get``, ``hwr set`` and ``hwr call``: read, write, command.
 
 They run in the main thread, which owns the gevent hub and the hardware
 objects; waits are cooperative, so channel updates keep flowing while a
@@ -8,267 +8,203 @@ command waits.
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import numbers
 from typing import Any
 
-import gevent
+from ..errors import HardwareRepositoryError
+from ..states import describe_state, native_state_name
+from ._common import BadValueError, config_path, emit, explain
+from ._lookup import (
+    channel_unit,
+    find_channel,
+    find_command,
+    find_target,
+    is_motor,
+    motor_limits,
+    repository,
+    wait_connected,
+    wait_first_state,
+)
+from ._values import format_value, parse_value
 
-from ..bridge import Event
-from ..errors import ConfigError
-from ._main import UsageError, config_path, one_line
-from ._values import format_value, parse_value, split_target
-
-__all__ = [
-    "cmd_call",
-    "cmd_check",
-    "cmd_demo",
-    "cmd_get",
-    "cmd_gui",
-    "cmd_monitor",
-    "cmd_set",
-]
-
-# How long `get` waits for an object's first state (its state arrives by
-# events shortly after loading).
-_STATE_TIMEOUT = 2.0
+__all__ = ["cmd_call", "cmd_get", "cmd_set", "register"]
 
 
-@contextmanager
-def _repository(path: str) -> Iterator[Any]:
-    from ..HardwareRepository import (
-        init_hardware_repository,
-        uninit_hardware_repository,
+def register(sub: Any) -> None:
+    """Add ``get``, ``set`` and ``call`` to the ``hwr`` sub-command parsers."""
+    get = sub.add_parser(
+        "get",
+        help="print an object's state and channels, or one channel",
+        description="Print one channel's value with its unit, or an object's "
+        "state and every channel. Waits up to --connect-timeout for the first "
+        "values.",
     )
+    get.add_argument("target", metavar="OBJECT[.channel]")
+    get.set_defaults(run=cmd_get)
 
-    repo = init_hardware_repository(path)
-    try:
-        yield repo
-    finally:
-        uninit_hardware_repository()
+    set_ = sub.add_parser(
+        "set",
+        help="write a channel",
+        description="Write a value to a channel. A value of the wrong type, a "
+        "read-only channel or a motor position beyond the limits is refused "
+        "(exit 2) before anything is written.",
+    )
+    set_.add_argument("target", metavar="OBJECT.channel")
+    set_.add_argument("value", help="a Python literal, or text")
+    set_.set_defaults(run=cmd_set)
 
-
-@contextmanager
-def _until_interrupted() -> Iterator[Event]:
-    """Yield an Event set by Ctrl-C (SIGINT) or SIGTERM, handled in the hub."""
-    stop = Event()
-    handlers = [
-        gevent.signal_handler(sig, stop.send) for sig in (signal.SIGINT, signal.SIGTERM)
-    ]
-    try:
-        yield stop
-    finally:
-        for handler in handlers:
-            handler.cancel()
-
-
-def _find_file(repo: Any, name: str) -> str | None:
-    try:
-        return repo.find_file(name)
-    except ConfigError:
-        raise UsageError(f"{name!r} is not a hardware-object name") from None
-
-
-def _object(repo: Any, name: str) -> Any:
-    if not _find_file(repo, name):
-        known = ", ".join(repo.names()) or "none"
-        raise UsageError(f"no hardware object {name!r} (objects: {known})")
-    return repo.get_hardware_object(name)
-
-
-def _known(repo: Any) -> Callable[[str], bool]:
-    return lambda name: bool(_find_file(repo, name))
-
-
-def _channel(repo: Any, target: str) -> tuple[Any, Any]:
-    name, item = split_target(target, _known(repo))
-    if item is None:
-        raise UsageError(f"{target!r}: give OBJECT.channel")
-    obj = _object(repo, name)
-    channel = obj.get_channel_object(item, optional=True)
-    if channel is None:
-        raise UsageError(
-            f"object {name!r} has no channel {item!r} "
-            f"(channels: {', '.join(obj.get_channel_names_list()) or 'none'})"
-        )
-    return obj, channel
-
-
-def _read(channel: Any) -> Any:
-    return channel.get_value(force=True)
-
-
-def cmd_check(args: argparse.Namespace) -> int:
-    """Load every object of the configuration and print the summary table."""
-    with _repository(config_path(args)) as repo:
-        records = repo.load_all()
-        print(repo.summary_text())
-        failed = [r for r in records if r.status == "failed"]
-        warned = [r for r in records if r.status == "warning"]
-        for record in failed + warned:
-            for problem in record.errors + record.warnings:
-                print(f"{record.status.upper()}: {problem}", file=sys.stderr)
-        missing = _not_connected(repo.hardware_objects, args.connect_timeout)
-        for name, channels in missing.items():
-            print(f"NOT CONNECTED: {name}: {', '.join(channels)}")
-        print(
-            f"{len(records)} object(s): {len(records) - len(failed) - len(warned)} ok, "
-            f"{len(warned)} with warnings, {len(failed)} failed; "
-            f"{len(missing)} with channels not connected"
-        )
-        return 1 if failed or warned else 0
-
-
-def _not_connected(objects: dict[str, Any], timeout: float) -> dict[str, list[str]]:
-    """Wait up to ``timeout`` s for every channel to connect; return the others.
-
-    :returns: ``{object name: [channel names not connected]}``, sorted.
-    """
-    channels = [
-        (name, channel)
-        for name, obj in sorted(objects.items())
-        for channel in obj.get_channels()
-    ]
-    changed = Event()
-
-    def on_change(_connected: bool) -> None:
-        changed.send()
-
-    for _, channel in channels:
-        channel.connect_signal("connectionStateChanged", on_change, weak=False)
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            changed.clear()
-            waiting = [(n, c) for n, c in channels if not c.is_connected()]
-            left = deadline - time.monotonic()
-            if not waiting or left <= 0:
-                break
-            changed.wait(left)
-    finally:
-        for _, channel in channels:
-            channel.disconnect_signal("connectionStateChanged", on_change)
-    missing: dict[str, list[str]] = {}
-    for name, channel in waiting:
-        missing.setdefault(name, []).append(channel.name())
-    return missing
+    call = sub.add_parser("call", help="call a command and print its reply")
+    call.add_argument("target", metavar="OBJECT.command")
+    call.add_argument("args", nargs="*", help="Python literals, or text")
+    call.add_argument("--timeout", type=float, default=None, help="seconds")
+    call.set_defaults(run=cmd_call)
 
 
 def cmd_get(args: argparse.Namespace) -> int:
-    """Print one channel's value, or every channel of an object."""
-    with _repository(config_path(args)) as repo:
-        name, item = split_target(args.target, _known(repo))
+    """Print one channel's value, or an object's state and every channel."""
+    with repository(config_path(args)) as repo:
+        obj, item = find_target(repo, args.target)
         if item is not None:
-            _, channel = _channel(repo, args.target)
-            value = _read(channel)
-            print(f"{format_value(value, width=1000)}")
+            _, channel = find_channel(repo, args.target)
+            wait_connected([channel], args.connect_timeout)
+            value = channel.get_value(force=True)
+            unit = channel_unit(obj, channel)
+            emit(
+                args,
+                {"target": args.target, "value": value, "unit": unit},
+                f"{format_value(value, width=1000)} {unit}".rstrip(),
+            )
             return 0
-        obj = _object(repo, name)
-        failures = 0
-        for channel in obj.get_channels():
-            try:
-                text = format_value(_read(channel))
-            except Exception as exc:  # report each channel's failure, go on
-                failures += 1
-                text = f"<{one_line(exc)}>"
-            print(f"{channel.name():<20} {text}")
-        if obj.reports_state():
-            print(f"{'(object state)':<20} {_first_state(obj).name}")
-        return 1 if failures else 0
+        return _print_object(args, obj)
 
 
-def _first_state(obj: Any) -> Any:
-    """Return the object's state, waiting briefly for the first one.
-
-    Right after loading, an object's state is UNKNOWN until its channels'
-    first values arrive (events); a few seconds settle that.
-    """
-    if obj.get_state() is not obj.STATES.UNKNOWN:
-        return obj.get_state()
-    changed = Event()
-
-    def on_state(_state: Any) -> None:
-        if _state is not obj.STATES.UNKNOWN:
-            changed.send()
-
-    obj.connect("stateChanged", on_state)
-    try:
-        changed.wait(_STATE_TIMEOUT)
-    finally:
-        obj.disconnect("stateChanged", on_state)
-    return obj.get_state()
+def _print_object(args: argparse.Namespace, obj: Any) -> int:
+    channels = list(obj.get_channels())
+    wait_connected(channels, args.connect_timeout)
+    data: dict[str, Any] = {"object": obj.name()}
+    lines = []
+    if obj.reports_state():
+        state = wait_first_state(obj, args.connect_timeout)
+        native = native_state_name(obj)
+        data["state"] = state.name
+        data["native_state"] = native
+        lines.append(f"{'state':<20} {describe_state(state, native)}")
+    failures = 0
+    data["channels"] = {}
+    for channel in channels:
+        if obj.reports_state() and channel.name() == "state":
+            continue  # shown above, in the shared vocabulary
+        entry: dict[str, Any] = {}
+        try:
+            value = channel.get_value(force=True)
+        except Exception as exc:
+            failures += 1
+            entry["error"] = explain(exc)
+            text = f"<{entry['error']}>"
+        else:
+            entry["value"] = value
+            entry["unit"] = channel_unit(obj, channel)
+            text = f"{format_value(value)} {entry['unit']}".rstrip()
+        data["channels"][channel.name()] = entry
+        lines.append(f"{channel.name():<20} {text}")
+    emit(args, data, "\n".join(lines))
+    return 1 if failures else 0
 
 
 def cmd_set(args: argparse.Namespace) -> int:
-    """Write a value to a channel."""
-    with _repository(config_path(args)) as repo:
-        _, channel = _channel(repo, args.target)
+    """Write a value to a channel, after checking that the hardware can take it."""
+    with repository(config_path(args)) as repo:
+        obj, channel = find_channel(repo, args.target)
+        wait_connected([channel], args.connect_timeout)
         value = parse_value(args.value)
-        channel.set_value(value)
-        print(f"{args.target} <- {format_value(value)}")
+        _check_value(args.target, obj, channel, value, args.connect_timeout)
+        try:
+            channel.set_value(value)
+        except (TypeError, ValueError) as exc:
+            raise BadValueError(
+                f"{args.target}: bad value {args.value!r}: {exc}"
+            ) from exc
+        except HardwareRepositoryError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, (TypeError, ValueError)):
+                raise BadValueError(
+                    f"{args.target}: bad value {args.value!r}: {cause}"
+                ) from exc
+            raise
+        emit(
+            args,
+            {"target": args.target, "value": value},
+            f"{args.target} <- {format_value(value)}",
+        )
         return 0
+
+
+# Tango's numeric scalar types (``tango.CmdArgType`` codes), as a Tango
+# attribute's configuration reports them.
+_TANGO_NUMBERS = {
+    2: "DevShort",
+    3: "DevLong",
+    4: "DevFloat",
+    5: "DevDouble",
+    6: "DevUShort",
+    7: "DevULong",
+    22: "DevUChar",
+    23: "DevLong64",
+    24: "DevULong64",
+}
+
+
+def _check_value(
+    target: str, obj: Any, channel: Any, value: Any, timeout: float
+) -> None:
+    """Refuse a value the channel cannot take, with the reason.
+
+    Raises:
+        BadValueError: read-only, not a number for a numeric channel, or a
+            motor position beyond its limits.
+    """
+    info = _channel_info(channel)
+    if info is not None:
+        if str(getattr(info, "writable", "")).endswith("READ"):
+            raise BadValueError(f"{target} is not writable (read-only)")
+        number_type = _TANGO_NUMBERS.get(int(getattr(info, "data_type", -1)))
+        scalar = str(getattr(info, "data_format", "")).endswith("SCALAR")
+        if number_type and scalar and not _is_number(value):
+            raise BadValueError(
+                f"{target}: bad value {value!r}: a number is needed ({number_type})"
+            )
+    if channel.name() == "position" and is_motor(obj) and _is_number(value):
+        low, high = motor_limits(obj, timeout)
+        if (low is not None and value < low) or (high is not None and value > high):
+            unit = channel_unit(obj, channel)
+            raise BadValueError(
+                f"{target}: {value} {unit} is out of limits "
+                f"[{format_value(low)}, {format_value(high)}] {unit}".rstrip()
+            )
+
+
+def _channel_info(channel: Any) -> Any:
+    get_info = getattr(channel, "get_info", None)
+    if get_info is None or not channel.is_connected():
+        return None
+    try:
+        return get_info(timeout=2.0)
+    except Exception:
+        return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def cmd_call(args: argparse.Namespace) -> int:
-    """Call a command with literal arguments and print its reply."""
-    with _repository(config_path(args)) as repo:
-        name, item = split_target(args.target, _known(repo))
-        if item is None:
-            raise UsageError(f"{args.target!r}: give OBJECT.command")
-        obj = _object(repo, name)
-        command = obj.get_command_object(item, optional=True)
-        if command is None:
-            raise UsageError(
-                f"object {name!r} has no command {item!r} "
-                f"(commands: {', '.join(obj.get_command_names_list()) or 'none'})"
-            )
+    """Call a command with literal arguments; print its reply, if it has one."""
+    with repository(config_path(args)) as repo:
+        _, command = find_command(repo, args.target)
         reply = command(*(parse_value(a) for a in args.args), timeout=args.timeout)
-        print(format_value(reply, width=1000))
+        emit(
+            args,
+            {"target": args.target, "reply": reply},
+            None if reply is None else format_value(reply, width=1000),
+        )
         return 0
-
-
-def cmd_monitor(args: argparse.Namespace) -> int:
-    """Print one line per update of the channels, with timestamps, until Ctrl-C."""
-    with _repository(config_path(args)) as repo, _until_interrupted() as stop:
-        receivers = []
-        for target in args.targets:
-            _, channel = _channel(repo, target)
-
-            def on_update(
-                value: Any, target: str = target, channel: Any = channel
-            ) -> None:
-                stamp = (
-                    time.strftime("%H:%M:%S") + f".{int(time.time() * 1000) % 1000:03d}"
-                )
-                quality = channel.get_quality().name
-                print(f"{stamp} {target} {format_value(value)} [{quality}]", flush=True)
-
-            def on_connection(connected: bool, target: str = target) -> None:
-                word = "connected" if connected else "DISCONNECTED"
-                print(f"{time.strftime('%H:%M:%S')} {target} {word}", flush=True)
-
-            receivers.append((channel, on_update, on_connection))
-            channel.connect_signal("update", on_update, weak=False)
-            channel.connect_signal("connectionStateChanged", on_connection, weak=False)
-        stop.wait(args.duration)
-        for channel, on_update, on_connection in receivers:
-            channel.disconnect_signal("update", on_update)
-            channel.disconnect_signal("connectionStateChanged", on_connection)
-        return 0
-
-
-def cmd_gui(args: argparse.Namespace) -> int:
-    """Open the Qt window on a configuration."""
-    from ..gui import run_gui
-
-    return run_gui(config_path(args))
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    """Start the demo servers, load the demo configuration, show it."""
-    from ._demo import run_demo
-
-    return run_demo(no_gui=args.no_gui, duration=args.duration)

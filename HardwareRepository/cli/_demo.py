@@ -1,27 +1,57 @@
-"""``hwr demo``: the demo beamline's servers, configuration, and a live view."""
+"""``hwr demo`` and ``hwr gui``: the live view, in a window or in the terminal."""
 
 from __future__ import annotations
 
-import logging
-import os
+import argparse
 import pathlib
-import sys
-import time
-from typing import Any, TextIO
+from typing import Any
 
-from ._values import format_value
+from ._common import config_path, warn
+from ._table import show_table
+from ._window import window_problem
 
-__all__ = ["LiveTable", "demo_configuration", "display_available", "run_demo"]
+__all__ = ["cmd_demo", "cmd_gui", "demo_configuration", "register", "run_demo"]
 
-log = logging.getLogger("HardwareRepository.cli")
 
-_REFRESH = 0.5  # s between two renderings of the live table
+def register(sub: Any) -> None:
+    """Add ``demo`` and ``gui`` to the ``hwr`` sub-command parsers."""
+    demo = sub.add_parser(
+        "demo",
+        help="run the demo beamline (servers + window, or a terminal table)",
+        description="Start the demo's device servers, load configuration/demo "
+        "and show it live: in a Qt window when one can open (otherwise the "
+        "terminal table, with the reason in one line), until Ctrl-C.",
+    )
+    demo.add_argument(
+        "--no-gui", action="store_true", help="live table in the terminal"
+    )
+    demo.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="stop by itself after this many seconds (default: until Ctrl-C)",
+    )
+    demo.set_defaults(run=cmd_demo)
+
+    gui = sub.add_parser(
+        "gui",
+        help="open the Qt window on a configuration",
+        description="Open the Qt window on a configuration; where no window "
+        "can open, show the terminal table instead (the reason in one line).",
+    )
+    gui.add_argument("path", nargs="?", help="configuration path (overrides --config)")
+    gui.add_argument("--no-gui", action="store_true", help="live table in the terminal")
+    gui.add_argument(
+        "--duration", type=float, default=None, help="quit after this many seconds"
+    )
+    gui.set_defaults(run=cmd_gui)
 
 
 def demo_configuration() -> pathlib.Path:
     """Return ``configuration/demo`` of the source tree.
 
-    :raises RuntimeError: the package is not run from its source tree.
+    Raises:
+        RuntimeError: the package is not run from its source tree.
     """
     from ..demo.servers import DEMO_CONFIGURATION
 
@@ -34,117 +64,44 @@ def demo_configuration() -> pathlib.Path:
     return path
 
 
-def display_available() -> bool:
-    """Return whether a Qt window can be shown (a display, and Qt importable)."""
-    platform = os.environ.get("QT_QPA_PLATFORM", "")
-    if platform in ("offscreen", "minimal"):
-        return False
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return False
-    try:
-        import qtpy.QtWidgets  # noqa: F401
-    except Exception:  # any Qt import failure means "no window"
-        return False
-    return True
+def show_live(path: str, *, no_gui: bool, duration: float | None) -> int:
+    """Show the configuration at ``path`` in the window, else in the terminal.
 
-
-class LiveTable:
-    """Render the state and main value of every object, refreshed in place.
-
-    On a terminal the table is redrawn in place; otherwise (a pipe, a log)
-    each refresh prints the rows that changed, with a timestamp.
+    Where no window can open (no display, Qt's platform plugin failing), one
+    line on standard error says why before the table starts.
     """
+    if not no_gui:
+        problem = window_problem()
+        if problem is None:
+            from ..gui import run_gui
 
-    def __init__(self, objects: dict[str, Any], out: TextIO = sys.stdout) -> None:
-        self.objects = objects
-        self.out = out
-        self.tty = out.isatty()
-        self._last: dict[str, str] = {}
-
-    def rows(self) -> list[tuple[str, str, str]]:
-        """Return ``(object, state, value)`` for every object, sorted by name."""
-        rows = []
-        for name, obj in sorted(self.objects.items()):
-            if not any(True for _ in obj.get_channels()):
-                continue  # a container of other objects (the beamline itself)
-            rows.append((name, _state_text(obj), _value_text(obj)))
-        return rows
-
-    def render(self) -> None:
-        """Draw the table once."""
-        rows = self.rows()
-        if self.tty:
-            lines = [
-                "hwr demo - live values (Ctrl-C to stop)",
-                f"{'object':<18} {'state':<14} value",
-                *(f"{n:<18} {s:<14} {v}" for n, s, v in rows),
-                "TINE/Taco channels, if any, are SIMULATED clients.",
-            ]
-            self.out.write("\x1b[H\x1b[2J" + "\n".join(lines) + "\n")
-        else:
-            stamp = time.strftime("%H:%M:%S")
-            for name, state, value in rows:
-                line = f"{state:<14} {value}"
-                if self._last.get(name) != line:
-                    self._last[name] = line
-                    self.out.write(f"{stamp} {name:<18} {line}\n")
-        self.out.flush()
+            return run_gui(path, duration=duration)
+        warn(
+            f"hwr: no window ({problem}); showing the terminal table "
+            "(--no-gui skips this check)"
+        )
+    return show_table(path, duration)
 
 
-def _state_text(obj: Any) -> str:
-    name_of = getattr(obj, "get_state_name", None) or getattr(
-        obj, "get_shutter_state", None
-    )
-    if name_of is not None:
-        return str(name_of())
-    state = getattr(obj, "get_state", None)
-    return state().name if state is not None else "-"
+def cmd_gui(args: argparse.Namespace) -> int:
+    """Open the Qt window on a configuration (or the terminal table)."""
+    return show_live(config_path(args), no_gui=args.no_gui, duration=args.duration)
 
 
-def _value_text(obj: Any) -> str:
-    text = _last_value_text(obj)
-    connected = getattr(obj, "is_connected", None)
-    if connected is not None and not connected():
-        return f"not connected (last: {text})"
-    return text
-
-
-def _last_value_text(obj: Any) -> str:
-    if hasattr(obj, "get_shutter_state"):
-        return "open" if obj.is_open() else "-"
-    if hasattr(obj, "get_current"):
-        current = obj.get_current()
-        if current is None:
-            return "-"
-        message = obj.get_message()
-        return f"{current:.2f} mA" + (f"  {message}" if message else "")
-    if hasattr(obj, "get_value") and hasattr(obj, "get_limits"):
-        value = obj.get_value()
-        unit = obj.get_unit() if hasattr(obj, "get_unit") else ""
-        return "-" if value is None else f"{format_value(value)} {unit}"
-    values = []
-    for channel in obj.get_channels():
-        if channel.is_connected():
-            text = format_value(channel.value, 20)
-        else:
-            text = "not connected"
-        values.append(f"{channel.name()}={text}")
-    return " ".join(values) or "-"
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Start the demo servers, load the demo configuration, show it."""
+    return run_demo(no_gui=args.no_gui, duration=args.duration)
 
 
 def run_demo(no_gui: bool = False, duration: float | None = None) -> int:
     """Start the demo servers, load the demo configuration, show it live.
 
-    Opens the Qt window when a display is available (and ``no_gui`` is false),
-    else prints a live table until Ctrl-C (or ``duration`` seconds). Stops the
+    Opens the Qt window when one can open (and ``no_gui`` is false), else
+    prints a live table until Ctrl-C (or ``duration`` seconds). Stops the
     servers and the repository on the way out, whatever happens.
     """
     from ..demo.servers import start_demo_servers
     from ..demo.simulated import SimulatedSources
-    from ..HardwareRepository import (
-        init_hardware_repository,
-        uninit_hardware_repository,
-    )
 
     config = demo_configuration()
     print("starting the demo Tango device servers (no database) ...", flush=True)
@@ -157,26 +114,7 @@ def run_demo(no_gui: bool = False, duration: float | None = None) -> int:
         flush=True,
     )
     try:
-        if not no_gui and display_available():
-            from ..gui import run_gui
-
-            return run_gui(str(config), duration=duration)
-        from ._commands import _until_interrupted
-
-        repo = init_hardware_repository(str(config))
-        try:
-            repo.load_all()
-            table = LiveTable(repo.hardware_objects)
-            with _until_interrupted() as stop:
-                deadline = None if duration is None else time.monotonic() + duration
-                while not stop.wait(_REFRESH):
-                    table.render()
-                    if deadline is not None and time.monotonic() >= deadline:
-                        break
-            print("stopping ...", flush=True)
-            return 0
-        finally:
-            uninit_hardware_repository()
+        return show_live(str(config), no_gui=no_gui, duration=duration)
     finally:
         sources.stop()
         servers.stop()

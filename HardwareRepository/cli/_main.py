@@ -1,4 +1,10 @@
-"""Argument parsing and dispatch of the ``hwr`` sub-commands."""
+"""Argument parsing and dispatch of the ``hwr`` sub-commands.
+
+Each sub-command lives in a module with a ``register(subparsers)`` function
+that adds its parser and sets ``run`` (the function called with the parsed
+arguments, returning the exit code). A new command is one more module in
+:data:`COMMAND_MODULES`.
+"""
 
 from __future__ import annotations
 
@@ -7,131 +13,146 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from types import ModuleType
+from typing import Any
 
 from ..errors import HardwareRepositoryError
+from . import _commands, _completion, _demo, _inspect, _monitor, _move
+from ._common import (
+    CONFIG_ENV,
+    ActionFailedError,
+    StoppedByUserError,
+    UsageError,
+    explain,
+)
 
-__all__ = ["CONFIG_ENV", "UsageError", "main", "one_line"]
-
-CONFIG_ENV = "HWR_CONFIG"
+__all__ = ["COMMAND_MODULES", "main"]
 
 log = logging.getLogger("HardwareRepository.cli")
 
+#: The modules that define ``hwr``'s sub-commands, in the order of ``--help``.
+COMMAND_MODULES: list[ModuleType] = [
+    _demo,
+    _inspect,
+    _commands,
+    _move,
+    _monitor,
+    _completion,
+]
 
-class UsageError(Exception):
-    """The user asked for something that does not exist or makes no sense."""
+# Commands whose output is a report of their own: the log shows only what
+# the report cannot (default level), so nothing is printed twice.
+_QUIET_LOG = "CRITICAL"
+_LIVE_COMMANDS = ("demo", "gui")
+
+
+def package_version() -> str:
+    """Return the installed package's version (``"unknown"`` outside an install)."""
+    try:
+        return version("HardwareRepository")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hwr",
-        description="Hardware objects from XML: check, read, write, call, monitor.",
+        description="Hardware objects from XML: check, list, read, write, move, "
+        "call, monitor, show.",
+        epilog="Exit codes: 0 success (Ctrl-C is the normal end of demo, gui "
+        "and monitor); 1 the hardware or the configuration reported an error; "
+        "2 a user mistake (unknown name, bad value, read-only, out of limits); "
+        "130 Ctrl-C interrupted a command before it finished.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"hwr {package_version()}"
     )
     parser.add_argument(
         "--config",
         help=f"configuration path: directories separated by '{os.pathsep}', "
         f"first match wins (default: ${CONFIG_ENV}, else ./configuration)",
     )
+    _add_common_options(parser, defaults=True)
     parser.add_argument(
         "--log-level",
         default=None,
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="what to log on standard error (default WARNING; ERROR for "
-        "check, whose summary lists every problem)",
+        help="what to log on standard error (default: WARNING for demo and "
+        "gui; otherwise nothing, as every error is in the command's output)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    demo = sub.add_parser("demo", help="run the demo beamline (servers + window)")
-    demo.add_argument(
-        "--no-gui", action="store_true", help="live table in the terminal"
-    )
-    demo.add_argument(
-        "--duration",
-        type=float,
-        default=None,
-        help="stop by itself after this many seconds (default: until Ctrl-C)",
-    )
-
-    check = sub.add_parser(
-        "check",
-        help="load everything and print the summary",
-        description="Load every object and print the summary table, then the "
-        "channels that did not connect. Exit 1 when an object failed to load "
-        "or has warnings; unreachable hardware alone is not a configuration "
-        "error (exit 0).",
-    )
-    check.add_argument(
-        "path", nargs="?", help="configuration path (overrides --config)"
-    )
-    check.add_argument(
-        "--connect-timeout",
-        type=float,
-        default=3.0,
-        help="seconds to wait for channels to connect (default 3; 0: do not wait)",
-    )
-
-    get = sub.add_parser("get", help="print an object's channels or one channel")
-    get.add_argument("target", metavar="OBJECT[.channel]")
-
-    set_ = sub.add_parser("set", help="write a channel")
-    set_.add_argument("target", metavar="OBJECT.channel")
-    set_.add_argument("value", help="a Python literal, or text")
-
-    call = sub.add_parser("call", help="call a command and print its reply")
-    call.add_argument("target", metavar="OBJECT.command")
-    call.add_argument("args", nargs="*", help="Python literals, or text")
-    call.add_argument("--timeout", type=float, default=None, help="seconds")
-
-    monitor = sub.add_parser("monitor", help="print every update until Ctrl-C")
-    monitor.add_argument("targets", nargs="+", metavar="OBJECT.channel")
-    monitor.add_argument(
-        "--duration", type=float, default=None, help="stop after this many seconds"
-    )
-
-    gui = sub.add_parser("gui", help="open the Qt window on a configuration")
-    gui.add_argument("path", nargs="?", help="configuration path (overrides --config)")
+    for module in COMMAND_MODULES:
+        module.register(sub)
+    for command in sub.choices.values():
+        _add_common_options(command, defaults=False)
+    parser.set_defaults(parser=parser)
     return parser
 
 
-def one_line(exc: BaseException) -> str:
-    """Return ``"Type: message"`` on one line (Tango's reasons hold newlines)."""
-    return " ".join(f"{type(exc).__name__}: {exc}".split())
+def _add_common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """Add the options every command takes, before or after its name.
 
-
-def config_path(args: argparse.Namespace) -> str:
-    """Return the configuration path the user chose (argument, option, env)."""
-    path = (
-        getattr(args, "path", None)
-        or args.config
-        or os.environ.get(CONFIG_ENV)
-        or "configuration"
+    After the name, they only override what was given before it.
+    """
+    timeout: Any = 3.0 if defaults else argparse.SUPPRESS
+    json: Any = False if defaults else argparse.SUPPRESS
+    parser.add_argument(
+        "--connect-timeout",
+        type=float,
+        metavar="S",
+        help="seconds to wait for channels to connect and deliver their first "
+        "values (default 3; 0: do not wait)",
+        default=timeout,
     )
-    for part in path.split(os.pathsep):
-        if part and not os.path.isdir(part):
-            raise UsageError(f"configuration directory {part!r} does not exist")
-    return path
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print results as JSON (one document, or one per line for monitor)",
+        default=json,
+    )
+
+
+class _OneLineFormatter(logging.Formatter):
+    """Log records on one line each (Tango's messages hold newlines)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return " ".join(super().format(record).split())
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    level = args.log_level
+    if level is None:
+        level = "WARNING" if args.command in _LIVE_COMMANDS else _QUIET_LOG
+    handler = logging.StreamHandler()
+    if level != "DEBUG":
+        handler.setFormatter(
+            _OneLineFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``hwr`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     args = _parser().parse_args(argv)
-    if args.log_level is None:
-        args.log_level = "ERROR" if args.command == "check" else "WARNING"
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    from . import _commands
-
-    handler = getattr(_commands, f"cmd_{args.command}")
+    _setup_logging(args)
+    prefix = f"hwr {args.command}:"
     try:
-        return handler(args)
+        return int(args.run(args))
     except UsageError as exc:
-        print(f"hwr {args.command}: {exc}", file=sys.stderr)
+        print(f"{prefix} {exc}", file=sys.stderr)
         return 2
+    except StoppedByUserError as exc:
+        print(f"{prefix} interrupted: {exc}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print(f"{prefix} interrupted", file=sys.stderr)
+        return 130
+    except ActionFailedError as exc:
+        print(f"{prefix} {exc}", file=sys.stderr)
+        return 1
     except (HardwareRepositoryError, TimeoutError, OSError, RuntimeError) as exc:
         if args.log_level == "DEBUG":
             log.exception("hwr %s failed", args.command)
-        print(f"hwr {args.command}: {one_line(exc)}", file=sys.stderr)
+        print(f"{prefix} {explain(exc)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"hwr {args.command}: interrupted", file=sys.stderr)
-        return 130

@@ -1,6 +1,7 @@
 """fandango-compatible threading names on the package's toolkit.
 
-Code written against ``fandango.threads`` / ``fandango.dicts`` runs with::
+Code written against ``fandango.threads`` / ``fandango.dicts`` (and
+``fandango.qt.QWorker``) runs with::
 
     from HardwareRepository.compat.fandango import ThreadedObject, ThreadDict
 
@@ -26,12 +27,22 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
-from ..bridge import AsyncResult, HubBridge, _native, get_bridge_if_exists
-from ..errors import Timeout
+from ..bridge import (
+    AsyncResult,
+    Event,
+    HubBridge,
+    Launcher,
+    Queue,
+    _native,
+    get_bridge_if_exists,
+)
+from ..errors import BridgeClosedError, Timeout
 from ..toolkit import PeriodicTask, PolledCache, ProcessWorker, SerialWorker
+from . import _fandango_child as _child
 
 __all__ = [
     "DataExpired",
+    "QWorker",
     "ThreadDict",
     "ThreadedObject",
     "WorkerException",
@@ -55,7 +66,8 @@ def _as_call(target: Any, args: Any = None) -> tuple[Callable[..., Any], tuple, 
     """Normalise a fandango task into ``(callable, args, kwargs)``."""
     if isinstance(target, str):
         raise TypeError(
-            f"string targets are not evaluated ({target!r}); pass a callable"
+            f"string targets are not evaluated ({target!r}); pass a callable, or "
+            "bind an executor to a WorkerProcess and name one of its methods"
         )
     if isinstance(target, (list, tuple)) and target and callable(target[0]):
         target, args = target[0], tuple(target[1:])
@@ -398,6 +410,12 @@ class _Worker:
         self._poller: PolledCache[Any, Any] | None = None
         self._pending_results: dict[Any, AsyncResult[Any]] = {}
 
+    def _prepare(
+        self, target: Any, args: Any = None
+    ) -> tuple[Callable[..., Any], tuple, dict]:
+        """Return ``(callable, args, kwargs)`` to run for a fandango task."""
+        return _as_call(target, args)
+
     def _deliver(self, callback: Callable[[Any], Any], value: Any) -> None:
         if self._bridge is None or self._bridge.closed:
             log.error("%r: no hub to run callback %r in", self, callback)
@@ -418,7 +436,7 @@ class _Worker:
         of the hub of the thread that created the worker; an exception of the
         job is passed to it as the value.
         """
-        func, fargs, fkwargs = _as_call(target, args)
+        func, fargs, fkwargs = self._prepare(target, args)
         with self._lock:
             waiting = self._callbacks.get(key)
             if waiting is not None:
@@ -446,7 +464,7 @@ class _Worker:
         self, command: Any, args: Any = None, timeout: float | None = None
     ) -> Any:
         """Run ``command(*args)`` in the worker and return its value (or raise)."""
-        func, fargs, fkwargs = _as_call(command, args)
+        func, fargs, fkwargs = self._prepare(command, args)
         return self._backend.submit_with(func, fargs, fkwargs).get(timeout)
 
     def add(
@@ -464,7 +482,7 @@ class _Worker:
         ``max(expire, period)`` s; ``callback(value)`` runs (in the hub) on
         each update.
         """
-        _as_call(target, args)
+        self._prepare(target, args)
         data = _KeyedData(target, args, period, expire, callback)
         with self._lock:
             self.data[key] = data
@@ -476,7 +494,7 @@ class _Worker:
         data = self.data.get(key)
         if data is None:
             return None
-        func, fargs, fkwargs = _as_call(data.target, data.args)
+        func, fargs, fkwargs = self._prepare(data.target, data.args)
         try:
             value = self._backend.submit_with(func, fargs, fkwargs).get()
         except Exception as exc:
@@ -619,30 +637,137 @@ class WorkerThread(_Worker):
 class WorkerProcess(_Worker):
     """fandango's ``WorkerProcess``: keyed tasks evaluated in a child process.
 
-    ``send(key, target, args, callback)`` runs ``target(*args)`` in the child;
+    ``send(key, target, args, callback)`` runs a target in the child;
     ``add(key, target, args, period, expire, callback)`` evaluates a key
     periodically; ``get(key)`` returns its value; ``command(target, args)``
-    runs one call synchronously. Targets must be picklable callables (module
-    level functions); there is no evaluation of strings and no ``bind``.
+    runs one call synchronously.
 
-    :param target: must be ``None`` (fandango's executor objects are not
-        supported).
-    :param timeout: accepted for compatibility; the child lives until
-        :meth:`stop` (no idle timeout, no keep-alive polling).
+    **Executors.** ``WorkerProcess(target=executor)`` or ``bind(cls, args)``
+    (which makes ``cls(*args)`` in the child) gives the child an object whose
+    methods are targets, named by strings: ``send("k", "read", ("x",))`` runs
+    ``executor.read("x")`` in the child. As in fandango, a target sent without
+    ``args`` to an executor that has a ``process`` method (or is callable) is
+    that method's argument. Strings are looked up as attribute names and never
+    evaluated; with no executor bound they raise ``TypeError``. Callables (and
+    ``[callable, *args]`` lists) are called. Executors, targets, arguments and
+    results travel by pickling.
+
+    **Keep-alive and idle timeout.** A thread of this process sends a
+    keep-alive to the child every ``keepalive`` seconds; the child exits (with
+    status :data:`IDLE_EXIT_CODE`) when nothing reached it for ``timeout``
+    seconds: no request and no keep-alive, because this process hangs or the
+    keep-alive was turned off. A job running longer than that is not idleness.
+    Calls made after the child ended raise
+    :class:`~HardwareRepository.errors.BridgeClosedError`.
+
+    Callbacks run in a greenlet of the hub of the thread that created the
+    worker.
+
+    Args:
+        target: the executor object (picklable), or ``None``.
+        start: accepted for compatibility; the child starts at construction.
+        timeout: the child's idle timeout in seconds; 0 means fandango's
+            default, :data:`ALIVE_PERIOD`.
+        timewait: accepted for compatibility (fandango's polling interval;
+            nothing polls here).
+        keepalive: seconds between keep-alives; 0 sends none.
     """
 
+    #: fandango's default idle timeout of the child, in seconds
+    ALIVE_PERIOD = 15.0
+    #: the child's exit status after its idle timeout
+    IDLE_EXIT_CODE = _child.IDLE_EXIT_CODE
+
     def __init__(
-        self, target: Any = None, start: bool = True, timeout: float = 0
+        self,
+        target: Any = None,
+        start: bool = True,
+        timeout: float = 0,
+        timewait: float = 0,
+        keepalive: float = 3.0,
     ) -> None:
-        if target is not None:
-            raise TypeError("WorkerProcess(target=executor) is not supported")
-        super().__init__(ProcessWorker("WorkerProcess"))
+        if isinstance(target, str):
+            raise TypeError(
+                f"WorkerProcess(target={target!r}): strings are not evaluated; "
+                "pass the executor object"
+            )
+        self.timeout = timeout or self.ALIVE_PERIOD
+        self.keepalive = keepalive
+        self._executor_bound = target is not None
+        backend = ProcessWorker(
+            "WorkerProcess",
+            init=functools.partial(_child.start, target, self.timeout),
+        )
+        super().__init__(backend)
+        #: keep-alives the child has acknowledged
+        self.keepalives = 0
+        self._keeper: PeriodicTask | None = None
+        if keepalive > 0:
+            self._keeper = PeriodicTask(
+                self._send_keepalive,
+                keepalive,
+                where="thread",
+                name="WorkerProcess keep-alive",
+                first=keepalive,
+                start=True,
+            )
+
+    def __repr__(self) -> str:
+        return f"<WorkerProcess {self._backend!r}>"
+
+    def _send_keepalive(self) -> None:
+        if not self._backend.alive:
+            return
+        try:
+            self._backend.submit_with(_child.keep_alive, on_done=self._kept_alive)
+        except BridgeClosedError:
+            pass  # the child ended between the check and the send
+
+    def _kept_alive(self, result: AsyncResult[Any]) -> None:
+        if result.successful():
+            self.keepalives += 1
+
+    def _prepare(
+        self, target: Any, args: Any = None
+    ) -> tuple[Callable[..., Any], tuple, dict]:
+        if not self._executor_bound:
+            _as_call(target, args)  # only callables: strings name executor methods
+        # Every job goes through run(), which also keeps the child's idle clock.
+        return _child.run, (target, args), {}
+
+    def bind(self, target: Any, args: Any = None) -> AsyncResult[str]:
+        """Make the child's executor ``target``, or ``target(*args)`` with ``args``.
+
+        Later targets resolve against it (calls are run in order, so the next
+        call already sees it). ``args`` is spread as in :meth:`send`.
+
+        Returns:
+            the result of the binding in the child (the executor's ``repr``);
+            a failure is also logged.
+
+        Raises:
+            TypeError: ``target`` is a string (never evaluated).
+        """
+        if isinstance(target, str):
+            raise TypeError(
+                f"bind({target!r}): strings are not evaluated; pass a class or object"
+            )
+        self._executor_bound = True
+        return self._backend.submit_with(
+            _child.bind, (target, args), on_done=self._bound
+        )
+
+    def _bound(self, result: AsyncResult[str]) -> None:
+        if result.exception is not None:
+            log.error("%r: bind failed: %r", self, result.exception)
 
     def start(self) -> None:
         """The child starts at construction; kept for compatibility."""
 
     def stop(self, timeout: float | None = 10.0) -> None:
-        """End the key polling, then the child (after its queued jobs)."""
+        """End the keep-alive and the key polling, then the child (after its jobs)."""
+        if self._keeper is not None:
+            self._keeper.kill(wait=True, timeout=timeout)
         self._stop_keys(timeout)
         self._backend.stop(timeout)
 
@@ -650,3 +775,159 @@ class WorkerProcess(_Worker):
         return self._backend.alive
 
     is_alive = isAlive
+
+
+_STOP: Any = object()
+
+
+class QWorker:
+    """fandango's ``QWorker`` (``TauEmitterThread``): feed queued items to the GUI.
+
+    A worker thread takes items from ``queue`` and has each one processed in
+    the thread that created the worker (the GUI thread, whose gevent hub is the
+    package's Qt loop, :mod:`HardwareRepository.qtloop`): ``method(*item)``, or
+    without ``method`` ``item[0](*item[1:])`` (an item that is not a tuple or a
+    list is the one argument). Items are processed one at a time, in queue
+    order: the next is handed over only when the previous one returned, so a
+    flood of items never floods the GUI. The method runs in a greenlet of the
+    GUI thread: it may touch widgets and wait cooperatively. An exception it
+    raises is logged with its traceback and the next item follows.
+
+    The string ``"exit"`` as an item ends the thread (other strings are
+    skipped), as in fandango; :meth:`stop` does the same at once. Unlike
+    fandango, items are taken as soon as they are queued (:meth:`next` is not
+    needed), and the thread does not sleep before it starts.
+
+    Create it in the GUI thread; :meth:`start`, :meth:`stop` and the queue are
+    safe from any thread.
+
+    Args:
+        parent: accepted for compatibility (fandango's Qt parent); unused.
+        name: names the thread in logs.
+        queue: where items come from; a new
+            :class:`~HardwareRepository.bridge.Queue` by default. Any object
+            with ``get()``, ``put()`` and ``qsize()`` whose ``get`` blocks a
+            plain thread (``queue.Queue`` if the application did not
+            monkey-patch threads).
+        method: called with each item's elements; ``None``: the item's first
+            element is the callable.
+        cursor: a Qt cursor shape (or ``True`` for the wait cursor) shown over
+            the application while items are pending.
+        sleep: accepted for compatibility (fandango waited that many ms before
+            the first item); unused.
+    """
+
+    def __init__(
+        self,
+        parent: Any = None,
+        name: str = "",
+        queue: Any = None,
+        method: Callable[..., Any] | None = None,
+        cursor: Any = None,
+        sleep: int = 5000,
+    ) -> None:
+        self.name = name or "QWorker"
+        self.queue: Any = queue if queue is not None else Queue()
+        self.method = method
+        self.cursor = cursor
+        self._launcher = Launcher()
+        self._cursor_shown = False  # GUI thread only
+        self._done = 0
+        self._state_lock = _native.allocate_lock()
+        self._running = False  # guarded by _state_lock
+        self._ended = Event()
+        self._ended.set()
+
+    def __repr__(self) -> str:
+        state = "running" if self._running else "stopped"
+        return f"<QWorker {self.name} {state}, {self._done} done>"
+
+    def getQueue(self) -> Any:
+        """Return the queue items are taken from."""
+        return self.queue
+
+    def getDone(self) -> float:
+        """Return the fraction of items done so far (0 to 1)."""
+        pending = self.queue.qsize()
+        return self._done / (self._done + pending) if self._done else 0.0
+
+    def next(self) -> None:
+        """Kept for compatibility: items are taken as soon as they are queued."""
+
+    def start(self) -> None:
+        """Start the worker thread; idempotent."""
+        with self._state_lock:
+            if self._running:
+                return
+            self._running = True
+            self._ended.clear()
+        _native.start_new_thread(self._run, ())
+
+    def isRunning(self) -> bool:
+        """Return whether the worker thread runs."""
+        return self._running
+
+    def stop(self, timeout: float | None = 10.0) -> bool:
+        """End the thread after the item being processed; wait ``timeout`` s.
+
+        Items still queued stay in the queue.
+
+        Returns:
+            whether the thread has ended.
+        """
+        if self._running:
+            self.queue.put(_STOP)
+        return self._ended.wait(timeout)
+
+    def wait(self, msecs: int | None = None) -> bool:
+        """Wait for the thread to end, as ``QThread.wait`` (milliseconds)."""
+        return self._ended.wait(None if msecs is None else msecs / 1000)
+
+    def _run(self) -> None:
+        try:
+            while True:
+                item = self.queue.get()
+                if item is _STOP:
+                    return
+                if isinstance(item, str):
+                    if item == "exit":
+                        return
+                    continue
+                try:
+                    self._launcher.apply(self._process, item)
+                except BridgeClosedError:
+                    log.warning("%r: the GUI thread's hub is closed; stopping", self)
+                    return
+        finally:
+            with self._state_lock:
+                self._running = False
+            self._ended.set()
+
+    def _process(self, item: Any) -> None:
+        # In a greenlet of the GUI thread.
+        if self.cursor is not None and not self._cursor_shown:
+            self._show_cursor(True)
+        if not isinstance(item, (tuple, list)):
+            item = (item,)
+        method = self.method
+        if method is None:
+            method, item = item[0], item[1:]
+        try:
+            method(*item)
+        except Exception:
+            log.exception("%r: processing %r failed", self, item)
+        finally:
+            self._done += 1
+            if self._cursor_shown and not self.queue.qsize():
+                self._show_cursor(False)
+
+    def _show_cursor(self, show: bool) -> None:
+        from qtpy import QtCore, QtGui, QtWidgets
+
+        if show:
+            wait = QtCore.Qt.CursorShape.WaitCursor
+            shape = wait if self.cursor is True else self.cursor
+            QtWidgets.QApplication.setOverrideCursor(QtGui.QCursor(shape))
+        else:
+            QtWidgets.QApplication.restoreOverrideCursor()
+        self._cursor_shown = show

@@ -10,21 +10,11 @@ import sys
 import time
 
 import pytest
+from _hwr import hwr
 
 from HardwareRepository.demo.servers import DEMO_HOST, DEMO_PORT
 
 pytestmark = pytest.mark.tango
-
-
-def hwr(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run ``hwr ARGS`` and return the finished process."""
-    return subprocess.run(
-        [sys.executable, "-m", "HardwareRepository.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def test_check_of_the_demo_configuration_exits_zero(demo_config):
@@ -53,34 +43,42 @@ def test_check_of_the_shipped_demo_configuration_exits_zero_without_servers():
     assert "WARNING" not in proc.stderr
 
 
-def test_check_of_a_broken_configuration_names_file_and_line(broken_config):
-    proc = hwr("check", str(broken_config))
+def test_check_of_a_broken_configuration_names_file_and_line_once(broken_config):
+    proc = hwr("check", "--connect-timeout", "0", str(broken_config))
     assert proc.returncode == 1
-    assert "bad-motor.xml:" in proc.stderr
+    # Every error printed once: no log line, no table column repeating it.
+    assert (proc.stdout + proc.stderr).count("bad-motor.xml:") == 1, proc.stdout
+    assert "FAILED: " in proc.stdout
     assert "/machine-info" in proc.stdout
-    assert "Traceback" not in proc.stderr
+    assert f"configuration: {broken_config} (from argument)" in proc.stdout
+    assert proc.stderr == ""
 
 
 def test_get_set_and_call_on_real_servers(demo_config):
     proc = hwr("--config", str(demo_config), "get", "energy.position")
     assert proc.returncode == 0, proc.stderr
-    assert float(proc.stdout) == pytest.approx(12.4)
+    value, unit = proc.stdout.split()
+    assert float(value) == pytest.approx(12.4)
+    assert unit == "keV"
 
     proc = hwr("--config", str(demo_config), "set", "sample-x.velocity", "0.25")
     assert proc.returncode == 0, proc.stderr
     proc = hwr("--config", str(demo_config), "get", "sample-x.velocity")
     assert float(proc.stdout) == pytest.approx(0.25)
 
+    # A command without a reply prints nothing (not "None").
     proc = hwr("--config", str(demo_config), "call", "diff-phi.stop")
     assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""
 
     proc = hwr("--config", str(demo_config), "get", "diff-phi")
     assert proc.returncode == 0, proc.stderr
     lines = dict(line.split(None, 1) for line in proc.stdout.splitlines())
-    assert float(lines["position"]) == pytest.approx(0.0)
-    assert lines["state"].strip() == "ON"
-    # The object's own state, once its first state event arrived (not UNKNOWN).
-    assert lines["(object"].split() == ["state)", "READY"]
+    assert lines["position"].split() == ["0", "deg"]
+    # One line for the state, in the shared vocabulary: the object's state
+    # once its first state event arrived (not UNKNOWN), and Tango's beside it.
+    assert lines["state"].strip() == "READY (ON)"
+    assert "(object" not in proc.stdout
 
 
 def test_monitor_prints_timestamped_updates(demo_config):
@@ -97,10 +95,13 @@ def test_monitor_prints_timestamped_updates(demo_config):
         line for line in proc.stdout.splitlines() if "machine-info.current" in line
     ]
     assert len(lines) >= 3, proc.stdout
-    stamp, _, value, quality = lines[-1].split(" ")
+    stamp, _, value, unit, quality = lines[-1].split(" ")
     assert stamp.count(":") == 2
     assert 0 < float(value) <= 200
+    assert unit == "mA"
     assert quality.startswith("[")
+    stamps = [line.split(" ")[0] for line in lines]
+    assert stamps == sorted(stamps), "timestamps went backwards"
 
 
 @pytest.mark.parametrize(
@@ -140,7 +141,8 @@ def test_an_unreachable_device_gives_one_line_and_exit_one(tmp_path, action):
     assert len(lines) == 1, proc.stderr
     assert "demo/motor/energy" in lines[0]
     assert "attribute Position" in lines[0]
-    assert "cannot reach the device" in lines[0]
+    assert "cannot reach the device: its device server is not running" in lines[0]
+    assert "delayed" not in lines[0]  # cppTango's retry throttle is not the cause
 
 
 def _listening(port: int) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from HardwareRepository.cli._demo import LiveTable
+from HardwareRepository.cli._table import LiveTable
 from HardwareRepository.HardwareRepository import HardwareRepository
 
 MOTOR = """\
@@ -39,8 +39,8 @@ def test_the_table_never_shows_a_stale_value_as_current(tmp_path):
         table = LiveTable(repository.hardware_objects, out=io.StringIO())
         assert table.rows() == [
             ("/machine", "READY", "199.50 mA"),
-            ("/motor", "ON", "1.5 mm"),
-            ("/thing", "UNKNOWN", "counts=5"),
+            ("/motor", "READY (ON)", "1.5 mm"),
+            ("/thing", "-", "counts=5"),
         ]
         for name, channel in (
             ("motor", "position"),
@@ -50,9 +50,9 @@ def test_the_table_never_shows_a_stale_value_as_current(tmp_path):
             obj = repository.get_hardware_object(name)
             obj.get_channel_object(channel).set_connected(False)
         assert table.rows() == [
-            ("/machine", "UNKNOWN", "not connected (last: 199.50 mA)"),
-            ("/motor", "DISCONNECTED", "not connected (last: 1.5 mm)"),
-            ("/thing", "UNKNOWN", "counts=not connected"),
+            ("/machine", "UNKNOWN (DISCONNECTED)", "not connected (last: 199.50 mA)"),
+            ("/motor", "UNKNOWN (DISCONNECTED)", "not connected (last: 1.5 mm)"),
+            ("/thing", "-", "counts=not connected"),
         ]
     finally:
         repository.shutdown()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 
 import compat_jobs
 import gevent
@@ -18,6 +19,7 @@ from HardwareRepository.compat.fandango import (
     WorkerProcess,
     WorkerThread,
 )
+from HardwareRepository.errors import BridgeClosedError
 
 # -- ThreadedObject ---------------------------------------------------------------
 
@@ -295,3 +297,71 @@ def test_worker_process_send_add_command():
     finally:
         process.stop()
     assert not process.isAlive()
+
+
+def _wait_until(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{condition} still false after {timeout} s"
+        gevent.sleep(0.01)
+
+
+def test_worker_process_targets_are_methods_of_the_bound_executor():
+    process = WorkerProcess(target=compat_jobs.Calculator(offset=100))
+    got: AsyncResult[int] = AsyncResult()
+    try:
+        assert process.command("add", args=(1, 2)) == 103
+        child = process.command("where")
+        assert child != os.getpid()
+        process.send("sum", "add", (3, 4), callback=got.set)
+        assert got.get(30) == 107
+        # A callable is still called; the child is the same process.
+        assert process.command(compat_jobs.getpid) == child
+        with pytest.raises(AttributeError, match=r"no attribute 'os\.getpid\(\)'"):
+            process.command("os.getpid()")
+    finally:
+        process.stop()
+
+
+def test_worker_process_bind_makes_the_executor_in_the_child():
+    process = WorkerProcess()
+    try:
+        with pytest.raises(TypeError, match="not evaluated"):
+            process.command("add", args=(1, 2))
+        bound = process.bind(compat_jobs.Calculator, (10,))
+        assert "Calculator" in bound.get(30)
+        assert process.command("add", args=(1, 2)) == 13
+        process.bind(compat_jobs.Processor())
+        reply = process.command("item 1")
+        assert reply.startswith("processed 'item 1' in ")
+        assert reply != f"processed 'item 1' in {os.getpid()}"
+        with pytest.raises(TypeError, match="not evaluated"):
+            process.bind("compat_jobs.Calculator")
+    finally:
+        process.stop()
+
+
+def test_worker_process_keep_alive_outlives_the_idle_timeout():
+    process = WorkerProcess(timeout=0.5, keepalive=0.1)
+    try:
+        pid = process.command(compat_jobs.getpid)
+        # Ten keep-alives and nothing else: well past the idle timeout.
+        start = process.keepalives
+        _wait_until(lambda: process.keepalives >= start + 10)
+        assert process.isAlive()
+        assert process.command(compat_jobs.getpid) == pid
+    finally:
+        process.stop()
+
+
+def test_worker_process_child_ends_when_idle():
+    process = WorkerProcess(timeout=0.3, keepalive=0)
+    try:
+        # A job longer than the idle timeout is not idleness.
+        pid = process.command(compat_jobs.sleep_then_getpid, args=(0.6,))
+        assert pid != os.getpid()
+        _wait_until(lambda: not process.isAlive())
+        with pytest.raises(BridgeClosedError, match="code 75"):
+            process.command(compat_jobs.getpid)
+    finally:
+        process.stop()

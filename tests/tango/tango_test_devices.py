@@ -201,3 +201,8 @@ class ValuesDevice(Device):
         for value in range(1, count + 1):
             self._sequence = value
             self.push_change_event("Sequence", value)
+
+    @command(dtype_in=int)
+    def SetSequenceSilently(self, value: int) -> None:
+        """Change ``Sequence`` without an event (as if Tango had lost it)."""
+        self._sequence = value

@@ -130,18 +130,21 @@ def test_channel_without_polling_reads_each_time(values_url, tango_items, record
 
 # -- events ---------------------------------------------------------------------------
 def test_events_deliver_values_in_order(values_url, tango_items, recorder):
+    # Issue 17 item 5: the writes start only once the subscription exists (its
+    # first event, the current value, has arrived), so every write's event
+    # comes after it, whatever value an earlier test left on the device.
     channel = tango_items(
         "channel", "scalar", "Scalar", tangoname=values_url, polling="events"
     )
     writer = tango_items("channel", "writer", "Scalar", tangoname=values_url)
-    writer.set_value(1.0)
     rec = recorder(channel)
-    rec.wait_for(lambda: rec.values() == [1.0], 10, "the first event")
-    assert channel.is_connected()
-    for value in (2.0, 3.0, 4.0):
+    rec.wait_for(channel.is_connected, 10, "the subscription's first event")
+    initial = len(rec.values())
+    assert initial == 1
+    for value in (1.0, 2.0, 3.0, 4.0):
         writer.set_value(value)
     rec.wait_for(lambda: rec.values()[-1:] == [4.0], 10, "the last event")
-    assert rec.values() == [1.0, 2.0, 3.0, 4.0]
+    assert rec.values()[initial:] == [1.0, 2.0, 3.0, 4.0]
     assert not channel.polling_fallback
     assert channel.get_value() == 4.0  # cached, no read
 
@@ -194,7 +197,7 @@ def test_event_burst_arrives_complete_and_in_order(values_url, tango_items, reco
     push = tango_items("command", "push", "PushSequence", tangoname=values_url)
     rec = recorder(channel, ("update",))
     rec.wait_for(lambda: rec.values(), 10, "the first event")
-    sink = channel._sink
+    sink = channel.sink
     received_before = sink.received
     push(2000)
     rec.wait_for(lambda: rec.values()[-1] == 2000, 20, "the last pushed value")

@@ -8,4 +8,14 @@
   (a synchronous ``DeviceProxy`` used only from worker and poller threads);
 * :mod:`._events`: change-event callbacks from Tango threads, handed to the
   hub in batches.
+
+Exported for the rest of the package (the green proxy of
+:mod:`HardwareRepository.tango` runs its calls on the same kind of pool):
+
+* :class:`WorkerPool`: native, omniORB-registered threads that run blocking
+  Tango calls and set their outcome on an ``AsyncResult``.
 """
+
+from ._workers import WorkerPool
+
+__all__ = ["WorkerPool"]

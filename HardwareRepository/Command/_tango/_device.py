@@ -10,6 +10,13 @@ ordinary synchronous call from an ordinary thread.)
 
 After a server restart the same proxy reconnects by itself on the next call,
 so it is created once per link and never replaced.
+
+Calls that act on the device (commands, attribute writes) go through one
+*ordered lane*: a single thread, so they reach the device one after the other
+in the order they were made, and one that is still queued when its caller gives
+up is taken back (:meth:`PendingCall.cancel`) and never sent. Reads and
+queries go through a small pool of threads. A :class:`~._health.DeviceHealth`
+pings the device in a thread of its own.
 """
 
 from __future__ import annotations
@@ -22,9 +29,10 @@ import tango
 
 from ...bridge import AsyncResult, Event, _native
 from ._errors import translate
-from ._workers import WorkerPool
+from ._health import DeviceHealth
+from ._workers import Job, WorkerPool
 
-__all__ = ["DeviceLink", "acquire_link", "release_link"]
+__all__ = ["DeviceLink", "PendingCall", "acquire_link", "release_link"]
 
 log = logging.getLogger("HardwareRepository.Command.Tango")
 T = TypeVar("T")
@@ -34,6 +42,28 @@ DEFAULT_TANGO_TIMEOUT = 3.0
 # Tango's own timeout is set this much above the longest one the package
 # waits for, so the package's Timeout (which names the item) fires first.
 _TANGO_TIMEOUT_MARGIN = 0.5
+
+
+class PendingCall:
+    """A call queued on a device: its result, and a way to take it back.
+
+    :ivar result: set to the value or the (translated) exception.
+    """
+
+    __slots__ = ("_job", "_pool", "result")
+
+    def __init__(self, pool: WorkerPool, job: Job, result: AsyncResult[Any]) -> None:
+        self._pool = pool
+        self._job = job
+        self.result = result
+
+    def cancel(self) -> bool:
+        """Take the call back if it has not been sent; safe from any thread.
+
+        :returns: ``True`` if it was still queued and now never runs,
+            ``False`` if it was already sent to the device (or finished).
+        """
+        return self._pool.cancel(self._job)
 
 
 class DeviceLink:
@@ -48,7 +78,18 @@ class DeviceLink:
 
     def __init__(self, device: str) -> None:
         self.device = device
-        self.pool = WorkerPool(device)
+        # Three parts end separately; ``ended`` is set once all have.
+        self._parts_left = 3
+        self._parts_lock = _native.allocate_lock()
+        #: set once the link is released and all its threads have ended
+        self.ended = Event()
+        self.pool = WorkerPool(device, on_ended=self._part_ended)
+        #: commands and writes, one at a time in the order they were made
+        self.actions = WorkerPool(
+            f"{device} (commands and writes)", max_threads=1, on_ended=self._part_ended
+        )
+        #: the device's liveness, from pings (see :mod:`._health`)
+        self.health = DeviceHealth(device, on_ended=self._part_ended)
         self._proxy_lock = _native.allocate_lock()
         self._proxy: tango.DeviceProxy | None = None  # guarded by _proxy_lock
         self._wanted_ms = int(DEFAULT_TANGO_TIMEOUT * 1000)  # guarded by _proxy_lock
@@ -92,26 +133,37 @@ class DeviceLink:
                 self._applied_ms = self._wanted_ms
             return proxy
 
+    def _part_ended(self) -> None:
+        with self._parts_lock:
+            self._parts_left -= 1
+            done = self._parts_left == 0
+        if done:
+            self.ended.send()
+
     def call(
         self,
         target: str,
         func: Callable[..., T],
         *args: Any,
         command: bool = False,
-    ) -> AsyncResult[T]:
+        ordered: bool = False,
+    ) -> PendingCall:
         """Run ``func(proxy, *args)`` in a worker thread; safe from any thread.
 
         :param target: ``"command Name"`` or ``"attribute name"``: names the
             call in the result's timeout message and in errors.
         :param command: failures are command failures (see :func:`translate`).
-        :returns: an :class:`AsyncResult` set to the value, or to the package
-            exception (naming device and target, Tango's error as
+        :param ordered: run on the ordered lane (commands, writes): after every
+            ordered call made before it has returned.
+        :returns: the pending call; its ``result`` is set to the value, or to
+            the package exception (naming device and target, Tango's error as
             ``__cause__``).
         :raises BridgeClosedError: the link was released.
         """
         result: AsyncResult[T] = AsyncResult(name=f"{self.device}: {target}")
-        self.pool.submit(self._run, target, func, args, command, result=result)
-        return result
+        pool = self.actions if ordered else self.pool
+        job = pool.submit(self._run, target, func, args, command, result=result)
+        return PendingCall(pool, job, result)
 
     def _run(
         self,
@@ -132,7 +184,8 @@ class DeviceLink:
         """
         return self._run(target, func, args, False)
 
-    def _drop_proxy(self) -> None:
+    def drop_proxy(self) -> None:
+        """Forget the proxy (worker thread, at release)."""
         with self._proxy_lock:
             self._proxy = None
 
@@ -154,13 +207,16 @@ def acquire_link(device: str) -> DeviceLink:
             link = DeviceLink(device.strip())
             _links[_key(device)] = link
         link.users += 1
-        return link
+    link.health.start()
+    return link
 
 
 def release_link(link: DeviceLink) -> Event | None:
     """Count one user less; the last one shuts the link's threads down.
 
-    Never blocks. The proxy is dropped in a worker thread.
+    Never blocks. The proxy is dropped in a worker thread. Calls still queued
+    run first (bounded by the device's Tango timeout); the health thread ends
+    after the ping in flight.
 
     :returns: the event set once the link's threads have ended, if this was the
         last user, else ``None``.
@@ -171,6 +227,8 @@ def release_link(link: DeviceLink) -> Event | None:
             return None
         if _links.get(_key(link.device)) is link:
             del _links[_key(link.device)]
-    link.pool.submit(link._drop_proxy)
+    link.health.close()
+    link.actions.shutdown()
+    link.pool.submit(link.drop_proxy)
     link.pool.shutdown()
-    return link.pool.ended
+    return link.ended

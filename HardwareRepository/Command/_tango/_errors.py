@@ -84,9 +84,10 @@ class TangoErrorDetails:
     reasons: tuple[str, ...]
     errors: tuple[tuple[str, str, str], ...]
 
-    def _set_details(
+    def set_details(
         self, device: str, target: str, errors: tuple[tuple[str, str, str], ...]
     ) -> None:
+        """Record where the failure happened and Tango's errors (see the class)."""
         self.device = device
         self.target = target
         self.errors = errors
@@ -106,7 +107,15 @@ class TangoNotConnectedError(TangoErrorDetails, NotConnectedError):
 
 
 class TangoTimeout(TangoErrorDetails, Timeout):
-    """A Tango call did not complete in time."""
+    """A Tango call did not complete in time.
+
+    :ivar sent: when the caller gave up waiting: ``False`` if the call was
+        still queued and was dropped (it never reaches the device), ``True``
+        if it had been sent (its outcome is unknown); ``None`` when Tango
+        itself reported the timeout (the call was sent).
+    """
+
+    sent: bool | None = None
 
 
 def _describe(errors: tuple[tuple[str, str, str], ...], exc: BaseException) -> str:
@@ -142,5 +151,5 @@ def translate(
     else:
         cls, verb = TangoCommunicationError, "failed"
     error = cls(f"{device}: {target} {verb}: {text}")
-    error._set_details(device, target, errors)
+    error.set_details(device, target, errors)
     return error

@@ -105,6 +105,20 @@ class EventSink:
             value = event.attr_value
             self._append((value.value, value.quality, value.time.totime(), None))
         self.received += 1
+        self._wake()
+
+    def push_value(self, value: Any, quality: Any, timestamp: float) -> None:
+        """Queue a value read from the device behind the events; any thread.
+
+        :param quality: Tango's ``AttrQuality``.
+        :param timestamp: wall-clock seconds of the reading.
+        """
+        if self._closed:
+            return
+        self._append((value, quality, timestamp, None))
+        self._wake()
+
+    def _wake(self) -> None:
         if self._scheduled:
             return
         self._scheduled = True

@@ -23,39 +23,74 @@ import tango
 from ...bridge import AsyncResult, Event, _native
 from ...errors import BridgeClosedError
 
-__all__ = ["WorkerPool"]
+__all__ = ["Job", "WorkerPool"]
 
 log = logging.getLogger("HardwareRepository.Command.Tango")
 
-_Job = tuple[Callable[..., Any], tuple[Any, ...], "AsyncResult[Any] | None"]
+
+class Job:
+    """One call submitted to a :class:`WorkerPool`.
+
+    Its :attr:`state` goes ``"queued"`` -> ``"running"`` -> ``"done"``, or
+    ``"queued"`` -> ``"cancelled"`` when :meth:`WorkerPool.cancel` takes it
+    back before a thread picked it up (it then never runs). Written under the
+    pool's lock.
+    """
+
+    __slots__ = ("args", "func", "result", "state")
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        args: tuple[Any, ...],
+        result: AsyncResult[Any] | None,
+    ) -> None:
+        self.func = func
+        self.args = args
+        self.result = result
+        self.state = "queued"
+
+    def __repr__(self) -> str:
+        return f"<Job {getattr(self.func, '__name__', self.func)} {self.state}>"
 
 
 class WorkerPool:
     """Run submitted blocking calls in up to ``max_threads`` native threads.
 
     Threads start on demand and end after ``idle_timeout`` s without work, or
-    at :meth:`shutdown`. Calls run in FIFO order of submission (with several
-    threads, later calls may finish first).
+    at :meth:`shutdown`. Calls start in FIFO order of submission (with several
+    threads, later calls may finish first; with ``max_threads=1`` each call
+    starts only after the previous one returned). A queued call can be taken
+    back with :meth:`cancel` until a thread starts it.
 
     :meth:`submit` and :meth:`shutdown` are safe from any thread.
 
     :param name: shown in ``repr`` and log messages (the device name).
     :param max_threads: the most calls that run at once.
     :param idle_timeout: seconds an idle thread waits for work before ending.
+    :param on_ended: called (in the last thread, or in the caller of
+        :meth:`shutdown`) once the pool is shut down and its threads ended.
     """
 
-    def __init__(self, name: str, max_threads: int = 4, idle_timeout: float = 30.0):
+    def __init__(
+        self,
+        name: str,
+        max_threads: int = 4,
+        idle_timeout: float = 30.0,
+        on_ended: Callable[[], None] | None = None,
+    ) -> None:
         self.name = name
         self.max_threads = max_threads
         self.idle_timeout = idle_timeout
         self._lock = _native.allocate_lock()
         # All below guarded by _lock.
-        self._jobs: deque[_Job] = deque()
+        self._jobs: deque[Job] = deque()
         self._parked: list[Any] = []  # one native lock per idle thread
         self._threads = 0
         self._closed = False
         #: set once the pool is shut down and its last thread has ended
         self.ended = Event()
+        self._on_ended = on_ended
 
     def __repr__(self) -> str:
         return (
@@ -73,18 +108,20 @@ class WorkerPool:
         func: Callable[..., Any],
         *args: Any,
         result: AsyncResult[Any] | None = None,
-    ) -> None:
+    ) -> Job:
         """Run ``func(*args)`` in a worker thread; safe from any thread.
 
         :param result: set to the return value or the exception raised. Without
             one, an exception is logged with its traceback.
+        :returns: the queued job (see :meth:`cancel`).
         :raises BridgeClosedError: the pool was shut down.
         """
+        job = Job(func, args, result)
         start = False
         with self._lock:
             if self._closed:
                 raise BridgeClosedError(f"{self!r} is shut down")
-            self._jobs.append((func, args, result))
+            self._jobs.append(job)
             if self._parked:
                 self._parked.pop().release()
             elif self._threads < self.max_threads:
@@ -92,6 +129,20 @@ class WorkerPool:
                 start = True
         if start:
             _native.start_new_thread(self._worker, ())
+        return job
+
+    def cancel(self, job: Job) -> bool:
+        """Take ``job`` back if no thread has started it; safe from any thread.
+
+        :returns: ``True`` if the job was still queued: it will never run (its
+            result is left unset). ``False`` if it already started or ended.
+        """
+        with self._lock:
+            if job.state != "queued":
+                return False
+            job.state = "cancelled"
+            self._jobs.remove(job)
+            return True
 
     def _worker(self) -> None:
         wake = _native.allocate_lock()
@@ -102,19 +153,27 @@ class WorkerPool:
                     job = self._next_job(wake)
                     if job is None:
                         return
-                    self._run(*job)
+                    self._run(job.func, job.args, job.result)
+                    job.state = "done"
         finally:
             with self._lock:
                 self._threads -= 1
                 ended = self._closed and self._threads == 0
             if ended:
-                self.ended.send()
+                self._end()
 
-    def _next_job(self, wake: Any) -> _Job | None:
+    def _end(self) -> None:
+        self.ended.send()
+        if self._on_ended is not None:
+            self._on_ended()
+
+    def _next_job(self, wake: Any) -> Job | None:
         while True:
             with self._lock:
                 if self._jobs:
-                    return self._jobs.popleft()
+                    job = self._jobs.popleft()
+                    job.state = "running"
+                    return job
                 if self._closed:
                     return None
                 self._parked.append(wake)
@@ -154,10 +213,10 @@ class WorkerPool:
         device's Tango timeout).
         """
         with self._lock:
-            self._closed = True
+            was_closed, self._closed = self._closed, True
             for wake in self._parked:
                 wake.release()
             self._parked.clear()
-            ended = self._threads == 0
+            ended = not was_closed and self._threads == 0
         if ended:
-            self.ended.send()
+            self._end()

@@ -43,11 +43,11 @@ import gevent.select
 from gevent._hub_local import get_hub_if_exists
 from gevent.monkey import get_original
 
-from ..bridge import AsyncResult, HubBridge, _native, get_bridge, get_bridge_if_exists
-from ..bridge import Event as _ThreadSafeEvent
-from ..bridge import Queue as _ThreadSafeQueue
-from ..errors import InvalidThreadUseError, Timeout
-from ..toolkit import Timer as _CoreTimer
+from ...bridge import AsyncResult, HubBridge, _native, get_bridge, get_bridge_if_exists
+from ...bridge import Event as _ThreadSafeEvent
+from ...bridge import Queue as _ThreadSafeQueue
+from ...errors import InvalidThreadUseError, Timeout
+from ...toolkit import Timer as _CoreTimer
 
 __all__ = [
     "AbsTimeout",
@@ -618,7 +618,7 @@ def iqt(
             "greenlets run inside Qt's loop once qtloop is installed"
         )
     try:
-        from .. import qtloop
+        from ... import qtloop
     except ImportError as exc:
         raise ImportError(
             "iqt() needs HardwareRepository.qtloop (the Qt loop that also runs "

@@ -1,0 +1,318 @@
+"""How a Tango channel gets its values: one small strategy class per mode.
+
+A :class:`~HardwareRepository.Command.Tango.TangoChannel` picks one when it is
+created (XML ``polling``) and only ever calls the :class:`ChannelMode` methods:
+
+* :class:`EventMode` (``polling="events"``): a change-event subscription;
+* :class:`PollMode` (``polling="500"``, and the fallback of an event channel
+  whose server sends no events): the :mod:`HardwareRepository.Poller`;
+* :class:`ReadMode` (no ``polling``): one read at start and after each
+  recovery; the channel reads the device on every ``get_value``.
+
+Each mode is given what it needs explicitly: the device link, a blocking read
+function and the channel's hub-side handlers. Handlers run in the hub thread;
+reads and subscriptions run in the link's worker threads or the Poller's.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import tango
+
+from ...bridge import _native
+from ._device import DeviceLink
+from ._errors import FALLBACK_REASONS, translate
+from ._events import EventItem, EventSink
+
+__all__ = [
+    "ChannelMode",
+    "EventMode",
+    "PollMode",
+    "ReadMode",
+    "Reading",
+]
+
+log = logging.getLogger("HardwareRepository.Command.Tango")
+
+
+class Reading(NamedTuple):
+    """A read value; compared by the Poller to skip unchanged values."""
+
+    value: Any
+    quality: Any
+
+
+#: ``handler(reading)``: a value read from the device (hub thread)
+ReadingHandler = Callable[[Reading], None]
+#: ``handler(exc)``: a read, poll or subscription failed (hub thread)
+FailureHandler = Callable[[BaseException], None]
+
+
+class ChannelMode:
+    """What every mode offers the channel; hub thread unless said otherwise."""
+
+    #: the mode's name, as the channel's ``mode`` attribute shows it
+    name = ""
+    #: whether ``get_value()`` reads the device every time (else: cached value)
+    reads_on_demand = False
+
+    def start(self) -> None:
+        """Start getting values (once, at creation)."""
+        raise NotImplementedError
+
+    def restart(self) -> None:
+        """Get a fresh value and resume: after a failure, or when the device
+        answers pings again after it was dead or frozen."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop for good; never blocks (Tango calls are queued to workers)."""
+        raise NotImplementedError
+
+
+class ReadMode(ChannelMode):
+    """Read on demand: one read at start and at each :meth:`restart`.
+
+    :param link: the device.
+    :param read: blocking read (worker thread) returning a :class:`Reading`.
+    :param on_reading: hub handler of the value.
+    :param on_failure: hub handler of a failed read.
+    :param post: hands a call to the channel's hub (``bridge.post``).
+    """
+
+    name = "read"
+    reads_on_demand = True
+
+    def __init__(
+        self,
+        link: DeviceLink,
+        read: Callable[[], Reading],
+        on_reading: ReadingHandler,
+        on_failure: FailureHandler,
+        post: Callable[..., None],
+    ) -> None:
+        self._link = link
+        self._read = read
+        self._on_reading = on_reading
+        self._on_failure = on_failure
+        self._post = post
+        self._stopped = False
+
+    def start(self) -> None:
+        """Read once in a worker thread."""
+        self._link.pool.submit(self._read_once)
+
+    restart = start
+
+    def stop(self) -> None:
+        """Forget later results."""
+        self._stopped = True
+
+    def _read_once(self) -> None:
+        try:
+            reading = self._read()
+        except Exception as exc:
+            if not self._stopped:
+                self._post(self._on_failure, exc)
+        else:
+            if not self._stopped:
+                self._post(self._on_reading, reading)
+
+
+class PollMode(ChannelMode):
+    """Poll on :mod:`HardwareRepository.Poller` every ``period_ms``.
+
+    A failed poll stops the poller and reports the failure; :meth:`restart`
+    starts a fresh poller, whose first value is delivered even when it equals
+    the last one.
+
+    :param read: blocking read (Poller thread) returning a :class:`Reading`.
+    :param period_ms: the polling period in milliseconds.
+    :param on_reading: hub handler of a changed value.
+    :param on_failure: hub handler of a failed poll.
+    """
+
+    name = "poll"
+
+    def __init__(
+        self,
+        read: Callable[[], Reading],
+        period_ms: float,
+        on_reading: ReadingHandler,
+        on_failure: FailureHandler,
+    ) -> None:
+        self.period_ms = period_ms
+        self._read = read
+        self._on_reading = on_reading
+        self._on_failure = on_failure
+        self._poller: Any = None
+
+    def start(self) -> None:
+        """Start a poller (a running one is replaced)."""
+        from ... import Poller
+
+        self.stop()
+        self._poller = Poller.poll(
+            self._poll, (), self.period_ms, self._polled, self._poll_failed, True
+        )
+
+    restart = start
+
+    def stop(self) -> None:
+        """Stop the poller, if any."""
+        poller, self._poller = self._poller, None
+        if poller is not None:
+            poller.stop()
+
+    def _poll(self) -> Reading:
+        return self._read()
+
+    def _polled(self, reading: Reading) -> None:
+        self._on_reading(reading)
+
+    def _poll_failed(self, exc: BaseException, poller_id: Any = None) -> None:
+        self.stop()
+        self._on_failure(exc)
+
+
+class EventMode(ChannelMode):
+    """Subscribe to change events (see ``TangoChannel`` for the failure cases).
+
+    :meth:`restart` cancels the subscription and makes a new one: cppTango
+    would re-subscribe by itself only every 10 s, and a synchronous
+    subscription reads the current value at once (the first event), so a
+    restarted server gives a fresh value as soon as it answers.
+
+    :param link: the device.
+    :param attribute: the attribute name.
+    :param extract: ``tango.ExtractAs`` of the values.
+    :param on_events: hub handler of the queued events (see :class:`EventSink`).
+    :param on_failure: hub handler of a subscription that could not be made.
+    :param on_no_events: hub handler called with Tango's reasons when the
+        server sends no change events for the attribute.
+    :param post: hands a call to the channel's hub (``bridge.post``).
+    :param source: names the channel in log messages.
+    """
+
+    name = "events"
+
+    def __init__(
+        self,
+        link: DeviceLink,
+        attribute: str,
+        extract: Any,
+        on_events: Callable[[deque[EventItem]], None],
+        on_failure: FailureHandler,
+        on_no_events: Callable[[list[str]], None],
+        post: Callable[..., None],
+        source: str,
+    ) -> None:
+        self._link = link
+        self._attribute = attribute
+        self._extract = extract
+        self._on_failure = on_failure
+        self._on_no_events = on_no_events
+        self._post = post
+        self._source = source
+        self.sink = EventSink(on_events)
+        self._lock = _native.allocate_lock()
+        self._stopping = False  # guarded by _lock
+        self._event_id: int | None = None  # guarded by _lock
+        # The proxy that holds the subscription: the link may drop its proxy
+        # (close) before the worker unsubscribes; guarded by _lock.
+        self._event_proxy: tango.DeviceProxy | None = None
+
+    def start(self) -> None:
+        """Subscribe in a worker thread."""
+        self._link.pool.submit(self._subscribe)
+
+    def restart(self) -> None:
+        """Cancel the subscription (if any) and subscribe again, in a worker."""
+        self._link.pool.submit(self._resubscribe)
+
+    def reread(self, read: Callable[[], Reading]) -> None:
+        """Read the value in a worker and queue it behind the events received.
+
+        For ``API_MissedEvents``: Tango lost events, so the last one delivered
+        may be stale; the read value takes its place in the event order.
+        """
+        self._link.pool.submit(self._reread, read)
+
+    def stop(self) -> None:
+        """Drop queued events and unsubscribe in a worker thread."""
+        with self._lock:
+            self._stopping = True
+        self.sink.close()
+        self._link.pool.submit(self._unsubscribe)
+
+    # -- worker threads ---------------------------------------------------------
+    def _reread(self, read: Callable[[], Reading]) -> None:
+        try:
+            reading = read()
+        except Exception as exc:
+            log.info("%s: re-reading after lost events failed: %s", self._source, exc)
+            return
+        self.sink.push_value(reading.value, reading.quality, time.time())
+
+    def _resubscribe(self) -> None:
+        self._unsubscribe()
+        self._subscribe()
+
+    def _subscribe(self) -> None:
+        """Subscribe; report a failure even to keep a stateless subscription."""
+        with self._lock:
+            if self._stopping or self._event_id is not None:
+                return
+            try:
+                self._event_id = self._subscribe_locked()
+            except Exception as exc:
+                error = translate(
+                    exc, self._link.device, f"attribute {self._attribute}"
+                )
+                self._post(self._on_failure, error)
+
+    def _subscribe_locked(self) -> int | None:
+        proxy = self._link.proxy()
+        self._event_proxy = proxy
+        try:
+            return proxy.subscribe_event(
+                self._attribute,
+                tango.EventType.CHANGE_EVENT,
+                self.sink,
+                sub_mode=tango.EventSubMode.SyncRead,
+                extract_as=self._extract,
+            )
+        except tango.DevFailed as exc:
+            reasons = [e.reason for e in exc.args]
+        if FALLBACK_REASONS.intersection(reasons):
+            self._post(self._on_no_events, reasons)
+            return None
+        log.info(
+            "%s: cannot subscribe now (%s); keeping a stateless subscription "
+            "that starts working when the device answers",
+            self._source,
+            ", ".join(reasons),
+        )
+        return proxy.subscribe_event(
+            self._attribute,
+            tango.EventType.CHANGE_EVENT,
+            self.sink,
+            sub_mode=tango.EventSubMode.Stateless,
+            extract_as=self._extract,
+        )
+
+    def _unsubscribe(self) -> None:
+        with self._lock:
+            event_id, self._event_id = self._event_id, None
+            proxy, self._event_proxy = self._event_proxy, None
+            if event_id is None or proxy is None:
+                return
+            try:
+                proxy.unsubscribe_event(event_id)
+            except (tango.DevFailed, KeyError):
+                log.exception("%s: unsubscribing failed", self._source)

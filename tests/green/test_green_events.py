@@ -1,0 +1,203 @@
+"""subscribe_event on the green proxy: callbacks in the subscriber's hub, in order."""
+
+from __future__ import annotations
+
+import logging
+
+import gevent
+import pytest
+import tango
+from greenlet import getcurrent
+
+from HardwareRepository.bridge import Event, Queue, _native, get_bridge
+from HardwareRepository.tango import DeviceProxy
+
+CHANGE = tango.EventType.CHANGE_EVENT
+STORM = 5000
+
+
+@pytest.fixture
+def dev(url):
+    proxy = DeviceProxy(url)
+    yield proxy
+    proxy.close()
+
+
+class Counts:
+    """Record ``Count`` change events: values, threads and greenlets they ran in."""
+
+    def __init__(self) -> None:
+        self.values: list[int] = []
+        self.threads: set[int] = set()
+        self.greenlets: set[int] = set()
+        self.errors = 0
+        self.changed = Event()
+
+    def __call__(self, event: tango.EventData) -> None:
+        self.threads.add(_native.get_ident())
+        self.greenlets.add(id(getcurrent()))
+        if event.err:
+            self.errors += 1
+        else:
+            self.values.append(event.attr_value.value)
+        self.changed.set()
+
+    def wait_for(self, value: int, timeout: float = 30) -> None:
+        deadline = _native.monotonic() + timeout
+        while not self.values or self.values[-1] < value:
+            self.changed.clear()
+            if self.values and self.values[-1] >= value:
+                break
+            remaining = deadline - _native.monotonic()
+            if remaining <= 0 or not self.changed.wait(remaining):
+                pytest.fail(f"no event {value} after {timeout} s: {self.values[-5:]}")
+
+
+def test_an_event_storm_arrives_in_order_in_the_subscribing_hub(dev):
+    counts = Counts()
+    bridge = get_bridge()
+    event_id = dev.subscribe_event("Count", CHANGE, counts)
+    try:
+        start = (
+            counts.values[-1] if counts.values else dev.read_attribute("Count").value
+        )
+        counts.wait_for(start)  # the first reading, sent at subscription
+        runs_before = bridge.calls_run
+        dev.command_inout("PushCount", STORM, timeout=60)
+        counts.wait_for(start + STORM)
+        runs = bridge.calls_run - runs_before
+    finally:
+        dev.unsubscribe_event(event_id)
+    received = counts.values[counts.values.index(start) + 1 :]
+    assert received == list(range(start + 1, start + STORM + 1))
+    assert counts.threads == {_native.get_ident()}
+    assert counts.errors == 0
+    # Batched: far fewer greenlets and hub wake-ups than events.
+    assert len(counts.greenlets) <= STORM // 20
+    assert runs <= STORM // 20
+
+
+def test_wait_false_returns_the_event_id_later(dev):
+    counts = Counts()
+    result = dev.subscribe_event("Count", CHANGE, counts, wait=False)
+    event_id = result.get(timeout=10)
+    try:
+        assert isinstance(event_id, int)
+        counts.wait_for(0)
+    finally:
+        dev.unsubscribe_event(event_id, timeout=10)
+
+
+def test_an_object_with_push_event_is_a_callback(dev):
+    class Listener:
+        def __init__(self) -> None:
+            self.counts = Counts()
+
+        def push_event(self, event: tango.EventData) -> None:
+            self.counts(event)
+
+    listener = Listener()
+    event_id = dev.subscribe_event("Count", CHANGE, listener)
+    try:
+        listener.counts.wait_for(0)
+        assert listener.counts.threads == {_native.get_ident()}
+    finally:
+        dev.unsubscribe_event(event_id)
+
+
+def test_no_callback_after_unsubscribe(dev):
+    gone, control = Counts(), Counts()
+    gone_id = dev.subscribe_event("Count", CHANGE, gone)
+    control_id = dev.subscribe_event("Count", CHANGE, control)
+    try:
+        start = dev.read_attribute("Count").value
+        control.wait_for(start)
+        gone.wait_for(start)
+        seen = len(gone.values)
+        dev.unsubscribe_event(gone_id)
+        dev.command_inout("PushCount", 200)
+        control.wait_for(start + 200)
+        assert len(gone.values) == seen
+    finally:
+        dev.unsubscribe_event(control_id)
+
+
+def test_a_failing_callback_is_logged_and_delivery_goes_on(dev, caplog):
+    counts = Counts()
+
+    def callback(event: tango.EventData) -> None:
+        counts(event)
+        if not event.err and event.attr_value.value % 2:
+            raise ValueError(f"odd {event.attr_value.value}")
+
+    event_id = dev.subscribe_event("Count", CHANGE, callback)
+    try:
+        start = dev.read_attribute("Count").value
+        counts.wait_for(start)
+        with caplog.at_level(logging.ERROR, logger="HardwareRepository.tango"):
+            dev.command_inout("PushCount", 10)
+            counts.wait_for(start + 10)
+    finally:
+        dev.unsubscribe_event(event_id)
+    assert counts.values[-10:] == list(range(start + 1, start + 11))
+    failures = [r for r in caplog.records if "event callback" in r.getMessage()]
+    assert len(failures) == 5
+    assert all(r.exc_info and r.exc_info[0] is ValueError for r in failures)
+
+
+def test_a_callback_may_wait_cooperatively_and_order_holds(dev):
+    counts = Counts()
+
+    def slow(event: tango.EventData) -> None:
+        gevent.sleep(0.001)
+        counts(event)
+
+    event_id = dev.subscribe_event("Count", CHANGE, slow)
+    try:
+        start = dev.read_attribute("Count").value
+        counts.wait_for(start)
+        dev.command_inout("PushCount", 100)
+        counts.wait_for(start + 100)
+    finally:
+        dev.unsubscribe_event(event_id)
+    assert counts.values[-100:] == list(range(start + 1, start + 101))
+
+
+def test_a_plain_thread_gets_callbacks_in_tango_threads(dev):
+    counts = Counts()
+    done: Queue[object] = Queue()
+
+    def in_thread() -> None:
+        try:
+            event_id = dev.subscribe_event("Count", CHANGE, counts)
+            done.put(event_id)
+        except BaseException as exc:
+            done.put(exc)
+
+    _native.start_new_thread(in_thread, ())
+    event_id = done.get(timeout=20)
+    try:
+        counts.wait_for(0)
+        assert _native.get_ident() not in counts.threads
+    finally:
+        dev.unsubscribe_event(event_id)
+
+
+def test_close_drops_every_subscription(url):
+    counts = Counts()
+    proxy = DeviceProxy(url)
+    proxy.subscribe_event("Count", CHANGE, counts)
+    counts.wait_for(0)
+    proxy.close()
+    plain = DeviceProxy(url)
+    try:
+        start = plain.read_attribute("Count").value
+        seen = len(counts.values)
+        control = Counts()
+        control_id = plain.subscribe_event("Count", CHANGE, control)
+        plain.command_inout("PushCount", 50)
+        control.wait_for(start + 50)
+        plain.unsubscribe_event(control_id)
+    finally:
+        plain.close()
+    assert len(counts.values) == seen
