@@ -1,0 +1,110 @@
+"""Code written for the HardwareRepository package of 2012-2019.
+
+It imports ``HardwareRepository.BaseHardwareObjects``,
+``HardwareRepository.HardwareObjects.*`` (with ``abstract.*``), calls
+camelCase names and the ``HardwareRepository.HardwareRepository()``
+singleton, and defines ``connectNotify``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CONFIGS = Path(__file__).resolve().parent / "configs"
+
+
+@pytest.fixture(scope="module")
+def core():
+    """``compat.mxcubecore.install()``: mxcubecore's library for ``abstract.*``."""
+    import HardwareRepository.Command.Tango  # noqa: F401 (its process-wide pipes)
+    from HardwareRepository.compat import mxcubecore as compat
+
+    compat.install()
+    yield compat
+    compat.uninstall()
+
+
+def test_hardware_objects_package_path_is_the_same_modules(core):
+    from HardwareRepository.HardwareObjects.abstract.AbstractMotor import (
+        AbstractMotor,
+    )
+    from HardwareRepository.HardwareObjects.mockup.MotorMockup import MotorMockup
+
+    old_path = importlib.import_module(
+        "HardwareRepository.HardwareObjects.TangoShutter"
+    )
+    assert old_path is importlib.import_module("HardwareObjects.TangoShutter")
+    library = importlib.import_module(
+        "mxcubecore.HardwareObjects.abstract.AbstractMotor"
+    )
+    assert AbstractMotor is library.AbstractMotor
+    assert issubclass(MotorMockup, AbstractMotor)
+    with pytest.raises(ModuleNotFoundError, match=r"neither HardwareObjects\.Nope"):
+        importlib.import_module("HardwareRepository.HardwareObjects.Nope")
+
+
+def test_abstract_path_without_install_says_what_to_do():
+    script = (
+        "import HardwareRepository.HardwareObjects\n"
+        "try:\n"
+        "    import HardwareRepository.HardwareObjects.abstract.AbstractMotor\n"
+        "except ModuleNotFoundError as exc:\n"
+        "    print(exc)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "call HardwareRepository.compat.mxcubecore.install() first" in proc.stdout
+
+
+def test_old_script_runs_the_mockups(core, tmp_path):
+    """A pre-2020 start-up script, word for word in the old names."""
+    from HardwareRepository import HardwareRepository as HWR  # noqa: N814
+    from HardwareRepository.BaseHardwareObjects import HardwareObject
+
+    config = tmp_path / "mockup"
+    shutil.copytree(CONFIGS / "mockup", config)
+    HWR.addHardwareObjectsDirs([str(config)])
+    HWR.setUserFileDirectory(str(tmp_path))
+    HWR.setHardwareRepositoryServer(str(config))
+    try:
+        hwr = HWR.HardwareRepository()  # the old singleton call
+        assert hwr is HWR.getHardwareRepository()
+        phi = hwr.getHardwareObject("/phi")
+        assert hwr.isDevice("/phi") is False
+        assert hwr.hasHardwareObject("/phi")
+        assert type(phi).__name__ == "MotorMockup"
+
+        class Brick(HardwareObject):
+            """A GUI brick of the time: connects, and is notified back."""
+
+            def __init__(self):
+                HardwareObject.__init__(self, "brick")
+                self.positions = []
+
+            def position_changed(self, value):
+                self.positions.append(value)
+
+        brick = Brick()
+        brick.connect(phi, "valueChanged", brick.position_changed)
+        phi.set_value(12, timeout=10)
+        assert brick.positions[-1] == 12
+        assert phi.isReady()
+        assert phi.getProperty("actuator_name") == "phi"
+        assert phi.getObjectByRole("nothing") is None
+        assert hwr.getInfo("/phi")["class"] == "MotorMockup"
+        assert HWR.beamline.diffractometer.phi is phi
+        hwr.discardHardwareObject("/transmission")
+        assert not hwr.hasHardwareObject("/transmission")
+    finally:
+        HWR.uninit_hardware_repository()
