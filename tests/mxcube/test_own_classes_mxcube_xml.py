@@ -1,0 +1,122 @@
+"""This package's TangoShutter and MachineInfo read mxcubecore's XML for those classes.
+
+On the demo's real Tango servers; their own format is covered by
+``tests/hardware_objects``.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import gevent
+import pytest
+import tango
+
+from HardwareRepository.BaseHardwareObjects import HardwareObjectState
+from HardwareRepository.errors import ConfigError
+
+pytestmark = [pytest.mark.tango, pytest.mark.slow]
+
+
+def wait_until(condition, timeout=10.0, what="condition"):
+    """Wait cooperatively until ``condition()`` is true."""
+    with gevent.Timeout(timeout, AssertionError(f"timed out waiting for {what}")):
+        while not condition():
+            gevent.sleep(0.02)
+
+
+@pytest.fixture
+def load(hwr, tmp_path, demo_servers):
+    """Return ``load(name, xml)``: write the file, load it with our classes."""
+    config = tmp_path / "own"
+    config.mkdir()
+    repo = hwr.init_hardware_repository(str(config))
+
+    def load_object(name: str, xml: str, optional: bool = False):
+        text = textwrap.dedent(xml).lstrip()
+        (config / f"{name}.xml").write_text(text)
+        return repo.get_hardware_object(f"/{name}", optional=optional)
+
+    return load_object
+
+
+def test_tango_shutter_from_mxcubecore_xml(load, demo_servers):
+    shutter = load(
+        "shutter",
+        f"""
+        <object class="TangoShutter">
+          <username>Safety Shutter</username>
+          <tangoname>{demo_servers.device_url("demo/shutter/safety")}</tangoname>
+          <command type="tango" name="Open">Open</command>
+          <command type="tango" name="Close">Close</command>
+          <channel type="tango" name="State" polling="200">State</channel>
+          <values>{{"CLOSED": "CLOSE", "TRAVELLING": ["MOVING", "BUSY"]}}</values>
+        </object>
+        """,
+    )
+    wait_until(lambda: shutter.get_shutter_state() == "CLOSED", what="closed")
+    assert shutter.get_state() is HardwareObjectState.READY
+    seen, states = [], []
+    shutter.connect("shutterStateChanged", seen.append)
+    shutter.connect("stateChanged", states.append)
+    shutter.open(wait=True, timeout=10)
+    assert shutter.is_open()
+    shutter.close(wait=True, timeout=10)
+    assert "TRAVELLING" in seen  # the renamed Tango MOVING state
+    assert seen[-1] == "CLOSED"
+    assert HardwareObjectState.BUSY in states
+
+
+def test_bad_values_map_names_the_file(load, demo_servers):
+    with pytest.raises(ConfigError, match=r"shutter\.xml.*<values> must be a JSON"):
+        load(
+            "shutter",
+            f"""
+            <object class="TangoShutter">
+              <tangoname>{demo_servers.device_url("demo/shutter/safety")}</tangoname>
+              <command type="tango" name="Open">Open</command>
+              <command type="tango" name="Close">Close</command>
+              <channel type="tango" name="State" polling="200">State</channel>
+              <values>{{'CLOSED': 'CLOSE'}}</values>
+            </object>
+            """,
+        )
+
+
+def test_machine_info_from_mxcubecore_xml(load, demo_servers):
+    info = load(
+        "machine-info",
+        f"""
+        <object class="MachineInfo">
+          <tangoname>{demo_servers.device_url("demo/machine/info")}</tangoname>
+          <parameters>["current", "lifetime", "message"]</parameters>
+          <channel type="tango" name="current" polling="200">Current</channel>
+          <channel type="tango" name="lifetime" polling="200">Lifetime_</channel>
+          <channel type="tango" name="message" polling="200">Message</channel>
+        </object>
+        """,
+    )
+    values = []
+    info.connect("valueChanged", values.append)
+    wait_until(
+        lambda: values and values[-1]["lifetime"] is not None and values[-1]["current"],
+        what="machine values",
+    )
+    device = tango.DeviceProxy(demo_servers.device_url("demo/machine/info"))
+    assert values[-1]["lifetime"] == device.Lifetime_
+    assert set(info.get_value()) == {"current", "lifetime", "message"}
+    assert info.get_current() > 0
+
+
+def test_machine_info_parameter_without_channel(load, demo_servers):
+    with pytest.raises(ConfigError, match="no channel named 'refill'"):
+        load(
+            "machine-info",
+            f"""
+            <object class="MachineInfo">
+              <tangoname>{demo_servers.device_url("demo/machine/info")}</tangoname>
+              <parameters>["current", "refill"]</parameters>
+              <channel type="tango" name="current" polling="200">Current</channel>
+            </object>
+            """,
+        )
