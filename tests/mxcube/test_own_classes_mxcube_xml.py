@@ -120,3 +120,50 @@ def test_machine_info_parameter_without_channel(load, demo_servers):
             </object>
             """,
         )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "",  # only <tangoname>: the channels and the command are created
+        """
+        <channel type="tango" name="axisPosition" polling="200">Position</channel>
+        <channel type="tango" name="axisState" polling="200">State</channel>
+        <command type="tango" name="stopAxis">Stop</command>
+        <channel type="tango" name="velocity" polling="1000">Velocity</channel>
+        """,
+    ],
+    ids=["tangoname-only", "mxcubecore-names"],
+)
+def test_tango_motor_from_mxcubecore_xml(load, demo_servers, body):
+    phi = load(
+        "phi",
+        f"""
+        <object class="TangoMotor">
+          <username>Phi</username>
+          <actuator_name>phi</actuator_name>
+          <tangoname>{demo_servers.device_url("demo/motor/phi")}</tangoname>
+          <polling>200</polling>
+          <default_limits>(-180, 180)</default_limits>
+          {body}
+        </object>
+        """,
+    )
+    assert type(phi).__module__ == "HardwareObjects.TangoMotor"
+    assert phi.get_limits() == (-180, 180)
+    wait_until(lambda: phi.get_value() is not None, what="a first position")
+    values, states = [], []
+    phi.connect("valueChanged", values.append)
+    phi.connect("stateChanged", states.append)
+    target = round(phi.get_value() + 3.0, 3)
+    phi.set_value(target, wait=True, timeout=10)
+    wait_until(lambda: abs(phi.get_value() - target) < 1e-3, what="phi at target")
+    wait_until(phi.is_ready, what="ready after the move")
+    assert HardwareObjectState.BUSY in states
+    assert abs(values[-1] - target) < 1e-3
+    phi.stop()
+
+
+def test_tango_motor_without_tangoname_says_so(load):
+    with pytest.raises(ConfigError, match="no channel 'position' configured and no"):
+        load("phi", '<object class="TangoMotor"><username>Phi</username></object>')
