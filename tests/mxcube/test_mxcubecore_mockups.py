@@ -241,3 +241,44 @@ def test_install_refuses_after_mxcubecore_own_core(tmp_path):
     )
     assert "refused: mxcubecore's own core is already imported" in proc.stdout
     assert "mxcubecore.BaseHardwareObjects" in proc.stdout
+
+
+def test_what_mxcubeqt_calls_at_start_up(core, hwr, tmp_path):
+    """mxcubeqt's start-up sequence, in its order, through mxcubecore's names."""
+    from mxcubecore import HardwareRepository as HWR  # noqa: N814 (mxCuBE's name)
+    from mxcubecore.dispatcher import dispatcher
+
+    config = tmp_path / "mockup"
+    shutil.copytree(CONFIGS / "mockup", config)
+    HWR.add_hardware_objects_dirs([str(config)])
+    HWR.set_user_file_directory(str(tmp_path))
+    HWR.init_hardware_repository(str(config))
+    try:
+        repo = HWR.get_hardware_repository()
+        repo.connect()
+        assert repo.server_address == [str(config)]
+        repo.require(["/energy", "/safety-shutter"])
+        discarded = []
+        dispatcher.connect(discarded.append, "hardwareObjectDiscarded", repo)
+        energy = repo.get_hardware_object("/energy")
+        assert HWR.beamline.energy is energy
+        assert repo.get_info("/energy")["class"] == "EnergyMockup"
+        values = []
+        energy.connect("valueChanged", values.append)
+        HWR.beamline.force_emit_signals()
+        assert values[-1] == 12.4
+        repo.discard_hardware_object("/transmission")
+        assert discarded == ["/transmission"]
+    finally:
+        HWR.get_hardware_repository().close()
+        HWR.uninit_hardware_repository()
+
+
+def test_beamstop_mockup(beamline):
+    beamstop = beamline.diffractometer.beamstop
+    assert beamstop.get_size() == 0.1
+    assert beamstop.get_direction() == "vertical"
+    seen = catch(beamstop, "beamstopDistanceChanged")
+    beamstop.set_distance(55.0)
+    beamstop.re_emit_values()
+    assert seen == [("beamstopDistanceChanged", (55.0,))]
