@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import enum
+import json
 import logging
 import os
 import typing
@@ -1039,7 +1040,7 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
             self._exported_attributes[attr] = {
                 "display": True,
                 "signature": arg_names,
-                "schema": model.schema_json(),
+                "schema": json.dumps(model.model_json_schema()),
             }
         self._pydantic_models["all"] = create_model(type(self).__name__, **members)
 

@@ -246,6 +246,8 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
             raise ValueError("a repository is either strict or compatible")
         self.compatible = compatible
         self._missed_objects: set[str] = set()
+        # module name -> its file's mtime when first used (reload_hardware_objects)
+        self._module_times: dict[str, float | None] = {}
         # Objects built from YAML files, in load order (not in _objects:
         # they have no XML name); shut down before the XML objects.
         self._yaml_objects: list[HardwareObjectNode] = []
@@ -538,21 +540,15 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
         names reloaded; a failure is recorded for that object and the others
         go on.
         """
-        changed: set[str] = set()
-        for obj in self._objects.values():
-            module = sys.modules.get(type(obj).__module__)
-            file = getattr(module, "__file__", None)
-            loaded_at = getattr(module, "__loaded_at__", None)
-            if module is None or not file or not os.path.exists(file):
-                continue
-            if loaded_at is None:
-                module.__loaded_at__ = os.path.getmtime(file)  # type: ignore[attr-defined]
-            elif os.path.getmtime(file) > loaded_at:
-                changed.add(module.__name__)
+        changed = sorted(
+            name
+            for name, seen in self._module_times.items()
+            if _module_mtime(name) not in (None, seen)
+        )
         reloaded: list[str] = []
-        for module_name in sorted(changed):
-            module = importlib.reload(sys.modules[module_name])
-            module.__loaded_at__ = os.path.getmtime(module.__file__ or "")  # type: ignore[attr-defined]
+        for module_name in changed:
+            importlib.reload(sys.modules[module_name])
+            self._module_times[module_name] = _module_mtime(module_name)
             self._classes.forget()
             for name, obj in list(self._objects.items()):
                 if type(obj).__module__ == module_name:
@@ -763,6 +759,10 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
                 ) from exc
         self._objects[name] = built.root
         self._built[name] = built
+        for obj in built.objects:
+            module_name = type(obj).__module__
+            if module_name not in self._module_times:
+                self._module_times[module_name] = _module_mtime(module_name)
 
     def _make_object(
         self, class_name: str | None, obj_name: str, tag: str = "object"
@@ -1022,6 +1022,14 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
             log.warning("shutdown: %s", problem)
         self._clear_receivers()
         return problems
+
+
+def _module_mtime(module_name: str) -> float | None:
+    """Return the mtime of a loaded module's file, ``None`` if it has none."""
+    file = getattr(sys.modules.get(module_name), "__file__", None)
+    if not file or not os.path.exists(file):
+        return None
+    return os.path.getmtime(file)
 
 
 def _stop_pollers(timeout: float) -> list[str]:

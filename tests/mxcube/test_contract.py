@@ -7,6 +7,7 @@ strict and compatible lookup faces, the global dispatcher and TaskUtils.
 from __future__ import annotations
 
 import logging
+import os
 import pickle
 from pathlib import Path
 
@@ -296,3 +297,59 @@ def test_module_functions(hwr, tmp_path, cfg, write):
     assert thing.isReady()
     assert thing.user_file_directory == str(tmp_path)
     assert hwr.beamline is None  # no beamline_config.yml
+
+
+def test_exported_methods_for_mxcubeweb(hwr, write, cfg):
+    write(
+        "exporting.xml",
+        """
+        <object class="MxcubeStyle.Exporting">
+          <exports>["move_to"]</exports>
+        </object>
+        """,
+    )
+    repo = hwr.init_hardware_repository(cfg, hardware_objects_dirs=[HWOBJECTS])
+    obj = repo.get_hardware_object("/exporting")
+    exported = obj.exported_attributes
+    assert set(exported) == {"move_to", "home"}
+    assert exported["move_to"]["signature"] == ["position", "speed"]
+    assert '"position"' in exported["move_to"]["schema"]
+    model = obj.pydantic_model["move_to"]
+    assert model(position=1.5, speed=2).position == 1.5
+    with pytest.raises(ValueError, match="speed"):
+        model(position=1.5, speed="fast")
+    assert "all" in obj.pydantic_model
+    assert obj.execute_exported_command("move_to", {"position": 3.0, "speed": 1}) == (
+        3.0,
+        1,
+    )
+    with pytest.raises(AttributeError, match="not exported"):
+        obj.execute_exported_command("init", {})
+
+
+def test_reload_hardware_objects_reimports_changed_modules(hwr, write, cfg, tmp_path):
+    classes = tmp_path / "classes"
+    classes.mkdir()
+    module = classes / "Reloadable.py"
+    source = (
+        "from HardwareRepository.BaseHardwareObjects import HardwareObject\n"
+        "class Reloadable(HardwareObject):\n"
+        "    VERSION = {version}\n"
+    )
+    module.write_text(source.format(version=1))
+    write("thing.xml", '<object class="Reloadable"/>')
+    repo = hwr.init_hardware_repository(cfg, hardware_objects_dirs=[str(classes)])
+    old = repo.get_hardware_object("/thing")
+    heard = []
+    old.connect("valueChanged", heard.append)
+    assert old.VERSION == 1
+    assert repo.reload_hardware_objects() == []  # nothing changed
+    module.write_text(source.format(version=22))
+    stat = module.stat()
+    os.utime(module, (stat.st_atime, stat.st_mtime + 10))
+    assert repo.reloadHardwareObjects() == ["/thing"]
+    new = repo.get_hardware_object("/thing")
+    assert new is not old
+    assert new.VERSION == 22
+    new.emit("valueChanged", 5)
+    assert heard == [5]  # receivers carried over
