@@ -640,6 +640,22 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
             return command
         return super().get_command_object(name, optional)
 
+    def getChannels(self) -> Iterator[ChannelObject]:
+        """Pre-2020 name of :meth:`get_channels`."""
+        return self.get_channels()
+
+    def getCommands(self) -> Iterator[CommandObject]:
+        """Pre-2020 name of :meth:`get_commands`."""
+        return self.get_commands()
+
+    def getChannelNamesList(self) -> list[str]:
+        """Pre-2020 name of :meth:`get_channel_names_list`."""
+        return self.get_channel_names_list()
+
+    def getCommandNamesList(self) -> list[str]:
+        """Pre-2020 name of :meth:`get_command_names_list`."""
+        return self.get_command_names_list()
+
     def getChannelObject(self, name: str, optional: bool = False) -> Any:
         """Pre-2020 name of :meth:`get_channel_object`."""
         return self.get_channel_object(name, optional)

@@ -295,6 +295,10 @@ def test_module_functions(hwr, tmp_path, cfg, write):
     repo = hwr.init_hardware_repository(cfg)
     thing = repo.get_hardware_object("/thing")
     assert thing.isReady()
+    assert thing.getChannelNamesList() == ["position"]
+    assert [c.name() for c in thing.getChannels()] == ["position"]
+    assert thing.getCommandNamesList() == []
+    assert list(thing.getCommands()) == []
     assert thing.user_file_directory == str(tmp_path)
     assert hwr.beamline is None  # no beamline_config.yml
 

@@ -10,10 +10,12 @@ operated through ``HWR.beamline.<role>``.
 
 from __future__ import annotations
 
+import gc
 import shutil
 import sys
 from pathlib import Path
 
+import gevent
 import pytest
 
 from HardwareRepository.BaseHardwareObjects import HardwareObject, HardwareObjectState
@@ -118,10 +120,6 @@ def test_every_role_loads_and_is_mxcubecore_class(beamline, core):
     assert repo.missing_lookups() == {}
 
 
-@pytest.mark.allow_leaks(
-    "MachineInfoMockup spawns a greenlet that updates it for ever and keeps no "
-    "handle to stop it (mxcubecore's class)"
-)
 def test_machine_info_mockup(core, tmp_path):
     hwr = load(tmp_path, "machine")
     try:
@@ -136,6 +134,17 @@ def test_machine_info_mockup(core, tmp_path):
         assert seen[-1][1][0]["current"] == 150.0
     finally:
         hwr.uninit_hardware_repository()
+        # MachineInfoMockup spawns a greenlet that updates it for ever and keeps
+        # no handle to stop it (mxcubecore's class): find it and kill it.
+        updaters = [
+            g
+            for g in gc.get_objects()
+            if isinstance(g, gevent.Greenlet)
+            and getattr(getattr(g, "_run", None), "__func__", None)
+            is type(machine_info)._update_me
+        ]
+        assert len(updaters) == 1
+        gevent.killall(updaters)
 
 
 def test_motor_mockup_moves_with_signals(beamline):
