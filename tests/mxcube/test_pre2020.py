@@ -108,3 +108,28 @@ def test_old_script_runs_the_mockups(core, tmp_path):
         assert not hwr.hasHardwareObject("/transmission")
     finally:
         HWR.uninit_hardware_repository()
+
+
+def test_xml_class_paths_of_the_old_package(core, hwr, tmp_path):
+    """``class="HardwareRepository.HardwareObjects.<...>"`` as old files wrote it."""
+    config = tmp_path / "old"
+    config.mkdir()
+    (config / "phi.xml").write_text(
+        '<device class="HardwareRepository.HardwareObjects.mockup.MotorMockup">'
+        "<default_value>5</default_value><velocity>5000</velocity>"
+        "<default_limits>(0, 100)</default_limits></device>"
+    )
+    (config / "shutter.xml").write_text(
+        '<device class="HardwareRepository.HardwareObjects.mockup.ShutterMockup">'
+        "<default_value>CLOSED</default_value></device>"
+    )
+    repo = hwr.init_hardware_repository(str(config))
+    phi = repo.getHardwareObject("/phi")
+    from mxcubecore.HardwareObjects.mockup.MotorMockup import MotorMockup
+
+    assert type(phi) is MotorMockup  # the same class, not a copy
+    phi.set_value(50, timeout=10)
+    assert phi.get_value() == 50
+    shutter = repo.getHardwareObject("/shutter")
+    shutter.open(timeout=10)
+    assert shutter.is_open
