@@ -7,10 +7,13 @@ nothing here needs mxcubecore.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
 from HardwareRepository.errors import ConfigError
+
+HWOBJECTS = str(Path(__file__).resolve().parent / "hwobjects")
 
 BEAMLINE = """
     class: Beamline.Beamline
@@ -201,3 +204,27 @@ def test_top_file_errors_name_file_and_line(hwr, cfg, write, text, line, message
     assert message in row.error
     with pytest.raises(ConfigError, match=message):
         hwr.init_hardware_repository(cfg, strict=True)
+
+
+def test_configured_object_model_is_validated(hwr, cfg, write):
+    write(
+        "beamline_config.yml",
+        "class: Beamline.Beamline\nobjects:\n  session: session.yml\n"
+        "  lims: lims.yml\n",
+    )
+    write(
+        "session.yml",
+        "class: MxcubeStyle.Session\nconfiguration:\n  beamline_name: ID30\n",
+    )
+    write("lims.yml", "class: MxcubeStyle.Session\nconfiguration:\n  other: 1\n")
+    repo = hwr.init_hardware_repository(cfg, hardware_objects_dirs=[HWOBJECTS])
+    session = hwr.beamline.session
+    assert session.config.beamline_name == "ID30"
+    assert session.config.synchrotron_name == "ESRF"
+    assert session.get_property("beamline_name") == "ID30"
+    row = rows_by_role(repo)["lims"]
+    assert row.status == "failed"
+    assert f"{cfg / 'lims.yml'}:1 " in row.error
+    assert "does not fit Session.HOConfig" in row.error
+    assert "beamline_name" in row.error
+    assert hwr.beamline.lims is None

@@ -2,7 +2,7 @@
 
 import enum
 
-from HardwareRepository.BaseHardwareObjects import HardwareObject
+from HardwareRepository.BaseHardwareObjects import ConfiguredObject, HardwareObject
 
 
 class Specific(enum.Enum):
@@ -57,3 +57,11 @@ class Exporting(HardwareObject):
         pass
 
     home.__exported__ = True
+
+
+class Session(HardwareObject):
+    """A YAML-configured object with a pydantic configuration model."""
+
+    class HOConfig(ConfiguredObject.HOConfig):
+        beamline_name: str
+        synchrotron_name: str = "ESRF"
