@@ -23,7 +23,11 @@ from HardwareRepository.BaseHardwareObjects import (
     Null,
 )
 from HardwareRepository.dispatcher import dispatcher
-from HardwareRepository.errors import ConfigError, NotReadyTimeout
+from HardwareRepository.errors import (
+    ConfigError,
+    HardwareRepositoryError,
+    NotReadyTimeout,
+)
 from HardwareRepository.TaskUtils import cleanup, error_cleanup, task
 
 HWOBJECTS = str(Path(__file__).resolve().parent / "hwobjects")
@@ -357,3 +361,26 @@ def test_reload_hardware_objects_reimports_changed_modules(hwr, write, cfg, tmp_
     assert new.VERSION == 22
     new.emit("valueChanged", 5)
     assert heard == [5]  # receivers carried over
+
+
+def test_add_reference_and_resolve_references(hwr, write, cfg):
+    write(
+        "eh1/phi.xml",
+        '<object><channel type="sim" name="position" value="7"/></object>',
+    )
+    hwr.init_hardware_repository(cfg)
+    container = HardwareObject("/container")
+    container.add_reference("motor", "/eh1/phi", role="phi")
+    container.add_reference("motor", "/eh1/absent", role="nothing")
+    child = HardwareObject("child")
+    container.add_object("child", child)
+    child.add_reference("motor", "/eh1/phi", role="inner_phi")
+    container.resolve_references()
+    assert container.get_object_by_role("phi").get_channel_value("position") == 7
+    assert container.get_object_by_role("nothing") is None
+    assert child.get_object_by_role("inner_phi") is container.phi
+    hwr.uninit_hardware_repository()
+    orphan = HardwareObject("/orphan")
+    orphan.add_reference("motor", "/eh1/phi")
+    with pytest.raises(HardwareRepositoryError, match="without a repository"):
+        orphan.resolve_references()
