@@ -266,6 +266,11 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
         return f"<HardwareRepository {os.pathsep.join(self.path)}>"
 
     @property
+    def launcher(self) -> Launcher:
+        """Runs calls in the owning thread's hub (from any thread)."""
+        return self._launcher
+
+    @property
     def server_address(self) -> list[str]:
         """The configuration directories (mxCuBE's name; there is no server)."""
         return list(self.path)

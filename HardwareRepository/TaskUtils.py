@@ -17,6 +17,13 @@ a failure of a task nobody waits for (``wait=False``) is logged on
 ``HardwareRepository.tasks`` instead of printed. A timeout is still
 ``gevent.Timeout``, which mxCuBE code catches.
 
+On the bridge: called from a thread other than the one owning the hardware
+objects (a Qt worker, a control-system callback thread), the task runs in a
+greenlet of the owning thread's hub -- the process-wide repository's -- and
+the caller waits natively; ``wait=False`` then returns an
+:class:`~HardwareRepository.bridge.AsyncResult` whose ``get()`` works from any
+thread. Without a repository the task runs in the calling thread's hub.
+
 ``cleanup(f, g, **kw)`` calls ``f(**kw)`` and ``g(**kw)`` when the ``with``
 block ends; ``error_cleanup`` only when it ends with an exception. A failing
 cleanup function is logged and the others still run; the block's exception
@@ -32,6 +39,8 @@ from types import TracebackType
 from typing import Any
 
 import gevent
+
+from . import _current
 
 __all__ = ["TaskGreenlet", "cleanup", "error_cleanup", "task"]
 
@@ -96,9 +105,8 @@ def task(func: Callable[..., Any]) -> Callable[..., Any]:
     Call it from a greenlet of the hub that owns the objects.
     """
 
-    @functools.wraps(func)
-    def start_task(
-        *args: Any, wait: bool = True, timeout: float | None = None, **kwargs: Any
+    def start_here(
+        args: tuple[Any, ...], kwargs: dict[str, Any], wait: bool, timeout: float | None
     ) -> Any:
         log.debug("starting %s", _name(func))
         job = TaskGreenlet(func, args, kwargs, log_errors=not wait)
@@ -110,6 +118,18 @@ def task(func: Callable[..., Any]) -> Callable[..., Any]:
         except BaseException:
             job.kill(block=False)
             raise
+
+    @functools.wraps(func)
+    def start_task(
+        *args: Any, wait: bool = True, timeout: float | None = None, **kwargs: Any
+    ) -> Any:
+        repository = _current.get_current()
+        launcher = getattr(repository, "launcher", None)
+        if launcher is None or launcher.bridge.in_hub_thread():
+            return start_here(args, kwargs, wait, timeout)
+        if wait:  # the owning hub applies the timeout and kills the task
+            return launcher.apply(start_here, args, kwargs, True, timeout)
+        return launcher.apply_async(start_here, args, kwargs, True, None)
 
     return start_task
 

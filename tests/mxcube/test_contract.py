@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import threading
 from pathlib import Path
 
 import gevent
@@ -22,6 +23,7 @@ from HardwareRepository.BaseHardwareObjects import (
     HardwareObjectState,
     Null,
 )
+from HardwareRepository.bridge import AsyncResult
 from HardwareRepository.dispatcher import dispatcher
 from HardwareRepository.errors import (
     ConfigError,
@@ -384,3 +386,41 @@ def test_add_reference_and_resolve_references(hwr, write, cfg):
     orphan.add_reference("motor", "/eh1/phi")
     with pytest.raises(HardwareRepositoryError, match="without a repository"):
         orphan.resolve_references()
+
+
+def test_task_called_from_another_thread_runs_in_the_owning_hub(hwr, cfg):
+    hwr.init_hardware_repository(cfg)
+    where = []
+
+    @task
+    def double(x):
+        where.append(threading.get_ident())
+        gevent.sleep(0)
+        return 2 * x
+
+    @task
+    def slow():
+        gevent.sleep(10)
+
+    outcome = AsyncResult()
+
+    def worker():
+        try:
+            value = double(21)
+            later = double(5, wait=False).get(5)
+            try:
+                slow(timeout=0.05)
+                timed_out = False
+            except gevent.Timeout:
+                timed_out = True
+            outcome.set((value, later, timed_out))
+        except BaseException as exc:
+            outcome.set_exception(exc)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        assert outcome.get(timeout=10) == (42, 10, True)
+    finally:
+        thread.join(5)
+    assert where == [threading.main_thread().ident] * 2
