@@ -48,7 +48,7 @@ import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
 
@@ -56,7 +56,6 @@ from . import _current
 from ._config._build import Built, build
 from ._config._classes import ClassResolver
 from ._config._parser import parse_bytes, parse_file
-from ._config._yaml import YamlConfig, read_yaml_config
 from ._signals import SignalEmitter
 from .BaseHardwareObjects import (
     Device,
@@ -67,6 +66,9 @@ from .BaseHardwareObjects import (
 )
 from .bridge import Launcher
 from .errors import ConfigError, HardwareRepositoryError, Timeout
+
+if TYPE_CHECKING:
+    from ._config._yaml import YamlConfig
 
 __all__ = [
     "BEAMLINE_CONFIG_FILE",
@@ -1118,6 +1120,8 @@ def load_from_yaml(
         :func:`init_hardware_repository` first).
     """
     global beamline
+    from ._config._yaml import read_yaml_config  # PyYAML only when YAML is used
+
     repository = get_hardware_repository()
     top = _container is None
     table: list[LoadRecord] = [] if _table is None else _table
