@@ -232,6 +232,55 @@ class HardwareObjectNode:
             pending.extend((f"{path}.{r}", o) for r, o in node._roles.items())
         return found
 
+    def apply_configuration(
+        self,
+        values: dict[str, Any],
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        load_name: str | None = None,
+    ) -> None:
+        """Take a configuration read from YAML: a pydantic model, and properties.
+
+        If the class declares an ``HOConfig`` model (mxcubecore's
+        :class:`ConfiguredObject`), ``values`` are validated into it (then
+        ``obj.config``); in any case each value becomes a property.
+
+        :param file: the file it came from (for messages and ``xml_source``).
+        :param line: the line of the object in that file.
+        :param load_name: the name it is known by (``/beamline_config``).
+        :raises ConfigError: ``values`` do not fit ``HOConfig`` (naming the
+            file, the line and the field).
+        """
+        model = getattr(type(self), "HOConfig", None)
+        if model is not None and hasattr(model, "model_validate"):
+            try:
+                self._config = model.model_validate(values)
+            except Exception as exc:
+                raise ConfigError(
+                    f"configuration does not fit {type(self).__name__}.HOConfig: {exc}",
+                    file=file,
+                    line=line,
+                ) from exc
+        self._properties.update(values)
+        self.config_file, self.config_line = file, line
+        if load_name is not None:
+            self._load_name = load_name
+
+    def set_container(self, container: HardwareObjectNode | None) -> None:
+        """Make this node belong to ``container`` (see :attr:`id`)."""
+        self._hwobj_container = container
+
+    def attach(self, role: str, obj: HardwareObjectNode) -> None:
+        """Hold ``obj`` under ``role`` (``self.<role>``, ``get_object_by_role``).
+
+        ``obj`` belongs to this container (for its dotted ``id``) unless it
+        already belongs to another one.
+        """
+        self.replace_object(role, obj)
+        if obj.hwobj_container is None:
+            obj.set_container(self)
+
     @staticmethod
     def set_user_file_directory(user_file_directory: str) -> None:
         """Set the directory where objects keep user files (all objects)."""
@@ -585,6 +634,19 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
         log.error("%s", error)
         if self._report_miss is not None:
             self._report_miss(str(error))
+
+    def set_lookup_face(
+        self, compatible: bool, report: Callable[[str], None] | None = None
+    ) -> None:
+        """Choose how lookups of absent items answer (the repository calls it).
+
+        :param compatible: ``True``: ``None``, logged once per item (the
+            mxcubecore face); ``False``: raise (native). A class that sets
+            :attr:`STRICT_LOOKUPS` always raises.
+        :param report: called with each miss's message (the load summary).
+        """
+        self._compatible_lookups = compatible
+        self._report_miss = report
 
     def _compatible_face(self) -> bool:
         return self._compatible_lookups and not self.STRICT_LOOKUPS

@@ -47,8 +47,7 @@ import posixpath
 import sys
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import gevent
 
@@ -56,7 +55,9 @@ from . import _current
 from ._config._build import Built, build
 from ._config._classes import ClassResolver
 from ._config._parser import parse_bytes, parse_file
+from ._load_record import FAILED, OK, WARNING, LoadRecord
 from ._signals import SignalEmitter
+from ._yaml_loading import YamlLoader
 from .BaseHardwareObjects import (
     Device,
     Equipment,
@@ -66,9 +67,6 @@ from .BaseHardwareObjects import (
 )
 from .bridge import Launcher
 from .errors import ConfigError, HardwareRepositoryError, Timeout
-
-if TYPE_CHECKING:
-    from ._config._yaml import YamlConfig
 
 __all__ = [
     "BEAMLINE_CONFIG_FILE",
@@ -95,8 +93,6 @@ log = logging.getLogger("HardwareRepository.repository")
 
 CUSTOM_PATH_ENV = "CUSTOM_HARDWARE_OBJECTS_PATH"
 
-OK, WARNING, FAILED = "ok", "warning", "failed"
-
 #: seconds one file's objects may take to shut down when discarded
 _OBJECT_SHUTDOWN_TIMEOUT = 5.0
 #: seconds each object gets at shutdown even when the overall time is spent
@@ -108,51 +104,6 @@ _DEFAULT_CLASSES: dict[str, type[HardwareObject]] = {
     "equipment": Equipment,
     "procedure": Procedure,
 }
-
-
-@dataclass
-class LoadRecord:
-    """One row of the load summary.
-
-    :param load_time: seconds, including the objects it references that were
-        loaded on its behalf.
-    :param status: ``"ok"``, ``"warning"`` (loaded, with problems) or
-        ``"failed"`` (not available).
-    :param role: the role a YAML container gave the object (``"energy"``).
-    :param missing_lookups: lookups of absent items answered with ``None``
-        (mxcubecore face), one message each.
-    """
-
-    name: str
-    class_name: str = ""
-    file: str = ""
-    load_time: float = 0.0
-    status: str = OK
-    errors: list[ConfigError] = field(default_factory=list)
-    warnings: list[ConfigError] = field(default_factory=list)
-    role: str = ""
-    missing_lookups: list[str] = field(default_factory=list)
-
-    @property
-    def error(self) -> str:
-        """The first error (or warning) message, ``""`` if none."""
-        problems = self.errors or self.warnings
-        return str(problems[0]) if problems else ""
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the row as plain data."""
-        return {
-            "object": self.name,
-            "class": self.class_name,
-            "file": self.file,
-            "load_time": self.load_time,
-            "status": self.status,
-            "error": self.error,
-            "errors": [str(e) for e in self.errors],
-            "warnings": [str(w) for w in self.warnings],
-            "role": self.role,
-            "missing_lookups": list(self.missing_lookups),
-        }
 
 
 def _normalise(name: str) -> str:
@@ -266,6 +217,30 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
 
     def __repr__(self) -> str:
         return f"<HardwareRepository {os.pathsep.join(self.path)}>"
+
+    # -- what the YAML loader uses -------------------------------------------------
+    def resolve_class(self, class_name: str) -> type:
+        """Return the class ``class_name`` names (as ``class=`` in XML).
+
+        :raises ConfigError: no such module or class, or its module fails to
+            import (the import's exception as cause).
+        """
+        return self._classes.resolve(class_name)
+
+    def add_summary_row(self, record: LoadRecord) -> None:
+        """Add a row (an object not loaded from XML) to the load summary."""
+        self._records[f"yaml:{len(self._records)}:{record.name}"] = record
+
+    def get_summary_row(self, name: str) -> LoadRecord | None:
+        """Return the summary row of XML object ``name``, if it was attempted."""
+        try:
+            return self._records.get(_normalise(name))
+        except ConfigError:
+            return None
+
+    def adopt(self, obj: HardwareObjectNode) -> None:
+        """Hold ``obj`` (built elsewhere) and shut it down with the repository."""
+        self._yaml_objects.append(obj)
 
     @property
     def launcher(self) -> Launcher:
@@ -749,8 +724,9 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
             return
         self._resolve_references(name, file, built, record)
         for obj in built.objects:
-            obj._compatible_lookups = self.compatible
-            obj._report_miss = functools.partial(self._record_miss, name)
+            obj.set_lookup_face(
+                self.compatible, functools.partial(self._record_miss, name)
+            )
             for error in obj._add_channels_and_commands():
                 self._problem(record, error)
         for obj in built.objects:
@@ -1061,35 +1037,9 @@ def _stop_pollers(timeout: float) -> list[str]:
 
 
 # -- YAML configuration --------------------------------------------------------
-def _attach(container: HardwareObjectNode, role: str, obj: HardwareObjectNode) -> None:
-    """Give ``obj`` the role ``role`` in ``container`` (``container.<role>``)."""
-    container.replace_object(role, obj)
-    if obj._hwobj_container is None:
-        obj._hwobj_container = container
-
-
-def _knows_role(container: HardwareObjectNode, role: str) -> bool:
-    """Whether the container's class declares ``role`` (a property or ROLES)."""
-    declared = getattr(type(container), "ROLES", None)
-    if declared is not None and role in declared:
-        return True
-    return isinstance(getattr(type(container), role, None), property)
-
-
-def _configure(obj: HardwareObjectNode, config: YamlConfig) -> None:
-    """Store the YAML configuration: pydantic ``HOConfig`` if any, and properties."""
-    model = getattr(type(obj), "HOConfig", None)
-    if model is not None and hasattr(model, "model_validate"):
-        try:
-            obj._config = model.model_validate(config.configuration)
-        except Exception as exc:
-            raise ConfigError(
-                f"configuration does not fit {type(obj).__name__}.HOConfig: {exc}",
-                file=config.file,
-                line=config.class_line,
-            ) from exc
-    for key, value in config.configuration.items():
-        obj._properties[key] = value
+def _set_beamline(obj: HardwareObjectNode) -> None:
+    global beamline
+    beamline = obj
 
 
 def load_from_yaml(
@@ -1100,174 +1050,17 @@ def load_from_yaml(
 ) -> HardwareObjectNode | None:
     """Load the object of a YAML file and, in order, the objects it names.
 
-    ``configuration_file`` is found in the repository's path. The class
-    (``class:``) is instantiated as ``cls(name=role)``; its configuration is
-    stored (``HOConfig`` if the class has one, and as properties); ``_init()``
-    runs; then each ``objects`` entry loads in order -- an ``.xml`` file as the
-    hardware object of that name, a ``.yml`` file the same way, recursively --
-    and is attached with ``replace_object(role, obj)``; then ``init()``.
-    Called for ``beamline_config.yml`` (no container), the module's
-    :data:`beamline` is set before ``_init()`` so objects can reach it.
-
-    One bad entry never stops the others: a missing file, a class that fails
-    to import, an object that fails, an unknown role (one the container class
-    does not declare: attached all the same) are recorded in the load summary
-    with file and line, and logged. A problem with the top file itself raises.
+    See :meth:`YamlLoader.load <HardwareRepository._yaml_loading.YamlLoader.load>`;
+    loading ``beamline_config.yml`` (no container) sets :data:`beamline`
+    before the beamline's ``_init()``, so objects can reach it while loading.
 
     :raises ConfigError: the top file is missing, not valid YAML, names no
         class, or its class fails (the message names file and line).
     :raises HardwareRepositoryError: no repository (call
         :func:`init_hardware_repository` first).
     """
-    global beamline
-    from ._config._yaml import read_yaml_config  # PyYAML only when YAML is used
-
-    repository = get_hardware_repository()
-    top = _container is None
-    table: list[LoadRecord] = [] if _table is None else _table
-    started = time.perf_counter()
-    record = LoadRecord(name=role, role=role, file=str(configuration_file))
-    table.append(record)
-    repository._records[f"yaml:{len(repository._records)}:{role}"] = record
-    path = repository.find_in_repository(configuration_file)
-    try:
-        if path is None:
-            raise ConfigError(
-                f"no file {configuration_file} in {os.pathsep.join(repository.path)}",
-                obj=role,
-            )
-        record.file = path
-        config = read_yaml_config(path)
-        record.class_name = config.class_name
-        cls = repository._classes.resolve(config.class_name)
-        try:
-            obj = cls(name=role, **config.init_kwargs)
-        except Exception as exc:
-            raise ConfigError(
-                f"{config.class_name}(name={role!r}) raised {exc!r}",
-                file=path,
-                line=config.class_line,
-                obj=role,
-            ) from exc
-        if not isinstance(obj, HardwareObjectNode):
-            raise ConfigError(
-                f"class {config.class_name} is not a hardware object",
-                file=path,
-                line=config.class_line,
-            )
-        repository._yaml_objects.append(obj)
-        obj.config_file, obj.config_line = path, config.class_line
-        obj._load_name = "/" + os.path.splitext(str(configuration_file))[0].lstrip("/")
-        _configure(obj, config)
-        if isinstance(obj, HardwareObject):
-            obj._compatible_lookups = repository.compatible
-        if top:
-            beamline = obj
-        else:
-            obj._hwobj_container = _container
-        obj._init()
-        for entry in config.objects:
-            _load_entry(repository, obj, entry, path, record, table)
-        obj.init()
-    except ConfigError as exc:
-        error = (
-            exc
-            if exc.obj
-            else ConfigError(exc.message, file=exc.file, line=exc.line, obj=role)
-        )
-        error.__cause__ = exc.__cause__
-        record.status = FAILED
-        record.errors.append(error)
-        log.error("%s", error, exc_info=error.__cause__ is not None)
-        if top or repository.strict:
-            raise error
-        return None
-    except Exception as exc:
-        error = ConfigError(
-            f"{record.class_name} of role {role!r}: _init() or init() raised {exc!r}",
-            file=path,
-            obj=role,
-        )
-        record.status = FAILED
-        record.errors.append(error)
-        log.error("%s", error, exc_info=exc)
-        if top or repository.strict:
-            raise error from exc
-        return None
-    finally:
-        record.load_time = time.perf_counter() - started
-    if record.warnings and record.status == OK:
-        record.status = WARNING
-    if top:
-        log.info("beamline_config:\n%s", _yaml_table(table))
-    return obj
-
-
-def _load_entry(
-    repository: HardwareRepository,
-    container: HardwareObjectNode,
-    entry: Any,
-    referrer: str,
-    record: LoadRecord,
-    table: list[LoadRecord],
-) -> None:
-    """Load one ``role: file`` entry of a YAML file and attach it."""
-
-    def problem(message: str, cause: BaseException | None = None) -> None:
-        error = ConfigError(message, file=referrer, line=entry.line, obj=record.role)
-        error.__cause__ = cause
-        if repository.strict:
-            raise error
-        record.warnings.append(error)
-        log.warning("%s", error)
-
-    stem, extension = os.path.splitext(entry.file)
-    if extension in (".yml", ".yaml"):
-        child = load_from_yaml(entry.file, entry.role, container, table)
-        if child is None:
-            problem(f"role {entry.role!r}: {entry.file} did not load (see its row)")
-            return
-    elif extension == ".xml":
-        try:
-            child = repository.get_hardware_object(stem, optional=False)
-        except ConfigError as exc:
-            child = None
-            problem(f"role {entry.role!r}: {entry.file}: {exc}", exc)
-            return
-        if child is None:  # compatible face: already logged and counted
-            problem(f"role {entry.role!r}: {entry.file} did not load")
-            return
-        xml_record = repository._records.get(_normalise(stem))
-        if xml_record is not None:
-            xml_record.role = entry.role
-    else:
-        problem(f"role {entry.role!r}: {entry.file!r} is neither .xml nor .yml")
-        return
-    if not _knows_role(container, entry.role):
-        problem(
-            f"No such role {entry.role!r} in class {type(container).__name__} "
-            "(attached all the same)"
-        )
-    _attach(container, entry.role, child)
-
-
-def _yaml_table(table: list[LoadRecord]) -> str:
-    rows = [("role", "class", "file", "ms", "comment")]
-    for r in table:
-        rows.append(
-            (
-                r.role,
-                r.class_name or "-",
-                os.path.basename(r.file),
-                f"{r.load_time * 1000:.1f}",
-                r.error.replace("\n", " "),
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    return "\n".join(
-        "  ".join([*(row[i].ljust(widths[i]) for i in range(4)), row[4]]).rstrip()
-        for row in rows
-    )
+    loader = YamlLoader(get_hardware_repository(), on_top=_set_beamline)
+    return loader.load(configuration_file, role, _container, _table)
 
 
 # -- the process-wide repository ----------------------------------------------

@@ -68,3 +68,34 @@ def sim_xml() -> Callable[[str], str]:
         """
 
     return text
+
+
+@pytest.fixture(scope="module")
+def core() -> Iterator[object]:
+    """``compat.mxcubecore.install()`` for one test module; undone after it.
+
+    Imports the Tango module first: it opens process-wide pipes, which are
+    not a leak of the first test that happens to import it.
+    """
+    import HardwareRepository.Command.Tango  # noqa: F401
+    from HardwareRepository.compat import mxcubecore as compat
+
+    compat.install()
+    yield compat
+    compat.uninstall()
+
+
+@pytest.fixture
+def wait_until() -> Callable[..., None]:
+    """Return ``wait_until(condition, timeout=10, what=...)``, a cooperative wait."""
+    import gevent
+
+    def wait(
+        condition: Callable[[], object], timeout: float = 10.0, what: str = ""
+    ) -> None:
+        failure = AssertionError(f"timed out waiting for {what or condition}")
+        with gevent.Timeout(timeout, failure):
+            while not condition():
+                gevent.sleep(0.02)
+
+    return wait

@@ -23,17 +23,6 @@ from HardwareRepository.BaseHardwareObjects import HardwareObject, HardwareObjec
 CONFIGS = Path(__file__).resolve().parent / "configs"
 
 
-@pytest.fixture(scope="module")
-def core():
-    """``compat.mxcubecore.install()`` for this module; undone after it."""
-    import HardwareRepository.Command.Tango  # noqa: F401 (its process-wide pipes)
-    from HardwareRepository.compat import mxcubecore as compat
-
-    compat.install()
-    yield compat
-    compat.uninstall()
-
-
 def load(tmp_path, name):
     """Load HWR.beamline from a copy of configs/<name>; return the module."""
     from mxcubecore import HardwareRepository as HWR  # noqa: N814 (mxCuBE's name)

@@ -11,30 +11,11 @@ from __future__ import annotations
 
 import textwrap
 
-import gevent
 import pytest
 
 from HardwareRepository.BaseHardwareObjects import HardwareObjectState
 
 pytestmark = [pytest.mark.tango, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def core():
-    """``compat.mxcubecore.install()`` for this module; undone after it."""
-    import HardwareRepository.Command.Tango  # noqa: F401 (its process-wide pipes)
-    from HardwareRepository.compat import mxcubecore as compat
-
-    compat.install()
-    yield compat
-    compat.uninstall()
-
-
-def wait_until(condition, timeout=10.0, what="condition"):
-    """Wait cooperatively until ``condition()`` is true."""
-    with gevent.Timeout(timeout, AssertionError(f"timed out waiting for {what}")):
-        while not condition():
-            gevent.sleep(0.02)
 
 
 @pytest.fixture
@@ -84,7 +65,7 @@ def tango_beamline(core, demo_servers, tmp_path):
     HWR.uninit_hardware_repository()
 
 
-def test_tango_motor_moves(tango_beamline):
+def test_tango_motor_moves(tango_beamline, wait_until):
     phi = tango_beamline.beamline.diffractometer.phi
     repo = tango_beamline.get_hardware_repository()
     assert type(phi).__module__ == "mxcubecore.HardwareObjects.TangoMotor"
@@ -103,7 +84,7 @@ def test_tango_motor_moves(tango_beamline):
     assert phi.get_velocity() > 0
 
 
-def test_tango_shutter_opens_and_closes(tango_beamline):
+def test_tango_shutter_opens_and_closes(tango_beamline, wait_until):
     shutter = tango_beamline.beamline.safety_shutter
     assert type(shutter).__module__ == "mxcubecore.HardwareObjects.TangoShutter"
     wait_until(lambda: shutter.get_value().name == "CLOSED", what="shutter closed")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import textwrap
 
-import gevent
 import pytest
 import tango
 
@@ -16,13 +15,6 @@ from HardwareRepository.BaseHardwareObjects import HardwareObjectState
 from HardwareRepository.errors import ConfigError
 
 pytestmark = [pytest.mark.tango, pytest.mark.slow]
-
-
-def wait_until(condition, timeout=10.0, what="condition"):
-    """Wait cooperatively until ``condition()`` is true."""
-    with gevent.Timeout(timeout, AssertionError(f"timed out waiting for {what}")):
-        while not condition():
-            gevent.sleep(0.02)
 
 
 @pytest.fixture
@@ -40,7 +32,7 @@ def load(hwr, tmp_path, demo_servers):
     return load_object
 
 
-def test_tango_shutter_from_mxcubecore_xml(load, demo_servers):
+def test_tango_shutter_from_mxcubecore_xml(load, demo_servers, wait_until):
     shutter = load(
         "shutter",
         f"""
@@ -83,7 +75,7 @@ def test_bad_values_map_names_the_file(load, demo_servers):
         )
 
 
-def test_machine_info_from_mxcubecore_xml(load, demo_servers):
+def test_machine_info_from_mxcubecore_xml(load, demo_servers, wait_until):
     info = load(
         "machine-info",
         f"""
@@ -135,7 +127,7 @@ def test_machine_info_parameter_without_channel(load, demo_servers):
     ],
     ids=["tangoname-only", "mxcubecore-names"],
 )
-def test_tango_motor_from_mxcubecore_xml(load, demo_servers, body):
+def test_tango_motor_from_mxcubecore_xml(load, demo_servers, body, wait_until):
     phi = load(
         "phi",
         f"""

@@ -19,17 +19,6 @@ import pytest
 CONFIGS = Path(__file__).resolve().parent / "configs"
 
 
-@pytest.fixture(scope="module")
-def core():
-    """``compat.mxcubecore.install()``: mxcubecore's library for ``abstract.*``."""
-    import HardwareRepository.Command.Tango  # noqa: F401 (its process-wide pipes)
-    from HardwareRepository.compat import mxcubecore as compat
-
-    compat.install()
-    yield compat
-    compat.uninstall()
-
-
 def test_hardware_objects_package_path_is_the_same_modules(core):
     from HardwareRepository.HardwareObjects.abstract.AbstractMotor import (
         AbstractMotor,
