@@ -222,9 +222,20 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
     def resolve_class(self, class_name: str) -> type:
         """Return the class ``class_name`` names (as ``class=`` in XML).
 
-        :raises ConfigError: no such module or class, or its module fails to
-            import (the import's exception as cause).
+        A class of mxcubecore's library (``mxcubecore.HardwareObjects...``) is
+        refused until :func:`HardwareRepository.compat.mxcubecore.install`
+        was called: importing it would import mxcubecore's own core.
+
+        :raises ConfigError: no such module or class, its module fails to
+            import (the import's exception as cause), or an mxcubecore class
+            without ``install()``.
         """
+        if class_name.startswith("mxcubecore.") and not _mxcubecore_installed():
+            raise ConfigError(
+                f"class={class_name!r} is mxcubecore's: call "
+                "HardwareRepository.compat.mxcubecore.install() before loading "
+                "(importing it now would import mxcubecore's own core)"
+            )
         return self._classes.resolve(class_name)
 
     def add_summary_row(self, record: LoadRecord) -> None:
@@ -752,7 +763,7 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
     ) -> HardwareObjectNode:
         if class_name is None:
             return _DEFAULT_CLASSES.get(tag, HardwareObject)(obj_name)
-        cls = self._classes.resolve(class_name)
+        cls = self.resolve_class(class_name)
         if not issubclass(cls, HardwareObjectNode):
             raise ConfigError(
                 f"class={class_name!r} resolves to {cls!r}, not a HardwareObject"
@@ -1005,6 +1016,12 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
             log.warning("shutdown: %s", problem)
         self._clear_receivers()
         return problems
+
+
+def _mxcubecore_installed() -> bool:
+    """Whether ``compat.mxcubecore.install()`` is in effect (without importing it)."""
+    compat = sys.modules.get("HardwareRepository.compat.mxcubecore")
+    return compat is not None and bool(compat.installed())
 
 
 def _module_mtime(module_name: str) -> float | None:

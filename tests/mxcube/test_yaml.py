@@ -228,3 +228,23 @@ def test_configured_object_model_is_validated(hwr, cfg, write):
     assert "does not fit Session.HOConfig" in row.error
     assert "beamline_name" in row.error
     assert hwr.beamline.lims is None
+
+
+def test_mxcubecore_class_without_install_is_refused_before_import(hwr, cfg, write):
+    import sys
+
+    write(
+        "beamline_config.yml",
+        "class: Beamline.Beamline\nobjects:\n  energy: energy.xml\n",
+    )
+    write(
+        "energy.xml",
+        '<object class="mxcubecore.HardwareObjects.mockup.EnergyMockup"/>',
+    )
+    had_mxcubecore = "mxcubecore" in sys.modules
+    repo = hwr.init_hardware_repository(cfg)
+    record = repo.get_summary_row("/energy")
+    assert record.status == "failed"
+    assert "call HardwareRepository.compat.mxcubecore.install()" in record.error
+    assert ("mxcubecore" in sys.modules) == had_mxcubecore  # nothing imported
+    assert hwr.beamline.energy is None
