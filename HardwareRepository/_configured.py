@@ -6,20 +6,25 @@ pydantic, which nothing else at import time does).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
+
+from ._node import HardwareObjectNode
 
 __all__ = ["ConfiguredObject"]
 
 
-class ConfiguredObject:
-    """Mixin of objects whose configuration is a pydantic model (mxcubecore).
+class ConfiguredObject(HardwareObjectNode):
+    """An object whose configuration is a pydantic model (mxcubecore's base).
 
     A subclass declares its configuration as fields of a nested ``HOConfig``
     (a subclass of :class:`ConfiguredObject.HOConfig`); undeclared keys are
-    kept as extra fields. The YAML loader builds ``HOConfig(**configuration)``
-    and stores it as ``_config``; :meth:`get_property` reads it.
+    kept as extra fields. The YAML loader validates the configuration into it
+    (``obj.config``, and each value as a property). On its own (mxcubecore's
+    procedures) it is a configuration node with roles; mixed with
+    :class:`~HardwareRepository.BaseHardwareObjects.HardwareObject` it is a
+    hardware object too. Hub thread.
 
     :param name: the role of the object in its container.
     """
@@ -30,14 +35,3 @@ class ConfiguredObject:
         model_config: ClassVar[ConfigDict] = ConfigDict(
             extra="allow", arbitrary_types_allowed=True
         )
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-        self._config: Any = None
-
-    def get_property(self, name: str, default: Any = None) -> Any:
-        """Return configuration value ``name``, or ``default``."""
-        config = self._config
-        if config is not None and hasattr(config, name):
-            return getattr(config, name)
-        return default

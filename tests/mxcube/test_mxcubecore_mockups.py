@@ -280,3 +280,22 @@ def test_beamstop_mockup(beamline):
     beamstop.set_distance(55.0)
     beamstop.re_emit_values()
     assert seen == [("beamstopDistanceChanged", (55.0,))]
+
+
+def test_procedure_mockup_a_yaml_configured_object(beamline):
+    """A pure ConfiguredObject (mxcubecore's AbstractProcedure), from YAML."""
+    from mxcubecore.BaseHardwareObjects import ConfiguredObject
+    from mxcubecore.model.procedure_model import MockDataModel
+
+    procedure = beamline.procedure
+    assert type(procedure).__name__ == "ProcedureMockup"
+    assert isinstance(procedure, ConfiguredObject)
+    assert procedure.id == "procedure"
+    assert procedure.state.name == "READY"
+    task = procedure.start(MockDataModel(exposure_time=0.2))
+    gevent.sleep(0)  # the task starts, then sleeps in its _execute
+    assert procedure.state.name == "BUSY"
+    procedure.wait()
+    task.join(timeout=5)
+    assert task.successful()
+    assert procedure.state.name == "READY"
