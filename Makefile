@@ -17,8 +17,8 @@ $(STAMP): setup.cfg pyproject.toml Makefile
 	# The real mxcubecore for the mxCuBE compatibility tests (tests/mxcube): its
 	# pins (gevent<24, pytango<10.1, numpy<2, python-ldap) conflict with ours and
 	# its hardware objects need none of them, so --no-deps.
-	$(BIN)/pip install --quiet --no-deps 'mxcubecore==$(MXCUBECORE_VERSION)'
 	$(BIN)/pip install --quiet $(MXCUBECORE_TEST_DEPS)
+	$(BIN)/pip install --quiet --no-deps 'mxcubecore==$(MXCUBECORE_VERSION)'
 	touch $(STAMP)
 
 demo: $(STAMP)
