@@ -79,6 +79,7 @@ class Beamline(HardwareObject):
     )
 
     def __getattr__(self, attr: str) -> Any:
+        """Return the role ``attr``; ``None`` for a known role not configured."""
         try:
             return super().__getattr__(attr)
         except AttributeError:

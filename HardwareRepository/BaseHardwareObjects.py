@@ -1,5 +1,6 @@
-"""Hardware objects: configured nodes with properties, children, roles,
-commands, channels, signals and a state.
+"""Hardware objects: configured nodes with properties, children and roles.
+
+Objects also have commands, channels, signals and a state.
 
 Lifecycle (run by the repository loader, in the loading thread, which is the
 owning hub thread): ``cls(name)`` -> properties, children and references
@@ -36,8 +37,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar, Literal, overload
 
 from . import _current, dispatcher
-from ._config._parser import parse_bytes
-from ._config._rewrite import update_properties
+from ._config import parse_bytes, update_properties
 from ._node import HardwareObjectNode
 from ._signals import SignalEmitter, raise_receiver_errors, set_raise_receiver_errors
 from .bridge import Event
@@ -124,6 +124,7 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
     REPORTS_STATE: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Make every subclass report a state unless it sets ``REPORTS_STATE``."""
         super().__init_subclass__(**kwargs)
         if "REPORTS_STATE" not in cls.__dict__:
             cls.REPORTS_STATE = True
@@ -303,6 +304,7 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
 
     # -- attribute access: commands, then properties ---------------------------
     def __getattr__(self, attr: str) -> Any:
+        """Return the command ``attr``, else the XML property ``attr``."""
         if attr.startswith("__"):
             raise AttributeError(attr)
         commands = self.__dict__.get("_commands")
@@ -589,9 +591,11 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
     reEmitValues = re_emit_values
 
     def __getstate__(self) -> str:
+        """Pickle a hardware object as its name in the repository."""
         return self._load_name
 
     def __setstate__(self, name: str) -> None:
+        """Unpickle by taking the state of the repository's object of that name."""
         repository = _current.get_current()
         if repository is None:
             raise HardwareRepositoryError(
@@ -962,9 +966,11 @@ class Null:
         return self
 
     def __bool__(self) -> bool:
+        """Return ``False``: a ``Null`` stands for something absent."""
         return False
 
     def __getattr__(self, name: str) -> Null:
+        """Return this ``Null`` for any attribute."""
         if name.startswith("__"):
             raise AttributeError(name)
         return self
@@ -976,9 +982,11 @@ class Null:
         """Ignore the deletion."""
 
     def __repr__(self) -> str:
+        """Return ``<Null>``."""
         return "<Null>"
 
     def __str__(self) -> str:
+        """Return ``Null``."""
         return "Null"
 
 

@@ -52,9 +52,7 @@ from typing import Any
 import gevent
 
 from . import _current
-from ._config._build import Built, build
-from ._config._classes import ClassResolver
-from ._config._parser import parse_bytes, parse_file
+from ._config import Built, ClassResolver, build, parse_bytes, parse_file
 from ._load_record import FAILED, OK, WARNING, LoadRecord
 from ._signals import SignalEmitter
 from ._yaml_loading import YamlLoader
@@ -216,6 +214,7 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
         self._closed = False
 
     def __repr__(self) -> str:
+        """Name the repository and its configuration path, for logs."""
         return f"<HardwareRepository {os.pathsep.join(self.path)}>"
 
     # -- what the YAML loader uses -------------------------------------------------
@@ -982,9 +981,9 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
         waiting when the time is spent is interrupted (``Timeout`` at its
         cooperative wait) and reported; each object gets at least 0.05 s. A
         call that blocks the thread without yielding cannot be interrupted.
-        Then the Poller's threads are stopped (if :mod:`HardwareRepository.Poller`
-        is in use), then greenlets started on behalf of other threads are
-        killed. Owning thread. Idempotent.
+        Then the pollers and the Poller's threads are stopped (the repository
+        shuts down the process's polling service), then greenlets started on behalf
+        of other threads are killed. Owning thread. Idempotent.
 
         :param timeout: seconds allowed for the whole shutdown; a step that
             overruns it is reported.
@@ -1033,18 +1032,17 @@ def _module_mtime(module_name: str) -> float | None:
 
 
 def _stop_pollers(timeout: float) -> list[str]:
-    """Stop every poller and its threads, if the Poller was ever imported.
+    """Stop every poller and the Poller's threads (the polling service).
 
     Pollers are process-wide (:func:`HardwareRepository.Poller.shutdown`), so
-    this also stops pollers started outside the repository's objects.
+    this also stops pollers started outside the repository's objects. The
+    service is imported here, not with this module: a repository whose
+    objects never poll does not pay for it.
     """
-    import sys
+    from ._polling import polling_service
 
-    module = sys.modules.get("HardwareRepository.Poller")
-    if module is None:
-        return []
     try:
-        ended = module.shutdown(timeout)
+        ended = polling_service().shutdown(timeout)
     except Exception as exc:
         log.exception("stopping the pollers failed")
         return [f"stopping the pollers failed: {exc!r}"]

@@ -24,7 +24,7 @@ every poller (no thread per poller)::
 tests; :func:`configure` sets the pool's thread cap and idle timeout.
 """
 
-from ._polling._poller import (
+from ._polling import (
     NotInitializedValue,
     Poller,
     PollerStatistics,

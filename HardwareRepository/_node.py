@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from . import _current
-from ._config._values import convert_value
+from ._config import convert_value
 from .errors import ConfigError, HardwareRepositoryError
 
 __all__ = ["HardwareObjectNode"]
@@ -120,8 +120,11 @@ class HardwareObjectNode:
 
     @property
     def config(self) -> Any:
-        """The configuration: the pydantic ``HOConfig`` of a YAML object, else
-        a read-only view of the properties (``obj.config.velocity``)."""
+        """The configuration: a YAML object's pydantic ``HOConfig``, or the properties.
+
+        Without a model, a read-only view of the properties
+        (``obj.config.velocity``).
+        """
         if self._config is not None:
             return self._config
         return _PropertiesView(self)

@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from types import MethodType
 from typing import Any
 
-from .bridge import _native
+from .bridge import native
 
 __all__ = [
     "SignalEmitter",
@@ -102,22 +102,22 @@ def any_sender_table() -> SignalEmitter:
 class _Receiver:
     """One connected callable, strong or weak (bound methods)."""
 
-    __slots__ = ("_ref", "key", "strong")
+    __slots__ = ("key", "strong", "weak")
 
     def __init__(self, func: Callable[..., Any], weak: bool, on_dead: Any) -> None:
         if weak and isinstance(func, MethodType):
-            self._ref: Any = weakref.WeakMethod(func, on_dead)
+            self.weak: Any = weakref.WeakMethod(func, on_dead)
             self.strong = None
             self.key = (id(func.__self__), id(func.__func__))
         else:
-            self._ref = None
+            self.weak = None
             self.strong = func
             self.key = _key(func)
 
     def get(self) -> Callable[..., Any] | None:
-        if self._ref is None:
+        if self.weak is None:
             return self.strong
-        return self._ref()
+        return self.weak()
 
 
 def _key(func: Callable[..., Any]) -> tuple[int, int]:
@@ -142,7 +142,7 @@ class SignalEmitter:
     def _receivers_lock(self) -> Any:
         lock = self._signal_lock
         if lock is None:
-            lock = self._signal_lock = _native.allocate_lock()
+            lock = self._signal_lock = native.allocate_lock()
         return lock
 
     def _add_receiver(
@@ -244,7 +244,7 @@ class SignalEmitter:
             # Inline _Receiver.get(): this runs once per receiver per value.
             func = receiver.strong
             if func is None:
-                func = receiver._ref()
+                func = receiver.weak()
                 if func is None:
                     continue
             try:
@@ -261,3 +261,16 @@ class SignalEmitter:
                     responses.append((func, result))
         if first_error is not None:
             raise first_error
+
+    def _send_to(
+        self, signal: str, receiver: Callable[..., Any], args: tuple[Any, ...]
+    ) -> None:
+        """Call one ``receiver`` of ``signal`` as :meth:`_send` would call it."""
+        try:
+            receiver(*args)
+        except Exception:
+            if _raise_errors:
+                raise
+            log.exception(
+                "receiver %r of signal %r from %r failed", receiver, signal, self
+            )

@@ -1,6 +1,6 @@
 """Build objects from YAML files (``beamline_config.yml``) for a repository.
 
-The file format is read by :mod:`HardwareRepository._config._yaml`; this
+The file format is read by :mod:`HardwareRepository._config.yaml_files`; this
 module makes the objects, loads what they name (XML objects through the
 repository, YAML files recursively), attaches them by role and records each
 file in the repository's load summary.
@@ -19,7 +19,7 @@ from .BaseHardwareObjects import HardwareObject, HardwareObjectNode
 from .errors import ConfigError
 
 if TYPE_CHECKING:
-    from ._config._yaml import YamlEntry
+    from ._config.yaml_files import YamlEntry
 
 __all__ = ["YamlLoader"]
 
@@ -83,7 +83,7 @@ class YamlLoader:
         :returns: the object, or ``None`` if a nested file failed.
         :raises ConfigError: the top file failed (or any, in strict mode).
         """
-        from ._config._yaml import read_yaml_config  # PyYAML only when used
+        from ._config.yaml_files import read_yaml_config  # PyYAML only when used
 
         repository = self._repository
         top = container is None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from benchmarks._report import Figure, at_least, at_most, percentile
-from HardwareRepository.bridge import Event, Launcher, _native, get_bridge
+from HardwareRepository.bridge import Event, Launcher, get_bridge, native
 
 SAMPLES = 3000
 POSTS = 1_000_000
@@ -25,14 +25,14 @@ def _run_in_thread(func) -> None:
         finally:
             done.send()
 
-    _native.start_new_thread(body, ())
+    native.start_new_thread(body, ())
     done.wait()
 
 
 def _latency() -> list[float]:
     bridge = get_bridge()
     samples: list[float] = []
-    ack = _native.allocate_lock()
+    ack = native.allocate_lock()
     ack.acquire()
 
     def arrived(t0: float) -> None:
@@ -41,7 +41,7 @@ def _latency() -> list[float]:
 
     def producer() -> None:
         for _ in range(SAMPLES):
-            _native.sleep(0.0002)  # let the hub go idle again
+            native.sleep(0.0002)  # let the hub go idle again
             bridge.post(arrived, time.perf_counter())
             ack.acquire()
 
@@ -84,7 +84,7 @@ def _round_trip() -> list[float]:
             t0 = time.perf_counter()
             launcher.apply(int)
             samples.append(time.perf_counter() - t0)
-            _native.sleep(0.0002)
+            native.sleep(0.0002)
 
     _run_in_thread(producer)
     return samples

@@ -28,7 +28,7 @@ import tango
 from tango.server import Device, attribute, command
 
 from benchmarks._report import Figure, at_least, at_most, percentile
-from HardwareRepository.bridge import Event, _native, get_bridge
+from HardwareRepository.bridge import Event, get_bridge, native
 from HardwareRepository.tango import DeviceProxy
 from HardwareRepository.testing.tango_servers import TangoServerProcess
 
@@ -149,7 +149,7 @@ def _burst(proxy: Any, wait_done: Callable[[float], bool], done_flag: Any) -> _T
 
 
 def _plain_burst(url: str) -> _Tally:
-    done = _native.allocate_lock()
+    done = native.allocate_lock()
     done.acquire()
     proxy = tango.DeviceProxy(url)
     proxy.set_timeout_millis(60_000)

@@ -19,7 +19,7 @@ from qtpy import QtCore, QtWidgets
 
 from benchmarks._report import Figure, at_most, percentile
 from HardwareRepository import qtloop
-from HardwareRepository.bridge import _native, get_bridge
+from HardwareRepository.bridge import get_bridge, native
 
 SAMPLES = 2000
 IDLE_SECONDS = 3.0
@@ -58,9 +58,9 @@ def _idle_cpu(app: QtWidgets.QApplication) -> float:
 def _from_thread(app: QtWidgets.QApplication, deliver, setup=None) -> list[float]:
     """Latency of ``deliver(t0)`` from a native thread; its receiver acks."""
     samples: list[float] = []
-    ack = _native.allocate_lock()
+    ack = native.allocate_lock()
     ack.acquire()
-    done = _native.allocate_lock()
+    done = native.allocate_lock()
     done.acquire()
 
     def arrived(t0: float) -> None:
@@ -71,7 +71,7 @@ def _from_thread(app: QtWidgets.QApplication, deliver, setup=None) -> list[float
 
     def producer() -> None:
         for _ in range(SAMPLES):
-            _native.sleep(0.0002)  # let the GUI thread go back to sleep
+            native.sleep(0.0002)  # let the GUI thread go back to sleep
             send(time.perf_counter())
             ack.acquire()
         done.release()

@@ -26,7 +26,7 @@ import tango
 from tango.server import Device, attribute, command
 
 from benchmarks._report import Figure, at_least, at_most, percentile
-from HardwareRepository.bridge import Event, _native, get_bridge
+from HardwareRepository.bridge import Event, get_bridge, native
 from HardwareRepository.Command.Tango import TangoChannel, TangoCommand
 from HardwareRepository.testing.tango_servers import TangoServerProcess
 
@@ -96,7 +96,7 @@ class _Tally:
 def _plain(url: str) -> _Tally:
     """The reference: a plain PyTango callback, the main thread just waits."""
     tally = _Tally()
-    done = _native.allocate_lock()
+    done = native.allocate_lock()
     done.acquire()
     state = {"subscribed": False}
 

@@ -29,7 +29,7 @@ XML, as in mxCuBE (times in milliseconds)::
   between attempts on a failing channel (default 1000 and 30000);
 * ``simulated="true"`` on the element or as a property of the object, or the
   environment variable ``HWR_TACO_SIMULATION=1``: use the SIMULATED client
-  (:mod:`._taco_sim`). Nothing else selects it.
+  (:mod:`.taco_sim`). Nothing else selects it.
 
 The real client is ESRF's Python module ``TacoDevice`` (with its C extension
 ``Taco``); it is imported when the first taco item is created, so only
@@ -47,7 +47,7 @@ from types import ModuleType
 from typing import Any
 
 from .. import Poller
-from ..bridge import _native
+from ..bridge import native
 from ..errors import CommandFailedError, ConfigError, NotConnectedError
 from ._client_items import ClientCall, ClientChannel, ClientCommand, ClientItem
 from ._common import (
@@ -81,7 +81,7 @@ _LIBRARY = ClientLibrary(
     type_name="taco",
     system="Taco",
     real_module=CLIENT_MODULE,
-    simulated_module="HardwareRepository.Command._taco_sim",
+    simulated_module="HardwareRepository.Command.taco_sim",
     description="Taco client library (ESRF TacoDevice with its Taco C extension)",
     env_var=SIMULATION_ENV,
     logger=log.name,
@@ -96,7 +96,7 @@ _COMMUNICATION_CODES = frozenset(
 
 # One Taco call at a time in the whole process: the client library keeps
 # global tables and per-handle state that are not thread-safe.
-_taco_lock = _native.allocate_lock()
+_taco_lock = native.allocate_lock()
 
 
 #: ``load_client(simulated) -> module``: ``TacoDevice`` or the simulated client;

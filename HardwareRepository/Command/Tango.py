@@ -47,20 +47,30 @@ import numpy
 import tango
 from greenlet import getcurrent
 
-from ..bridge import _native
+from ..bridge import native
 from ..CommandContainer import NOT_INITIALIZED, ChannelObject, CommandObject, Quality
 from ..errors import BridgeClosedError, ConfigError, NotConnectedError, Timeout
-from ._tango._device import DeviceLink, PendingCall, acquire_link, release_link
-from ._tango._errors import (
+from ._tango import (
     FALLBACK_REASONS,
+    QUALITIES,
+    ChannelMode,
+    DeviceLink,
+    EventItem,
+    EventMode,
+    EventSink,
+    PendingCall,
+    PollMode,
+    Reading,
+    ReadMode,
     TangoCommandFailedError,
     TangoCommunicationError,
     TangoErrorDetails,
     TangoNotConnectedError,
     TangoTimeout,
+    WorkerPool,
+    acquire_link,
+    release_link,
 )
-from ._tango._events import QUALITIES, EventItem, EventSink
-from ._tango._modes import ChannelMode, EventMode, PollMode, Reading, ReadMode
 
 __all__ = [
     "DEFAULT_CHANNEL_TIMEOUT",
@@ -76,6 +86,7 @@ __all__ = [
     "TangoErrorDetails",
     "TangoNotConnectedError",
     "TangoTimeout",
+    "WorkerPool",
     "make_channel",
     "make_command",
 ]
@@ -683,7 +694,7 @@ class TangoChannel(ChannelObject):
     def _report_missed(self, text: str) -> None:
         """Hub: Tango lost events (its ZMQ queue overflowed); read the value again."""
         self.missed_event_reports += 1
-        now = _native.monotonic()
+        now = native.monotonic()
         if now - self._missed_logged_at >= _MISSED_LOG_INTERVAL:
             self._missed_logged_at = now
             log.warning(

@@ -35,7 +35,7 @@ XML, as in mxCuBE (times in milliseconds)::
   a link that failed (default 1000 and 30000);
 * ``simulated="true"`` on the element or as a property of the object, or the
   environment variable ``HWR_TINE_SIMULATION=1``: use the SIMULATED client
-  (:mod:`._tine_sim`). Nothing else selects it.
+  (:mod:`.tine_sim`). Nothing else selects it.
 
 The real client is the ``tine`` Python module (DESY's TINE binding, as used by
 mxCuBE); it is imported when the first tine item is created, so only
@@ -57,21 +57,21 @@ from typing import Any
 
 import gevent
 
-from ..bridge import _native, spawn_logged
-from ..CommandContainer import NOT_INITIALIZED
+from ..bridge import native, spawn_logged
+from ..commands import NOT_INITIALIZED
 from ..errors import (
     CommandFailedError,
     CommunicationError,
     ConfigError,
     NotConnectedError,
 )
+from ..policies import values_equal
 from ._client_items import ClientCall, ClientChannel, ClientCommand, ClientItem
 from ._common import (
     ClientLibrary,
     XmlAttributes,
     call_and_wait,
     parse_args,
-    values_equal,
 )
 
 __all__ = [
@@ -106,7 +106,7 @@ _LIBRARY = ClientLibrary(
     type_name="tine",
     system="TINE",
     real_module=CLIENT_MODULE,
-    simulated_module="HardwareRepository.Command._tine_sim",
+    simulated_module="HardwareRepository.Command.tine_sim",
     description="TINE client library (DESY's tine Python binding)",
     env_var=SIMULATION_ENV,
     logger=log.name,
@@ -374,7 +374,7 @@ class TineChannel(_TineItem, ClientChannel[tuple[int, str]]):
         self.tolerance = tolerance
         self.verbose = bool(verbose)
         self.message = message
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         # Guarded by _lock (TINE threads and the hub):
         self._link_id: int | None = None
         self._stopping = False

@@ -4,7 +4,8 @@
   call, run in a worker thread while the caller waits cooperatively;
 * :class:`ClientChannel` -- a channel's connection state as the client
   reports it: the last error, the outage logged once (then at debug level),
-  the recovery logged, the retry :class:`~._common.Backoff`, and
+  the recovery logged, the retry back-off (one
+  :class:`~HardwareRepository.policies.ConnectionHealth`), and
   :meth:`~ClientChannel.get_value` reading the client when it must.
 
 Both name their client library (real or SIMULATED) in :meth:`source`, which
@@ -20,10 +21,10 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any, ClassVar, Generic, TypeVar
 
-from ..bridge import _native
-from ..CommandContainer import NOT_INITIALIZED, ChannelObject, CommandObject
+from ..commands import NOT_INITIALIZED, ChannelObject, CommandObject
 from ..errors import CommandFailedError, NotConnectedError
-from ._common import Backoff, ClientLibrary, call_and_wait
+from ..policies import ConnectionHealth, RetryBackoff
+from ._common import ClientLibrary, call_and_wait
 
 __all__ = ["ClientCall", "ClientChannel", "ClientCommand", "ClientItem"]
 
@@ -124,23 +125,20 @@ class ClientChannel(ClientItem, ChannelObject, Generic[E]):
         self, name: str, username: str | None, retry: float, retry_max: float
     ) -> None:
         super().__init__(name, username)
-        #: the last failure, ``None`` once a good reading arrives
-        self.last_error: E | None = None
-        self._backoff = Backoff(retry, max(retry, retry_max))  # hub thread only
-        self._outage_lock = _native.allocate_lock()
-        self._in_outage = False  # _outage_lock
+        self._health: ConnectionHealth[E] = ConnectionHealth(
+            self.source, self._log, retry, retry_max
+        )
+        self._backoff: RetryBackoff = self._health.backoff  # hub thread only
+
+    @property
+    def last_error(self) -> E | None:
+        """The last failure, ``None`` once a good reading arrives."""
+        return self._health.last_error
 
     def _report_lost(self, error: E, why: str) -> None:
         """Record a failure (``why`` for the log); any thread."""
-        with self._outage_lock:
-            first = not self._in_outage
-            self._in_outage = True
-            self.last_error = error
-        if first:
-            self._log.warning("%s: disconnected: %s", self.source(), why)
+        if self._health.lost(error, why):
             self._on_outage(why)
-        else:
-            self._log.debug("%s: still disconnected: %s", self.source(), why)
         self.set_connected_threadsafe(False)
 
     def _on_outage(self, why: str) -> None:
@@ -148,12 +146,7 @@ class ClientChannel(ClientItem, ChannelObject, Generic[E]):
 
     def _report_back(self) -> None:
         """Record a good reading: connected, no error; any thread."""
-        with self._outage_lock:
-            recovered = self._in_outage
-            self._in_outage = False
-            self.last_error = None
-        if recovered:
-            self._log.info("%s: connected again", self.source())
+        self._health.back()
         self.set_connected_threadsafe(True)
 
     def _read(self, timeout: float | None) -> Any:

@@ -8,8 +8,6 @@
 * :func:`parse_args` -- XML ``args`` as Python literals (never evaluated);
 * :func:`call_in_thread` -- one blocking client call in a new real thread;
   :func:`call_and_wait` -- the same, waited for, with the errors named;
-* :class:`Backoff` -- the retry delays of a link that keeps failing;
-* :func:`values_equal` -- a comparison that never raises (numpy arrays too).
 
 The item classes built on these are in :mod:`._client_items`. Private to
 :mod:`HardwareRepository.Command`.
@@ -26,18 +24,16 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, TypeVar, overload
 
-from ..bridge import AsyncResult, _native
+from ..bridge import AsyncResult, native
 from ..errors import CommunicationError, ConfigError, Timeout
 
 __all__ = [
-    "Backoff",
     "ClientLibrary",
     "MissingClientLibraryError",
     "XmlAttributes",
     "call_and_wait",
     "call_in_thread",
     "parse_args",
-    "values_equal",
     "wants_simulation",
 ]
 
@@ -293,7 +289,7 @@ def call_in_thread(
         else:
             result.set(value)
 
-    _native.start_new_thread(main, ())
+    native.start_new_thread(main, ())
     return result
 
 
@@ -332,68 +328,3 @@ def call_and_wait(
         if failure is None:
             raise
         raise failure(f"{source}: {action} failed: {exc}") from exc
-
-
-class Backoff:
-    """Retry delays that double from ``first`` up to ``maximum`` seconds.
-
-    Not thread-safe: use it from one thread (the hub thread of its channel).
-    """
-
-    def __init__(self, first: float = 1.0, maximum: float = 30.0) -> None:
-        if first <= 0 or maximum < first:
-            raise ValueError(f"bad backoff {first} s .. {maximum} s")
-        self.first = first
-        self.maximum = maximum
-        self._next = first
-        #: failures since the last :meth:`reset`
-        self.failures = 0
-
-    def next_delay(self) -> float:
-        """Count a failure and return the delay before the next attempt (s)."""
-        delay = self._next
-        self.failures += 1
-        self._next = min(self._next * 2.0, self.maximum)
-        return delay
-
-    def reset(self) -> None:
-        """Forget the failures (after a success)."""
-        self._next = self.first
-        self.failures = 0
-
-
-def values_equal(old: Any, new: Any) -> bool:
-    """Return whether two client values are equal; never raises.
-
-    numpy arrays compare element-wise (shape included, NaN equal to NaN);
-    sequences compare item by item; an ``__eq__`` that raises counts as
-    "changed".
-    """
-    if old is new:
-        return True
-    try:
-        if _is_array(old) or _is_array(new):
-            import numpy
-
-            try:
-                return bool(numpy.array_equal(old, new, equal_nan=True))
-            except TypeError:  # no NaN in non-float dtypes (strings, objects)
-                return bool(numpy.array_equal(old, new))
-        if isinstance(old, (list, tuple)) and isinstance(new, (list, tuple)):
-            return (
-                type(old) is type(new)
-                and len(old) == len(new)
-                and all(values_equal(a, b) for a, b in zip(old, new, strict=True))
-            )
-        if isinstance(old, float) and isinstance(new, float):
-            return old == new or (old != old and new != new)
-        return bool(old == new)
-    except Exception:
-        logging.getLogger("HardwareRepository.commands").debug(
-            "comparing %r and %r failed; counted as changed", old, new, exc_info=True
-        )
-        return False
-
-
-def _is_array(value: Any) -> bool:
-    return type(value).__module__ == "numpy" and hasattr(value, "shape")

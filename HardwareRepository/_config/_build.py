@@ -244,4 +244,4 @@ def _walk(
             _walk(child, sub, owner, name, file, built, make_object, make_node)
             node.add_object(tag, sub, role)
         else:
-            node._add_property(tag, convert_value(child.text))
+            node._add_property(tag, convert_value(child.text))  # noqa: SLF001 (the loader fills the node it built)

@@ -9,8 +9,9 @@ Structure (see docs/poller.md):
   ``poll()`` calls of the same callable with equal arguments share one job
   (the hardware is read once per tick) but get two Pollers, so neither
   caller's callbacks are dropped;
-* values travel from the pool thread to the caller's hub through
-  :mod:`._delivery` (the hub bridge), and callbacks run there.
+* values travel from the pool thread to the caller's hub through one
+  :class:`~HardwareRepository.bridge.Inbox` per poller (the bridge's sink),
+  and callbacks run there, in order.
 
 Locking: ``_lock`` (a native re-entrant lock) guards the registry, the job
 index, and every job's and poller's scheduling state; it is never held while
@@ -24,18 +25,16 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from gevent.monkey import get_original
 
-from ..bridge import _native, get_bridge
+from ..bridge import HubSink, get_sink, native
 from ..errors import InvalidThreadUseError
+from ..policies import values_equal
 from . import _config
-from ._compare import values_equal
-from ._delivery import HubDelivery, delivery_for
 from ._pool import WorkerPool, in_pool_thread
 from ._refs import CallableRef, callable_ref, callback_ref
 from ._scheduler import Scheduler
@@ -45,21 +44,17 @@ __all__ = [
     "PollJob",
     "Poller",
     "PollerStatistics",
+    "PollingService",
     "configure",
     "get_poller",
     "poll",
+    "polling_service",
     "shutdown",
     "stop_all",
 ]
 
 log = logging.getLogger("HardwareRepository.Poller")
 
-_lock = get_original("_thread", "RLock")()
-# Guarded by _lock:
-_registry: dict[int, Poller] = {}
-_jobs: dict[tuple[int, ...], list[PollJob]] = {}
-_scheduler: Scheduler | None = None
-_ids = itertools.count(1)
 
 POLLING = "polling"
 STOPPED = "stopped"
@@ -93,11 +88,10 @@ NotInitializedValue = _NotInitializedValue()
 
 
 def _get_scheduler() -> Scheduler:
-    global _scheduler
     with _lock:
-        if _scheduler is None:
-            _scheduler = Scheduler(_start_due)
-        return _scheduler
+        if _service.scheduler is None:
+            _service.scheduler = Scheduler(_start_due)
+        return _service.scheduler
 
 
 def _identity(func: Callable[..., Any]) -> tuple[int, ...]:
@@ -220,11 +214,11 @@ class PollJob:
         self.due = None
         if self.scheduler is not None:
             self.scheduler.cancel(self)
-        same = _jobs.get(self.key)
+        same = _service.jobs.get(self.key)
         if same is not None and self in same:
             same.remove(self)
             if not same:
-                del _jobs[self.key]
+                del _service.jobs[self.key]
 
     def _recompute_period(self, now: float) -> None:
         if not self.subscribers:
@@ -272,7 +266,7 @@ class PollJob:
     # -- pool thread ----------------------------------------------------------
 
     def _execute(self, due: float) -> None:
-        start = _native.monotonic()
+        start = native.monotonic()
         lateness = start - due
         self.lateness = lateness
         self.max_lateness = max(self.max_lateness, lateness)
@@ -288,7 +282,7 @@ class PollJob:
             value = func(*self.args)
         except BaseException as exc:
             failure = exc
-        end = _native.monotonic()
+        end = native.monotonic()
         del func
         self.last_duration = end - start
         if failure is None:
@@ -324,7 +318,7 @@ class PollJob:
             for poller in gone:
                 poller._forget(COLLECTED)
         for poller in gone:
-            poller._delivery.detach()
+            poller._inbox.close()
         if gone and never_called:
             log.warning(
                 "%s was garbage-collected before its first call, so %d poller(s) "
@@ -385,12 +379,12 @@ class Poller:
         error_callback: Callable[[BaseException, int], Any] | None,
         compare: bool,
         start_value: Any,
-        delivery: HubDelivery,
+        sink: HubSink,
     ) -> None:
-        self._id = next(_ids)
+        self._id = next(_service.ids)
         self._job = job
         self._period_ms = period_ms
-        self._delivery = delivery
+        self._sink = sink
         self.compare = bool(compare)
         self.args = job.args
         self._value_ref, _ = callback_ref(value_changed_callback, self._owner_collected)
@@ -404,9 +398,10 @@ class Poller:
         # Hub thread only.
         self._callbacks_run = 0
         self._last_latency: float | None = None
-        # Used by HubDelivery under its lock.
-        self.delivery_inbox: deque[Any] = deque()
-        self.delivery_queued = False
+        # Values and errors enter the caller's hub here, in order.
+        self._inbox = sink.inbox(
+            self.run_delivered, label=f"poller {self._id} ({job.name})", keep_warm=True
+        )
 
     def __repr__(self) -> str:
         return (
@@ -446,7 +441,7 @@ class Poller:
         with _lock:
             self._period_ms = ms
             if self._state == POLLING:
-                self._job._recompute_period(_native.monotonic())
+                self._job._recompute_period(native.monotonic())
 
     def is_stopped(self) -> bool:
         """Return whether polling stopped (stopped, failed or collected)."""
@@ -478,8 +473,8 @@ class Poller:
             job = self._job
             if self in job.subscribers:
                 job.subscribers = tuple(p for p in job.subscribers if p is not self)
-                job._recompute_period(_native.monotonic())
-        self._delivery.detach()
+                job._recompute_period(native.monotonic())
+        self._inbox.close()
 
     def restart(
         self,
@@ -528,7 +523,7 @@ class Poller:
             self.compare,
             delay_ms,
             start_value,
-            self._delivery,
+            self._sink,
         )
 
     # -- diagnostics ----------------------------------------------------------------
@@ -570,7 +565,7 @@ class Poller:
     def _forget(self, state: str) -> None:
         # Module lock held.
         self._state = state
-        _registry.pop(self._id, None)
+        _service.registry.pop(self._id, None)
 
     def _gone(self) -> bool:
         return (
@@ -612,16 +607,19 @@ class Poller:
 
     def _push(self, item: tuple[int, Any, float]) -> None:
         try:
-            self._delivery.push(self, item)
+            if item[0] == _VALUE:
+                self._inbox.put(item)
+            else:
+                self._inbox.put_barrier(item)
         except RuntimeError:
             log.error(
                 "%r: the hub of thread %#x is gone (its bridge is closed): stopped",
                 self,
-                self._delivery.bridge.thread_ident,
+                self._sink.bridge.thread_ident,
             )
             self.stop()
 
-    def run_delivered(self, item: tuple[int, Any, float]) -> None:
+    def run_delivered(self, item: tuple[int, Any, float], merged: int = 0) -> None:
         """Run one delivered item's callback (hub dispatcher greenlet)."""
         state = self._state
         if state in (STOPPED, COLLECTED):
@@ -633,7 +631,7 @@ class Poller:
             self._stop_collected()
             return
         self._callbacks_run += 1
-        self._last_latency = _native.monotonic() - produced
+        self._last_latency = native.monotonic() - produced
         if kind == _VALUE:
             if callback is None:
                 return
@@ -676,15 +674,15 @@ def _create(
     compare: bool,
     delay_ms: float,
     start_value: Any,
-    delivery: HubDelivery,
+    sink: HubSink,
 ) -> Poller:
     scheduler = _get_scheduler()
     key = _identity(polled_call)
     with _lock:
-        now = _native.monotonic()
+        now = native.monotonic()
         first_due = now + delay_ms / 1e3
         job = None
-        for candidate in _jobs.get(key, ()):
+        for candidate in _service.jobs.get(key, ()):
             if candidate.ref() == polled_call and values_equal(candidate.args, args):
                 job = candidate
                 break
@@ -695,7 +693,7 @@ def _create(
             job.period = period_ms / 1e3
             job.phase = scheduler.phase_for(job.period)
             job.anchor = now
-            _jobs.setdefault(key, []).append(job)
+            _service.jobs.setdefault(key, []).append(job)
         poller = Poller(
             job,
             period_ms,
@@ -703,11 +701,10 @@ def _create(
             error_callback,
             compare,
             start_value,
-            delivery,
+            sink,
         )
         job.subscribers = (*job.subscribers, poller)
-        _registry[poller._id] = poller
-        delivery.attach()
+        _service.registry[poller._id] = poller
         job._recompute_period(now)
         if not job.in_flight and (job.due is None or first_due < job.due):
             # A new subscriber gets its first value promptly, even from a job
@@ -787,7 +784,6 @@ def poll(
     ):
         if callback is not None and not callable(callback):
             raise TypeError(f"{name} {callback!r} is not callable")
-    delivery = delivery_for(get_bridge())
     return _create(
         polled_call,
         tuple(polled_call_args),
@@ -797,7 +793,7 @@ def poll(
         compare,
         delay_ms,
         start_value,
-        delivery,
+        get_sink(),
     )
 
 
@@ -808,12 +804,7 @@ def get_poller(poller_id: int) -> Poller | None:
     Stopped pollers, and pollers whose polled callable (or a bound-method
     callback's object) was garbage-collected, are forgotten.
     """
-    with _lock:
-        poller = _registry.get(poller_id)
-    if poller is not None and poller._gone():
-        poller._stop_collected()
-        return None
-    return poller
+    return _service.get_poller(poller_id)
 
 
 def stop_all() -> int:
@@ -821,11 +812,7 @@ def stop_all() -> int:
 
     :returns: how many were stopped.
     """
-    with _lock:
-        pollers = list(_registry.values())
-    for poller in pollers:
-        poller.stop()
-    return len(pollers)
+    return _service.stop_all()
 
 
 def shutdown(timeout: float | None = 5.0) -> bool:
@@ -837,24 +824,9 @@ def shutdown(timeout: float | None = 5.0) -> bool:
 
     :param timeout: seconds to wait for the threads (``None``: for ever).
     :returns: whether every thread ended in time.
+    :raises InvalidThreadUseError: called from a polled call (a pool thread).
     """
-    global _scheduler
-    if in_pool_thread():
-        raise InvalidThreadUseError("shutdown() called from a polled call")
-    stop_all()
-    with _lock:
-        scheduler, _scheduler = _scheduler, None
-    if scheduler is None:
-        return True
-    ok = scheduler.shutdown(timeout)
-    if not ok:
-        log.warning(
-            "poller shutdown: %d polled call(s) still running after %s s; "
-            "their threads are left behind",
-            scheduler.pool.busy,
-            timeout,
-        )
-    return ok
+    return _service.shutdown(timeout)
 
 
 def configure(
@@ -874,8 +846,87 @@ def configure(
 
 def pool_threads() -> int:
     """Return how many pool and scheduler threads are alive now."""
-    with _lock:
-        scheduler = _scheduler
-    if scheduler is None:
-        return 0
-    return scheduler.pool.threads + (1 if scheduler.running else 0)
+    return _service.threads()
+
+
+class PollingService:
+    """The state of polling in this process: pollers, jobs and the scheduler.
+
+    One instance (:func:`polling_service`) serves every ``poll()`` call; the
+    functions of :mod:`HardwareRepository.Poller` are its mxCuBE façade, and
+    the repository holds it and shuts it down with itself. Its methods are
+    safe from any thread except a pool thread; ``lock`` (a native re-entrant
+    lock) guards every attribute.
+    """
+
+    def __init__(self) -> None:
+        self.lock = get_original("_thread", "RLock")()
+        #: live pollers by id
+        self.registry: dict[int, Poller] = {}
+        #: jobs by the identity of their polled callable
+        self.jobs: dict[tuple[int, ...], list[PollJob]] = {}
+        #: the scheduler (and its pool), created on the first ``poll()``
+        self.scheduler: Scheduler | None = None
+        self.ids = itertools.count(1)
+
+    def get_poller(self, poller_id: int) -> Poller | None:
+        """Return the live poller with this id, or ``None`` (see :func:`get_poller`)."""
+        with self.lock:
+            poller = self.registry.get(poller_id)
+        if poller is not None and poller._gone():
+            poller._stop_collected()
+            return None
+        return poller
+
+    def stop_all(self) -> int:
+        """Stop every live poller; return how many were stopped."""
+        with self.lock:
+            pollers = list(self.registry.values())
+        for poller in pollers:
+            poller.stop()
+        return len(pollers)
+
+    def shutdown(self, timeout: float | None = 5.0) -> bool:
+        """Stop every poller and end the scheduler and pool threads.
+
+        Polling may start again later (with new threads). A thread stuck in a
+        polled call cannot be ended: it is left behind and logged.
+
+        :param timeout: seconds to wait for the threads (``None``: for ever).
+        :returns: whether every thread ended in time.
+        :raises InvalidThreadUseError: called from a polled call.
+        """
+        if in_pool_thread():
+            raise InvalidThreadUseError("shutdown() called from a polled call")
+        self.stop_all()
+        with self.lock:
+            scheduler, self.scheduler = self.scheduler, None
+        if scheduler is None:
+            return True
+        ok = scheduler.shutdown(timeout)
+        if not ok:
+            log.warning(
+                "poller shutdown: %d polled call(s) still running after %s s; "
+                "their threads are left behind",
+                scheduler.pool.busy,
+                timeout,
+            )
+        return ok
+
+    def threads(self) -> int:
+        """Return how many pool and scheduler threads are alive now."""
+        with self.lock:
+            scheduler = self.scheduler
+        if scheduler is None:
+            return 0
+        return scheduler.pool.threads + (1 if scheduler.running else 0)
+
+
+_service = PollingService()
+# The service's lock, under the name the classes above use.
+_lock = _service.lock
+
+
+def polling_service() -> PollingService:
+    """Return the process's polling service (the repository owns and stops it)."""
+    return _service

@@ -12,13 +12,13 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ..bridge import _native
+from ..bridge import native
 
 __all__ = ["WorkerPool", "in_pool_thread"]
 
 log = logging.getLogger("HardwareRepository.Poller")
 
-_thread_state = _native.thread_local()
+_thread_state = native.thread_local()
 
 
 def in_pool_thread() -> bool:
@@ -69,7 +69,7 @@ class WorkerPool:
     ) -> None:
         self._max_threads = max_threads
         self._idle_timeout = idle_timeout
-        self._mutex = _native.allocate_lock()
+        self._mutex = native.allocate_lock()
         # All below guarded by _mutex.
         self._tasks: deque[Task] = deque()
         self._idle: list[Any] = []  # one native lock per parked thread
@@ -118,7 +118,7 @@ class WorkerPool:
 
         :raises RuntimeError: the pool was shut down.
         """
-        now = _native.monotonic()
+        now = native.monotonic()
         with self._mutex:
             if self._closed:
                 raise RuntimeError("the poller thread pool was shut down")
@@ -162,13 +162,13 @@ class WorkerPool:
             self._threads += 1
             self._free += 1
             self.peak_threads = max(self.peak_threads, self._threads)
-            exit_lock = _native.allocate_lock()
+            exit_lock = native.allocate_lock()
             exit_lock.acquire()
             self._exits.append(exit_lock)
-            _native.start_new_thread(self._worker, (exit_lock,))
+            native.start_new_thread(self._worker, (exit_lock,))
 
     def _worker(self, exit_lock: Any) -> None:
-        parked = _native.allocate_lock()
+        parked = native.allocate_lock()
         parked.acquire()
         _thread_state.pool = self
         try:
@@ -177,14 +177,14 @@ class WorkerPool:
                 if task is None:
                     return
                 func, args, _ = task
-                start = self._last_take = _native.monotonic()
+                start = self._last_take = native.monotonic()
                 try:
                     func(*args)
                 except BaseException:
                     log.exception("poller pool task %r failed", func)
                 finally:
                     del task, func, args  # drop the references while idle
-                    duration = _native.monotonic() - start
+                    duration = native.monotonic() - start
                     with self._mutex:
                         self._average += (duration - self._average) * _AVERAGE_WEIGHT
                         self._busy -= 1
@@ -246,11 +246,11 @@ class WorkerPool:
             exits = list(self._exits)
         if dropped:
             log.debug("poller pool shut down with %d queued call(s) dropped", dropped)
-        deadline = None if timeout is None else _native.monotonic() + timeout
+        deadline = None if timeout is None else native.monotonic() + timeout
         for exit_lock in exits:
             if deadline is None:
                 exit_lock.acquire()
-            elif not exit_lock.acquire(True, max(0.0, deadline - _native.monotonic())):
+            elif not exit_lock.acquire(True, max(0.0, deadline - native.monotonic())):
                 return False
             exit_lock.release()
         return True

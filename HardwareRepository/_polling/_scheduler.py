@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ..bridge import _native
+from ..bridge import native
 from . import _config
 from ._pool import WorkerPool
 from ._wakeup import Wakeup
@@ -56,7 +56,7 @@ class Scheduler:
         self.pool = WorkerPool(
             lambda: _config.get("max_threads"), lambda: _config.get("idle_timeout")
         )
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         # All below guarded by _lock.
         self._heap: list[float] = []  # distinct deadlines
         self._buckets: dict[float, list[tuple[int, Schedulable]]] = {}
@@ -68,7 +68,7 @@ class Scheduler:
         self._wakeup = Wakeup()
         # Appended to from any thread, even from weak-reference callbacks.
         self._soon: deque[Callable[[], Any]] = deque()
-        self._origin = _native.monotonic()
+        self._origin = native.monotonic()
         self._phases = itertools.count()
 
     def phase_for(self, period: float) -> float:
@@ -123,7 +123,12 @@ class Scheduler:
             self._wakeup.wake()
 
     def cancel(self, job: Schedulable) -> None:
-        """Forget ``job``'s pending deadline, if any."""
+        """Forget ``job``'s pending deadline, if any.
+
+        When no deadline is left, the thread is woken so that its idle timeout
+        starts now rather than at the forgotten deadline.
+        """
+        idle = False
         with self._lock:
             if job.sched_entry is not None:
                 job.sched_entry = None
@@ -131,6 +136,9 @@ class Scheduler:
                 if self._live == 0:
                     self._heap.clear()
                     self._buckets.clear()
+                    idle = True
+        if idle:
+            self._wakeup.wake()
 
     def call_soon(self, func: Callable[[], Any]) -> None:
         """Run ``func()`` in the scheduler thread soon.
@@ -145,16 +153,16 @@ class Scheduler:
         # Caller holds _lock.
         if not self._running:
             self._running = True
-            self._exit_lock = _native.allocate_lock()
+            self._exit_lock = native.allocate_lock()
             self._exit_lock.acquire()
-            _native.start_new_thread(self._run, (self._exit_lock,))
+            native.start_new_thread(self._run, (self._exit_lock,))
 
     def _run(self, exit_lock: Any) -> None:
         try:
             idle_since: float | None = None
             while True:
                 self._run_soon()
-                now = _native.monotonic()
+                now = native.monotonic()
                 due_jobs: list[tuple[float, Schedulable]] = []
                 with self._lock:
                     if self._closed:
@@ -225,7 +233,7 @@ class Scheduler:
             self._live = 0
             exit_lock = self._exit_lock if self._running else None
         self._wakeup.wake()
-        deadline = None if timeout is None else _native.monotonic() + timeout
+        deadline = None if timeout is None else native.monotonic() + timeout
         ok = True
         if exit_lock is not None:
             ok = exit_lock.acquire(True, -1 if timeout is None else timeout)
@@ -233,6 +241,6 @@ class Scheduler:
                 exit_lock.release()
         self._run_soon()
         remaining = (
-            None if deadline is None else max(0.0, deadline - _native.monotonic())
+            None if deadline is None else max(0.0, deadline - native.monotonic())
         )
         return self.pool.shutdown(remaining) and ok

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..bridge import _native
+from ..bridge import native
 
 __all__ = ["Wakeup"]
 
@@ -17,7 +17,7 @@ class Wakeup:
     """
 
     def __init__(self) -> None:
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         self._lock.acquire()
 
     def wait(self, timeout: float | None) -> bool:

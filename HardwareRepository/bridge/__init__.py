@@ -9,22 +9,50 @@ monkey-patches, and everything works whether or not the application did.
 Every crossing goes through one :class:`HubBridge` per hub: one async watcher
 created, started and closed in the hub's own thread, plus a deque that the hub
 drains completely on each wake-up.
+
+Data from client threads -- values, qualities, connection changes of channels,
+poll results -- enters the hub one way: through an :class:`Inbox` of the hub's
+:class:`HubSink`, which keeps each receiver's items in order, batches them,
+merges values for receivers that ask for it, bounds the time the hub spends on
+one receiver and the memory a backlog takes, and counts all of it (the
+guarantees are written in :mod:`HardwareRepository.bridge._sink`).
 """
 
 from ..errors import BridgeClosedError, InvalidThreadUseError, Timeout
-from ._hub import HubBridge, get_bridge, get_bridge_if_exists, spawn_logged
+from . import native
+from ._hub import (
+    HubBridge,
+    get_bridge,
+    get_bridge_if_exists,
+    get_hub_if_exists,
+    spawn_logged,
+)
 from ._launch import HubTrigger, Launcher
+from ._sink import (
+    DEFAULT_BUDGET,
+    DEFAULT_CAPACITY,
+    HubSink,
+    Inbox,
+    InboxStatistics,
+    get_sink,
+    sink_for,
+)
 from ._sync import AsyncResult, Empty, Event, Full, Lock, Queue, RLock
 from ._thread import Thread, ThreadResource
 
 __all__ = [
+    "DEFAULT_BUDGET",
+    "DEFAULT_CAPACITY",
     "AsyncResult",
     "BridgeClosedError",
     "Empty",
     "Event",
     "Full",
     "HubBridge",
+    "HubSink",
     "HubTrigger",
+    "Inbox",
+    "InboxStatistics",
     "InvalidThreadUseError",
     "Launcher",
     "Lock",
@@ -35,5 +63,9 @@ __all__ = [
     "Timeout",
     "get_bridge",
     "get_bridge_if_exists",
+    "get_hub_if_exists",
+    "get_sink",
+    "native",
+    "sink_for",
     "spawn_logged",
 ]

@@ -19,19 +19,23 @@ from collections.abc import Callable
 from typing import Any
 
 import gevent
-from gevent._hub_local import get_hub_if_exists
+
+# gevent offers no public way to ask for the current thread's hub without
+# creating one; this is the package's only import of it (re-exported by the
+# bridge), so a gevent upgrade that moves it breaks one line.
+from gevent._hub_local import get_hub_if_exists  # noqa: PLC2701
 from greenlet import getcurrent
 
 from ..errors import BridgeClosedError, InvalidThreadUseError
-from . import _native
+from . import native
 
-__all__ = ["HubBridge", "get_bridge", "get_bridge_if_exists"]
+__all__ = ["HubBridge", "get_bridge", "get_bridge_if_exists", "get_hub_if_exists"]
 
 log = logging.getLogger("HardwareRepository.bridge")
 
 # hub -> its bridge; guarded by _registry_lock.
 _bridges: weakref.WeakKeyDictionary[Any, HubBridge] = weakref.WeakKeyDictionary()
-_registry_lock = _native.allocate_lock()
+_registry_lock = native.allocate_lock()
 
 
 class HubBridge:
@@ -61,7 +65,7 @@ class HubBridge:
     """
 
     def __init__(self, hub: Any) -> None:
-        if hub.thread_ident != _native.get_ident():
+        if hub.thread_ident != native.get_ident():
             raise InvalidThreadUseError(
                 "a HubBridge must be created in the thread of the hub it serves"
             )
@@ -71,7 +75,7 @@ class HubBridge:
         self.thread_ident: int = hub.thread_ident
         self._calls: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         # Guards _closed against a concurrent send() on a closed watcher.
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         self._closed = False
         self._keepalive = 0  # hub thread only
         self._watcher = hub.loop.async_()
@@ -98,7 +102,7 @@ class HubBridge:
 
     def in_hub_thread(self) -> bool:
         """Whether the caller runs in this bridge's thread."""
-        return _native.get_ident() == self.thread_ident
+        return native.get_ident() == self.thread_ident
 
     def post(self, func: Callable[..., Any], *args: Any) -> None:
         """Queue ``func(*args)`` to run in the hub; safe from any thread.

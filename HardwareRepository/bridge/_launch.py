@@ -217,7 +217,9 @@ class Launcher:
             self._fail_unset(func, result, "was killed before it returned")
 
     def close(self) -> None:
-        """Refuse later calls (they get :class:`BridgeClosedError`) and kill the
-        running ones; owning thread only."""
+        """Refuse later calls and kill the running ones; owning thread only.
+
+        Later calls get :class:`BridgeClosedError`.
+        """
         self._closed = True
         self.kill_all()

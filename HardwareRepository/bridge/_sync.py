@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 from greenlet import getcurrent
 
 from ..errors import Timeout
-from . import _native
+from . import native
 from ._waiter import Waiter
 
 __all__ = ["AsyncResult", "Empty", "Event", "Full", "Lock", "Queue", "RLock"]
@@ -30,11 +30,11 @@ T = TypeVar("T")
 
 
 def _deadline(timeout: float | None) -> float | None:
-    return None if timeout is None else _native.monotonic() + timeout
+    return None if timeout is None else native.monotonic() + timeout
 
 
 def _remaining(deadline: float | None) -> float | None:
-    return None if deadline is None else max(0.0, deadline - _native.monotonic())
+    return None if deadline is None else max(0.0, deadline - native.monotonic())
 
 
 class Event:
@@ -45,7 +45,7 @@ class Event:
     """
 
     def __init__(self) -> None:
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         self._flag = False
         self._waiters: list[Waiter] = []  # guarded by _lock
 
@@ -111,7 +111,7 @@ class AsyncResult(Generic[T]):
         self._value: T | None = None
         self._exception: BaseException | None = None
         self._traceback: TracebackType | None = None
-        self._set_lock = _native.allocate_lock()
+        self._set_lock = native.allocate_lock()
         self._is_set = False  # guarded by _set_lock
 
     def __repr__(self) -> str:
@@ -209,7 +209,7 @@ class Queue(Generic[T]):
     def __init__(self, maxsize: int = 0) -> None:
         self.maxsize = maxsize
         self._items: deque[T] = deque()
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         self._getters: deque[Waiter] = deque()  # guarded by _lock
         self._putters: deque[Waiter] = deque()  # guarded by _lock
 
@@ -252,7 +252,7 @@ class Queue(Generic[T]):
                     return
                 if not block:
                     raise Full(f"{self!r} is full")
-                if deadline is not None and _native.monotonic() >= deadline:
+                if deadline is not None and native.monotonic() >= deadline:
                     raise Timeout(f"no room in {self!r} after {timeout} s")
                 waiter = Waiter()
                 self._putters.append(waiter)
@@ -278,7 +278,7 @@ class Queue(Generic[T]):
                     return item
                 if not block:
                     raise Empty(f"{self!r} is empty")
-                if deadline is not None and _native.monotonic() >= deadline:
+                if deadline is not None and native.monotonic() >= deadline:
                     raise Timeout(f"nothing in {self!r} after {timeout} s")
                 waiter = Waiter()
                 self._getters.append(waiter)
@@ -326,7 +326,7 @@ class RLock:
     _reentrant = True
 
     def __init__(self) -> None:
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         self._owner: Any = None  # guarded by _lock
         self._count = 0  # guarded by _lock
         self._waiters: deque[Waiter] = deque()  # guarded by _lock

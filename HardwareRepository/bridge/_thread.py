@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 import gevent
 
 from ..errors import BridgeClosedError, InvalidThreadUseError, Timeout
-from . import _native
+from . import native
 from ._hub import get_bridge
 from ._launch import Launcher
 from ._sync import AsyncResult, Event
@@ -58,7 +58,7 @@ class Thread:
         self._finished = Event()
         self._result: AsyncResult[Any] = AsyncResult(name=f"result of {self.name}")
         self._failure: BaseException | None = None  # set in the thread itself
-        self._start_lock = _native.allocate_lock()
+        self._start_lock = native.allocate_lock()
         self._start_called = False
         self.ident: int | None = None
 
@@ -86,12 +86,12 @@ class Thread:
             if self._start_called:
                 raise RuntimeError(f"{self!r} was already started")
             self._start_called = True
-        _native.start_new_thread(self._bootstrap, ())
+        native.start_new_thread(self._bootstrap, ())
         if wait and not self._started.wait(timeout):
             raise Timeout(f"{self!r} did not start within {timeout} s")
 
     def _bootstrap(self) -> None:
-        self.ident = _native.get_ident()
+        self.ident = native.get_ident()
         hub = None
         try:
             hub = gevent.get_hub()
@@ -192,7 +192,7 @@ class Thread:
         :raises Timeout: ``wait`` and the thread did not end in ``timeout``.
         """
         self._stop_requested.send()
-        if wait and self._start_called and self.ident != _native.get_ident():
+        if wait and self._start_called and self.ident != native.get_ident():
             self.join(timeout)
 
     def join(self, timeout: float | None = None) -> None:
@@ -206,7 +206,7 @@ class Thread:
             return
         if not self._start_called:
             raise RuntimeError(f"cannot join {self!r}: it was never started")
-        if self.ident == _native.get_ident():
+        if self.ident == native.get_ident():
             raise InvalidThreadUseError(f"{self!r} cannot join itself")
         if not self._finished.wait(timeout):
             raise Timeout(f"{self!r} did not end within {timeout} s")
@@ -270,8 +270,8 @@ class ThreadResource(Generic[T]):
 
     def __init__(self, init_resource: Callable[[], T]) -> None:
         self._init_resource = init_resource
-        self._local = _native.thread_local()
-        self._lock = _native.allocate_lock()
+        self._local = native.thread_local()
+        self._lock = native.allocate_lock()
         self._resources: dict[int, T] = {}  # guarded by _lock
         self._keys = itertools.count()
 

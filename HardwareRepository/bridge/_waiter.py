@@ -18,12 +18,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from gevent._hub_local import get_hub_if_exists
 from greenlet import getcurrent
 
 from ..errors import BridgeClosedError, InvalidThreadUseError
-from . import _native
-from ._hub import get_bridge
+from . import native
+from ._hub import get_bridge, get_hub_if_exists
 
 __all__ = ["Waiter"]
 
@@ -39,19 +38,19 @@ class Waiter:
     it, then call :meth:`wait` once. :meth:`wake` is safe from any thread.
     """
 
-    __slots__ = ("_active", "_bridge", "_greenlet", "_native", "_token", "payload")
+    __slots__ = ("_active", "_bridge", "_greenlet", "_thread_lock", "_token", "payload")
 
     def __init__(self, payload: Any = None) -> None:
         #: free for the primitive's use (e.g. the waiting greenlet, an item)
         self.payload = payload
-        self._token = _native.allocate_lock()
+        self._token = native.allocate_lock()
         hub = get_hub_if_exists()
         current = getcurrent()
         if hub is None:
             self._bridge = None
             self._greenlet = None
-            self._native = _native.allocate_lock()
-            self._native.acquire()
+            self._thread_lock = native.allocate_lock()
+            self._thread_lock.acquire()
         elif current is hub:
             raise InvalidThreadUseError(
                 "cannot block inside the gevent hub (a loop callback); "
@@ -60,7 +59,7 @@ class Waiter:
         else:
             self._bridge = get_bridge()
             self._greenlet = current
-            self._native = None
+            self._thread_lock = None
         self._active = False
 
     def wake(self) -> bool:
@@ -71,8 +70,8 @@ class Waiter:
         """
         if not self._token.acquire(False):
             return False
-        if self._native is not None:
-            self._native.release()
+        if self._thread_lock is not None:
+            self._thread_lock.release()
             return True
         bridge = self._bridge
         assert bridge is not None  # a waiter has a native lock or a bridge
@@ -104,14 +103,14 @@ class Waiter:
 
         :returns: ``True`` if woken, ``False`` on timeout.
         """
-        if self._native is not None:
+        if self._thread_lock is not None:
             wait_for = -1 if timeout is None else min(max(timeout, 0.0), _TIMEOUT_MAX)
-            if self._native.acquire(True, wait_for):
+            if self._thread_lock.acquire(True, wait_for):
                 return True
             if self._token.acquire(False):
                 return False
             # A wake won the race with the timeout; its release is imminent.
-            self._native.acquire()
+            self._thread_lock.acquire()
             return True
         return self._wait_greenlet(timeout)
 

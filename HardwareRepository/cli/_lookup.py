@@ -82,8 +82,10 @@ def find_object(repo: Any, name: str) -> Any:
 
 
 def _find_item(repo: Any, target: str, kind: str) -> tuple[Any, Any]:
-    """Return ``(object, item)`` for ``OBJECT.item``, ``kind`` being "channel"
-    or "command"."""
+    """Return ``(object, item)`` for ``OBJECT.item``.
+
+    ``kind`` is "channel" or "command".
+    """
     name, item = split_target(target, lambda n: bool(_find_file(repo, n)))
     if item is None:
         raise UsageError(f"{target!r}: give OBJECT.{kind}")

@@ -33,8 +33,8 @@ from ..bridge import (
     HubBridge,
     Launcher,
     Queue,
-    _native,
     get_bridge_if_exists,
+    native,
 )
 from ..errors import BridgeClosedError, Timeout
 from ..toolkit import PeriodicTask, PolledCache, ProcessWorker, SerialWorker
@@ -134,6 +134,7 @@ class ThreadedObject:
             self.start()
 
     def __repr__(self) -> str:
+        """Name the class and its periodic task, for logs."""
         return f"<{type(self).__name__} {self._task!r}>"
 
     # hooks meant to be overridden
@@ -184,24 +185,31 @@ class ThreadedObject:
 
     # configuration
     def set_target(self, target: Callable[..., Any]) -> None:
+        """Set the callable run at each cycle (``None``: cycles do nothing)."""
         self._target = target
 
     def get_target(self) -> Callable[..., Any] | None:
+        """Return the callable run at each cycle, or ``None``."""
         return self._target
 
     def set_period(self, period: float) -> None:
+        """Set the seconds between cycle deadlines; applies from the next cycle."""
         self._task.period = period
 
     def get_period(self) -> float:
+        """Return the seconds between cycle deadlines."""
         return self._task.period
 
     def set_start_hook(self, hook: Callable[..., Any]) -> None:
+        """Set the hook run in the thread at each start, with the start's arguments."""
         self._start_hook = hook
 
     def set_loop_hook(self, hook: Callable[..., Any]) -> None:
+        """Set the hook run in the thread after each cycle's target."""
         self._loop_hook = hook
 
     def set_stop_hook(self, hook: Callable[..., Any]) -> None:
+        """Set the hook run in the thread when the task stops."""
         self._stop_hook = hook
 
     def set_wait_hook(self, hook: Callable[[], Any]) -> None:
@@ -210,39 +218,51 @@ class ThreadedObject:
 
     # diagnostics
     def get_count(self) -> int:
+        """Return the cycles run so far (failed ones included)."""
         return self._task.count
 
     def get_errors(self) -> int:
+        """Return how many cycles' target raised."""
         return self._task.errors
 
     def get_delay(self) -> float:
+        """Return how late the last cycle started after its deadline, seconds."""
         return self._task.delay
 
     def get_acc_delay(self) -> float:
+        """Return the sum of the cycles' start delays, seconds."""
         return self._task.acc_delay
 
     def get_avg_delay(self) -> float:
+        """Return the mean start delay per cycle, seconds."""
         return self._task.avg_delay
 
     def get_usage(self) -> float:
+        """Return the last cycle's duration divided by the period (1.0: never idle)."""
         return self._task.usage
 
     def get_next(self) -> float | None:
+        """Return ``time.time()`` when the next cycle is due; ``None`` when stopped."""
         return self._task.next
 
     def get_last(self) -> float | None:
+        """Return ``time.time()`` when the last cycle started; ``None`` before one."""
         return self._task.last
 
     def get_started(self) -> float:
+        """Return ``time.time()`` of the last start; 0 if never started."""
         return self._task.started
 
     def get_nthreads(self) -> int:
+        """Return the number of threads: always 1."""
         return 1
 
     def is_alive(self, i: int = 0) -> bool:
+        """Return whether the thread exists and has not ended (``i`` is ignored)."""
         return self._task.alive
 
     def is_started(self) -> bool:
+        """Return whether cycles are scheduled (started, not stopped or killed)."""
         return self._task.running
 
     # in the thread
@@ -320,6 +340,7 @@ class ThreadDict(dict):
             self.start()
 
     def __repr__(self) -> str:
+        """Show the cached contents."""
         return f"ThreadDict({dict(self.items())!r})"
 
     def start(self) -> None:
@@ -343,6 +364,7 @@ class ThreadDict(dict):
             self._cache.add(key, period or self.timewait, initial=value)
 
     def __getitem__(self, key: Any) -> Any:
+        """Return the cached value of ``key`` (read on access when not threaded)."""
         if self._cache is not None and key in self._cache:
             return self._cache.get(key, dict.__getitem__(self, key))
         if not self.threaded and self.read_method is not None:
@@ -365,6 +387,7 @@ class ThreadDict(dict):
             return default
 
     def __setitem__(self, key: Any, value: Any) -> None:
+        """Write ``value`` with ``write_method`` (polling thread); cache the reply."""
         if self.write_method is None:
             dict.__setitem__(self, key, value)
             return
@@ -376,14 +399,17 @@ class ThreadDict(dict):
         dict.__setitem__(self, key, self.write_method(key, value))
 
     def __delitem__(self, key: Any) -> None:
+        """Forget ``key`` and stop polling it."""
         dict.__delitem__(self, key)
         if self._cache is not None and key in self._cache:
             self._cache.remove(key)
 
     def values(self) -> list[Any]:  # type: ignore[override]
+        """Return the cached values, in key order."""
         return [self[key] for key in self]
 
     def items(self) -> list[tuple[Any, Any]]:  # type: ignore[override]
+        """Return the ``(key, cached value)`` pairs, in key order."""
         return [(key, self[key]) for key in self]
 
 
@@ -404,7 +430,7 @@ class _Worker:
     def __init__(self, backend: SerialWorker | ProcessWorker) -> None:
         self._backend = backend
         self._bridge: HubBridge | None = get_bridge_if_exists()
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         self.data: dict[Any, _KeyedData] = {}
         self._callbacks: dict[Any, list[Callable[[Any], Any]]] = {}
         self._poller: PolledCache[Any, Any] | None = None
@@ -590,6 +616,7 @@ class WorkerThread(_Worker):
             self._backend.stop(timeout)
 
     def isAlive(self) -> bool:
+        """Return whether the worker's thread or process runs."""
         return self._backend.alive
 
     is_alive = isAlive
@@ -628,9 +655,11 @@ class WorkerThread(_Worker):
         return outputs
 
     def getSize(self) -> int:
+        """Return how many tasks are queued and not yet done."""
         return self._queued
 
     def getDone(self) -> bool:
+        """Return whether no task is queued and no result is waiting."""
         return not self._queued and not self._outputs
 
 
@@ -713,6 +742,7 @@ class WorkerProcess(_Worker):
             )
 
     def __repr__(self) -> str:
+        """Name the worker and its child process, for logs."""
         return f"<WorkerProcess {self._backend!r}>"
 
     def _send_keepalive(self) -> None:
@@ -772,6 +802,7 @@ class WorkerProcess(_Worker):
         self._backend.stop(timeout)
 
     def isAlive(self) -> bool:
+        """Return whether the child process runs."""
         return self._backend.alive
 
     is_alive = isAlive
@@ -833,12 +864,13 @@ class QWorker:
         self._launcher = Launcher()
         self._cursor_shown = False  # GUI thread only
         self._done = 0
-        self._state_lock = _native.allocate_lock()
+        self._state_lock = native.allocate_lock()
         self._running = False  # guarded by _state_lock
         self._ended = Event()
         self._ended.set()
 
     def __repr__(self) -> str:
+        """Name the worker, its state and how many items it handled."""
         state = "running" if self._running else "stopped"
         return f"<QWorker {self.name} {state}, {self._done} done>"
 
@@ -861,7 +893,7 @@ class QWorker:
                 return
             self._running = True
             self._ended.clear()
-        _native.start_new_thread(self._run, ())
+        native.start_new_thread(self._run, ())
 
     def isRunning(self) -> bool:
         """Return whether the worker thread runs."""

@@ -72,6 +72,7 @@ class DemoMotor(_Simulated):
     Unit = device_property(dtype=str, default_value="mm")
 
     def setup(self) -> None:
+        """Start at rest at position 0 within the configured limits."""
         self._position = self.InitialPosition
         self._target = self._position
         self._speed = 0.0
@@ -86,6 +87,7 @@ class DemoMotor(_Simulated):
 
     @attribute(dtype=float, access=AttrWriteType.READ_WRITE, format="%8.4f")
     def Position(self):  # no return hint: PyTango reads hints as dtypes
+        """Return the position with quality CHANGING while moving, else VALID."""
         quality = (
             AttrQuality.ATTR_CHANGING
             if self.get_state() == DevState.MOVING
@@ -95,6 +97,7 @@ class DemoMotor(_Simulated):
 
     @Position.write  # type: ignore[no-redef]  # PyTango setter, same name
     def Position(self, target: float) -> None:
+        """Start a move to ``target`` (a new target while moving redirects it)."""
         with self._lock:
             if self.get_state() == DevState.MOVING:
                 self._target = target
@@ -104,41 +107,50 @@ class DemoMotor(_Simulated):
 
     @attribute(dtype=float, access=AttrWriteType.READ_WRITE, min_value=0.0)
     def Velocity(self):
+        """Return the top speed, units per second."""
         return self._velocity
 
     @Velocity.write  # type: ignore[no-redef]  # PyTango setter, same name
     def Velocity(self, value: float) -> None:
+        """Set the top speed, units per second."""
         self._velocity = value
         self.push_change_event("Velocity", value)
 
     @attribute(dtype=float, access=AttrWriteType.READ_WRITE, min_value=0.0)
     def Acceleration(self):
+        """Return the acceleration, units per second squared."""
         return self._acceleration
 
     @Acceleration.write  # type: ignore[no-redef]  # PyTango setter, same name
     def Acceleration(self, value: float) -> None:
+        """Set the acceleration, units per second squared."""
         self._acceleration = value
 
     @attribute(dtype=float, access=AttrWriteType.READ_WRITE)
     def LowLimit(self):
+        """Return the low software limit."""
         return self._low
 
     @LowLimit.write  # type: ignore[no-redef]  # PyTango setter, same name
     def LowLimit(self, value: float) -> None:
+        """Set the low software limit."""
         self._low = value
         self.push_change_event("LowLimit", value)
 
     @attribute(dtype=float, access=AttrWriteType.READ_WRITE)
     def HighLimit(self):
+        """Return the high software limit."""
         return self._high
 
     @HighLimit.write  # type: ignore[no-redef]  # PyTango setter, same name
     def HighLimit(self, value: float) -> None:
+        """Set the high software limit."""
         self._high = value
         self.push_change_event("HighLimit", value)
 
     @attribute(dtype=str)
     def UnitName(self):
+        """Return the unit of the position."""
         return self.Unit
 
     @command
@@ -160,6 +172,7 @@ class DemoMotor(_Simulated):
         self._set_state(state, status)
 
     def step(self, dt: float) -> None:
+        """Accelerate, cruise and brake towards the target; stop at a limit."""
         if self.get_state() != DevState.MOVING:
             return
         target = min(max(self._target, self._low), self._high)
@@ -195,6 +208,7 @@ class DemoShutter(_Simulated):
     CloseTime = device_property(dtype=float, default_value=0.3)
 
     def setup(self) -> None:
+        """Start closed, with the interlock released."""
         self._remaining = 0.0
         self._goal = DevState.CLOSE
         self._interlock = False
@@ -204,10 +218,12 @@ class DemoShutter(_Simulated):
 
     @attribute(dtype=bool, access=AttrWriteType.READ_WRITE)
     def Interlock(self):
+        """Return whether the interlock forbids moving the shutter."""
         return self._interlock
 
     @Interlock.write  # type: ignore[no-redef]  # PyTango setter, same name
     def Interlock(self, value: bool) -> None:
+        """Set or release the interlock."""
         self._interlock = value
 
     def _command(self, goal: DevState, duration: float) -> None:
@@ -236,6 +252,7 @@ class DemoShutter(_Simulated):
         self._command(DevState.CLOSE, self.CloseTime)
 
     def step(self, dt: float) -> None:
+        """Count down the travel and reach the goal state when it is over."""
         if self.get_state() != DevState.MOVING:
             return
         self._remaining -= dt
@@ -254,6 +271,7 @@ class DemoMachineInfo(_Simulated):
     RefillRate = device_property(dtype=float, default_value=20.0)  # mA/s
 
     def setup(self) -> None:
+        """Start full, delivering beam, with change events on current and message."""
         self._current = self.FullCurrent
         self._refilling = False
         self._message = "Beam delivered"
@@ -263,17 +281,21 @@ class DemoMachineInfo(_Simulated):
 
     @attribute(dtype=float, unit="mA", format="%6.2f")
     def Current(self):
+        """Return the ring current, mA."""
         return self._current
 
     @attribute(dtype=str)
     def Message(self):
+        """Return the operator message (beam delivered, top-up in progress)."""
         return self._message
 
     @attribute(dtype=float, unit="s")
     def Lifetime_(self):
+        """Return the configured beam lifetime, seconds."""
         return self.Lifetime
 
     def step(self, dt: float) -> None:
+        """Decay the current, or top it up below the refill threshold; push events."""
         if self._refilling:
             self._current = min(self.FullCurrent, self._current + self.RefillRate * dt)
             if self._current >= self.FullCurrent:

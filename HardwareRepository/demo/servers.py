@@ -11,7 +11,7 @@ import pathlib
 import shutil
 import socket
 
-from ..testing.tango_servers import ServedDevice, TangoServerProcess
+from .launcher import ServedDevice, TangoServerProcess
 
 __all__ = [
     "DEMO_CONFIGURATION",

@@ -2,7 +2,7 @@
 
 The TINE and Taco client libraries are not available here, so the demo shows
 one TINE channel and one Taco channel through the package's simulated clients
-(:mod:`HardwareRepository.Command._tine_sim`, :mod:`._taco_sim`). This module
+(:mod:`HardwareRepository.Command.tine_sim`, :mod:`.taco_sim`). This module
 defines what those simulated servers serve: a beam-position monitor's
 intensity on TINE (published by a background thread) and a hutch thermometer
 on Taco (computed on each call). Everything here is a simulation and says so.
@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 import time
 
-from ..bridge import _native
-from ..Command import _taco_sim, _tine_sim
+from ..bridge import native
+from ..Command import taco_sim, tine_sim
 
 __all__ = ["TACO_DEVICE", "TINE_ADDRESS", "SimulatedSources"]
 
@@ -36,8 +36,8 @@ class SimulatedSources:
     """
 
     def __init__(self) -> None:
-        self._stop = _native.allocate_lock()
-        self._stopped = _native.allocate_lock()
+        self._stop = native.allocate_lock()
+        self._stopped = native.allocate_lock()
         self._running = False
 
     def start(self) -> None:
@@ -45,11 +45,11 @@ class SimulatedSources:
         if self._running:
             return
         self._running = True
-        self._server = _tine_sim.define_server(TINE_ADDRESS, {"INTENSITY": 1.0})
-        _taco_sim.define_device(TACO_DEVICE, {"DevReadValue": _temperature})
+        self._server = tine_sim.define_server(TINE_ADDRESS, {"INTENSITY": 1.0})
+        taco_sim.define_device(TACO_DEVICE, {"DevReadValue": _temperature})
         self._stop.acquire()
         self._stopped.acquire()
-        _native.start_new_thread(self._publish, ())
+        native.start_new_thread(self._publish, ())
 
     def _publish(self) -> None:
         try:
@@ -68,12 +68,14 @@ class SimulatedSources:
         self._running = False
         self._stop.release()
         self._stopped.acquire(True, timeout)
-        _tine_sim.reset()
-        _taco_sim.remove_device(TACO_DEVICE)
+        tine_sim.reset()
+        taco_sim.remove_device(TACO_DEVICE)
 
     def __enter__(self) -> SimulatedSources:
+        """Start the simulated sources; return them."""
         self.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        """Stop the simulated sources."""
         self.stop()

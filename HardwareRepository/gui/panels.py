@@ -495,8 +495,11 @@ def panel_for(
     actions: ActionRunner,
     parent: QtWidgets.QWidget | None = None,
 ) -> ObjectPanel:
-    """Build the panel for ``obj``: the first of :data:`PANEL_CLASSES` that
-    accepts it, else a :class:`GenericPanel`."""
+    """Build the panel for ``obj``.
+
+    The panel is the first of :data:`PANEL_CLASSES` that accepts ``obj``, else
+    a :class:`GenericPanel`.
+    """
     for cls in PANEL_CLASSES:
         if cls.accepts(obj):
             return cls(obj, actions, parent)

@@ -53,6 +53,7 @@ class History:
         self._points.clear()
 
     def __len__(self) -> int:
+        """Return how many points are kept."""
         return len(self._points)
 
 
@@ -112,14 +113,17 @@ class LivePlot(QtWidgets.QWidget):
 
     # -- Qt ------------------------------------------------------------------
     def showEvent(self, event: QtGui.QShowEvent | None) -> None:
+        """Start scrolling the time axis while the plot is shown (Qt event)."""
         self._scroll.start()
         super().showEvent(event)
 
     def hideEvent(self, event: QtGui.QHideEvent | None) -> None:
+        """Stop scrolling while the plot is hidden (Qt event)."""
         self._scroll.stop()
         super().hideEvent(event)
 
     def paintEvent(self, event: QtGui.QPaintEvent | None) -> None:
+        """Draw the axes and the curve (Qt event)."""
         painter = QtGui.QPainter(self)
         try:
             self._paint(painter)

@@ -171,6 +171,7 @@ class BeamlineWindow(QtWidgets.QMainWindow):
         self.connection_status.detach()
 
     def showEvent(self, event: QtGui.QShowEvent | None) -> None:
+        """Split the height between panels and plot the first time (Qt event)."""
         if not self._sized:
             # Three quarters for the panels, the rest for the plot.
             self._sized = True
@@ -179,5 +180,6 @@ class BeamlineWindow(QtWidgets.QMainWindow):
         super().showEvent(event)
 
     def closeEvent(self, event: QtGui.QCloseEvent | None) -> None:
+        """Detach from the hardware objects before closing (Qt event)."""
         self.detach()
         super().closeEvent(event)

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 import gevent
-from gevent._hub_local import get_hub_if_exists
+from gevent._hub_local import get_hub_if_exists  # noqa: PLC2701 (see the module doc)
 from gevent.hub import Hub, set_hub
 
 __all__ = [
@@ -50,7 +50,7 @@ __all__ = [
 TESTED_GEVENT_VERSIONS = ("26.9",)
 
 try:
-    from gevent.libuv import _corecffi
+    from gevent.libuv import _corecffi  # noqa: PLC2701 (see the module doc)
     from gevent.libuv import loop as _uv_loop_module
 except ImportError as exc:  # gevent built without libuv or without cffi
     raise ImportError(

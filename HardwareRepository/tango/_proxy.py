@@ -8,11 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 import tango
-from gevent._hub_local import get_hub_if_exists
 from gevent.monkey import get_original
 
-from ..bridge import AsyncResult
-from ..Command._tango import WorkerPool
+from ..bridge import AsyncResult, get_hub_if_exists
+from ..Command.Tango import WorkerPool
 from ..errors import BridgeClosedError, Timeout
 from ._forwarding import EventForwarder
 

@@ -125,7 +125,8 @@ def wait_for_no_leaks(before: ResourceSnapshot, timeout: float = 3.0) -> LeakRep
     :returns: the leaks left at the end (false when there are none).
     """
     import gevent
-    from gevent._hub_local import get_hub_if_exists
+
+    from ..bridge import get_hub_if_exists
 
     deadline = time.monotonic() + timeout
     while True:

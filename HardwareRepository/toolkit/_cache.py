@@ -8,7 +8,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ..bridge import AsyncResult, _native
+from ..bridge import AsyncResult, native
 from ..errors import BridgeClosedError
 from ._common import ErrorReporter
 from ._serial import SerialWorker
@@ -87,7 +87,7 @@ class PolledCache(Generic[K, V]):
         self.write = write
         self.period = period
         self.keep_write_result = keep_write_result
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         self._entries: dict[K, _Entry] = {}  # guarded by _lock
         self._worker: _PollingWorker | None = None  # guarded by _lock
         for key in keys:
@@ -113,7 +113,7 @@ class PolledCache(Generic[K, V]):
             if self._worker is not None:
                 return
             self._worker = _PollingWorker(self, f"{self.name} worker")
-            now = _native.monotonic()
+            now = native.monotonic()
             for entry in self._entries.values():
                 entry.due = min(entry.due, now)
             worker = self._worker
@@ -154,10 +154,10 @@ class PolledCache(Generic[K, V]):
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
-                entry = self._entries[key] = _Entry(period, _native.monotonic())
+                entry = self._entries[key] = _Entry(period, native.monotonic())
             else:
                 entry.period = period
-                entry.due = _native.monotonic()
+                entry.due = native.monotonic()
             if initial is not _MISSING and entry.value is _MISSING:
                 entry.value = initial
             worker = self._worker
@@ -296,10 +296,10 @@ class PolledCache(Generic[K, V]):
             if not self._entries:
                 return None
             due = min(entry.due for entry in self._entries.values())
-        return max(0.0, due - _native.monotonic())
+        return max(0.0, due - native.monotonic())
 
     def _poll_due(self) -> None:
-        now = _native.monotonic()
+        now = native.monotonic()
         with self._lock:
             due = [key for key, entry in self._entries.items() if entry.due <= now]
         for key in due:
@@ -312,7 +312,7 @@ class PolledCache(Generic[K, V]):
             with self._lock:
                 entry = self._entries.get(key)
                 if entry is not None:
-                    late = _native.monotonic() - entry.due
+                    late = native.monotonic() - entry.due
                     skipped = int(late // entry.period) if late > 0 else 0
                     entry.due += (skipped + 1) * entry.period
 

@@ -7,10 +7,9 @@ import threading
 import time
 from typing import Any, overload
 
-from gevent._hub_local import get_hub_if_exists
 from greenlet import getcurrent
 
-from ..bridge import HubBridge, _native, get_bridge
+from ..bridge import HubBridge, get_bridge, get_hub_if_exists, native
 from ..errors import InvalidThreadUseError
 
 __all__ = ["ErrorReporter", "mono_to_wall", "owner_bridge", "start_native_thread"]
@@ -33,7 +32,7 @@ def owner_bridge(bridge: HubBridge | None, what: str) -> HubBridge:
     """
     if bridge is not None:
         return bridge
-    if get_hub_if_exists() is None and _native.get_ident() != _main_ident:
+    if get_hub_if_exists() is None and native.get_ident() != _main_ident:
         raise InvalidThreadUseError(
             f"{what} runs in a gevent hub: create it in the thread that owns the "
             "hub (the GUI/main thread) or pass bridge=get_bridge() from there; "
@@ -59,7 +58,7 @@ def spawn_in(bridge: HubBridge, func: Any, *args: Any) -> None:
 
 def start_native_thread(func: Any, *args: Any) -> int:
     """Start ``func(*args)`` in a real OS thread, even under monkey-patching."""
-    return _native.start_new_thread(func, args)
+    return native.start_new_thread(func, args)
 
 
 @overload
@@ -74,7 +73,7 @@ def mono_to_wall(mono: float | None) -> float | None:
     """Convert a ``time.monotonic`` instant to a ``time.time`` timestamp."""
     if mono is None:
         return None
-    return time.time() - (_native.monotonic() - mono)
+    return time.time() - (native.monotonic() - mono)
 
 
 class ErrorReporter:

@@ -6,10 +6,9 @@ import functools
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar, overload
 
-from gevent._hub_local import get_hub_if_exists
 from greenlet import getcurrent
 
-from ..bridge import AsyncResult
+from ..bridge import AsyncResult, get_hub_if_exists
 from ..errors import Timeout
 from ._common import start_native_thread
 

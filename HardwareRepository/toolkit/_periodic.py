@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from greenlet import getcurrent
 
-from ..bridge import Event, HubBridge, _native
+from ..bridge import Event, HubBridge, native
 from ..errors import BridgeClosedError, Timeout
 from ._common import (
     ErrorReporter,
@@ -112,7 +112,7 @@ class PeriodicTask:
         )
         self._reporter = ErrorReporter(f"PeriodicTask {self.name}")
 
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         # Guarded by _lock:
         self._running = False
         self._killed = False
@@ -194,7 +194,7 @@ class PeriodicTask:
                 return
             self._running = True
             self._generation += 1
-            self._deadline = _native.monotonic() + self.first
+            self._deadline = native.monotonic() + self.first
             self._started_at = time.time()
         self.launch()
         self._wake.set()
@@ -242,12 +242,12 @@ class PeriodicTask:
         with self._lock:
             if not self._running:
                 return
-            self._deadline = _native.monotonic()
+            self._deadline = native.monotonic()
         self._wake.set()
 
     def _in_loop(self) -> bool:
         if self.where == "thread":
-            return self._loop_thread == _native.get_ident()
+            return self._loop_thread == native.get_ident()
         return self._loop_greenlet is getcurrent()
 
     # -- diagnostics --------------------------------------------------------
@@ -314,7 +314,7 @@ class PeriodicTask:
     # -- the loop -----------------------------------------------------------
 
     def _loop(self) -> None:
-        self._loop_thread = _native.get_ident()
+        self._loop_thread = native.get_ident()
         self._loop_greenlet = getcurrent()
         seen_generation = 0
         was_running = False
@@ -338,7 +338,7 @@ class PeriodicTask:
                     was_running = True
                     self._call_hook(self.on_start, "on_start")
                     continue  # the hook may have stopped or killed the task
-                now = _native.monotonic()
+                now = native.monotonic()
                 if now < deadline:
                     self._wake.wait(deadline - now)
                     continue
@@ -385,11 +385,11 @@ class PeriodicTask:
             self._report(exc)
         finally:
             self._count += 1
-            self._usage = (_native.monotonic() - now) / self._period
+            self._usage = (native.monotonic() - now) / self._period
 
     def _next_deadline(self, deadline: float) -> float:
         following = deadline + self._period
-        now = _native.monotonic()
+        now = native.monotonic()
         if self.catch_up == "skip" and following <= now:
             missed = math.floor((now - deadline) / self._period)
             following = deadline + (missed + 1) * self._period

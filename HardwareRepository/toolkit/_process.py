@@ -8,7 +8,7 @@ import multiprocessing
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..bridge import AsyncResult, Event, _native
+from ..bridge import AsyncResult, Event, native
 from ..errors import BridgeClosedError, CommunicationError, Timeout
 from ._common import start_native_thread
 from ._process_child import child_main
@@ -57,8 +57,8 @@ class ProcessWorker:
         self._process = ctx.Process(  # type: ignore[attr-defined]
             target=child_main, args=(child_conn, init), name=self.name, daemon=True
         )
-        self._lock = _native.allocate_lock()
-        self._send_lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
+        self._send_lock = native.allocate_lock()
         self._pending: dict[int, tuple[AsyncResult[Any], OnDone | None]] = {}
         self._ids = itertools.count(1)
         self._closed = False  # guarded by _lock

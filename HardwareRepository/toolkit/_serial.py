@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..bridge import AsyncResult, Empty, Event, Queue, _native
+from ..bridge import AsyncResult, Empty, Event, Queue, native
 from ..errors import BridgeClosedError, Timeout
 from ._common import start_native_thread
 
@@ -76,7 +76,7 @@ class SerialWorker:
         self._init = init
         self._finish = finish
         self._jobs: Queue[Any] = Queue()
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         self._state = "new"  # new, running, stopping, stopped; guarded by _lock
         self._busy = False
         self._queued = 0  # jobs in _jobs; guarded by _lock
@@ -169,7 +169,7 @@ class SerialWorker:
 
     def in_worker_thread(self) -> bool:
         """Whether the caller runs in the worker thread."""
-        return self._thread_ident == _native.get_ident()
+        return self._thread_ident == native.get_ident()
 
     # -- jobs ---------------------------------------------------------------
 
@@ -243,7 +243,7 @@ class SerialWorker:
         self._jobs.put(_NUDGE)
 
     def _main(self) -> None:
-        self._thread_ident = _native.get_ident()
+        self._thread_ident = native.get_ident()
         try:
             if self._init is not None:
                 try:

@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from ..bridge import Event, HubBridge, _native
+from ..bridge import Event, HubBridge, native
 from ._common import owner_bridge, spawn_in
 
 __all__ = ["Timer"]
@@ -60,7 +60,7 @@ class Timer:
         self.callback = callback
         self.args = args
         self._bridge = owner_bridge(bridge, f"Timer {self.name}")
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         # Guarded by _lock:
         self._delay = self._check(delay)
         self._retrigger = retrigger
@@ -133,7 +133,7 @@ class Timer:
             if self._delay is None:
                 self._deadline = None
             else:
-                self._deadline = _native.monotonic() + self._delay
+                self._deadline = native.monotonic() + self._delay
             spawn = self._deadline is not None and not self._runner
             if spawn:
                 self._runner = True
@@ -151,7 +151,7 @@ class Timer:
                     return
                 deadline = self._deadline
                 generation = self._generation
-            now = _native.monotonic()
+            now = native.monotonic()
             if now < deadline:
                 self._wake.wait(deadline - now)
                 continue

@@ -23,22 +23,22 @@ from HardwareRepository.bridge import (
     Lock,
     Queue,
     Thread,
-    _native,
+    native,
 )
 
 checks = []
-main_ident = _native.get_ident()
+main_ident = native.get_ident()
 
 # A real OS thread, whatever threading became.
 worker = Thread(name="patched-worker")
 worker.start(timeout=10)
-assert worker.apply(_native.get_ident, timeout=10) != main_ident
+assert worker.apply(native.get_ident, timeout=10) != main_ident
 checks.append("thread")
 
 # Thread -> hub: trigger, launcher, queue, result.
 fired = AsyncResult()
 trigger = HubTrigger(
-    lambda: fired.set(_native.get_ident()) if not fired.ready() else None
+    lambda: fired.set(native.get_ident()) if not fired.ready() else None
 )
 launcher = Launcher()
 q = Queue()
@@ -46,10 +46,10 @@ q = Queue()
 
 def from_native_thread():
     trigger.send()
-    q.put(launcher.apply(lambda: _native.get_ident()))
+    q.put(launcher.apply(lambda: native.get_ident()))
 
 
-_native.start_new_thread(from_native_thread, ())
+native.start_new_thread(from_native_thread, ())
 assert q.get(timeout=10) == main_ident
 assert fired.get(timeout=10) == main_ident
 checks.append("crossing")

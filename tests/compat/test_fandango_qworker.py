@@ -9,7 +9,7 @@ import gevent
 import pytest
 from qtpy import QtCore, QtWidgets
 
-from HardwareRepository.bridge import Event, _native
+from HardwareRepository.bridge import Event, native
 from HardwareRepository.compat.fandango import QWorker
 
 pytestmark = pytest.mark.qt
@@ -30,7 +30,7 @@ class Recorder:
     def __call__(self, *item: int) -> None:
         self.active += 1
         self.most_active = max(self.most_active, self.active)
-        self.threads.add(_native.get_ident())
+        self.threads.add(native.get_ident())
         try:
             gevent.sleep(0.002)  # waits cooperatively; the next item must wait too
             self.items.append(item)
@@ -61,7 +61,7 @@ def test_items_are_processed_one_at_a_time_in_the_gui_thread(qt_hub, qapp):
         assert worker.stop(10)
     assert not worker.isRunning()
     assert recorder.items == [(i, i * i) for i in range(50)]
-    assert recorder.threads == {_native.get_ident()}
+    assert recorder.threads == {native.get_ident()}
     assert recorder.most_active == 1
     assert label.text() == "49"
     assert worker.getDone() == 1.0

@@ -16,7 +16,7 @@ patch_as(sys.argv[1])
 import gevent
 import tango
 
-from HardwareRepository.bridge import AsyncResult, Event, _native
+from HardwareRepository.bridge import AsyncResult, Event, native
 from HardwareRepository.tango import DeviceProxy, Timeout
 
 checks = []
@@ -45,11 +45,11 @@ checks.append("cooperative")
 
 values = []
 done = Event()
-main_thread = _native.get_ident()
+main_thread = native.get_ident()
 
 
 def on_count(event):
-    assert _native.get_ident() == main_thread
+    assert native.get_ident() == main_thread
     values.append(event.attr_value.value)
     if len(values) > 1 and values[-1] == values[0] + 1000:
         done.set()

@@ -9,7 +9,7 @@ import pytest
 import tango
 from greenlet import getcurrent
 
-from HardwareRepository.bridge import Event, Queue, _native, get_bridge
+from HardwareRepository.bridge import Event, Queue, get_bridge, native
 from HardwareRepository.tango import DeviceProxy
 
 CHANGE = tango.EventType.CHANGE_EVENT
@@ -34,7 +34,7 @@ class Counts:
         self.changed = Event()
 
     def __call__(self, event: tango.EventData) -> None:
-        self.threads.add(_native.get_ident())
+        self.threads.add(native.get_ident())
         self.greenlets.add(id(getcurrent()))
         if event.err:
             self.errors += 1
@@ -43,12 +43,12 @@ class Counts:
         self.changed.set()
 
     def wait_for(self, value: int, timeout: float = 30) -> None:
-        deadline = _native.monotonic() + timeout
+        deadline = native.monotonic() + timeout
         while not self.values or self.values[-1] < value:
             self.changed.clear()
             if self.values and self.values[-1] >= value:
                 break
-            remaining = deadline - _native.monotonic()
+            remaining = deadline - native.monotonic()
             if remaining <= 0 or not self.changed.wait(remaining):
                 pytest.fail(f"no event {value} after {timeout} s: {self.values[-5:]}")
 
@@ -70,7 +70,7 @@ def test_an_event_storm_arrives_in_order_in_the_subscribing_hub(dev):
         dev.unsubscribe_event(event_id)
     received = counts.values[counts.values.index(start) + 1 :]
     assert received == list(range(start + 1, start + STORM + 1))
-    assert counts.threads == {_native.get_ident()}
+    assert counts.threads == {native.get_ident()}
     assert counts.errors == 0
     # Batched: far fewer greenlets and hub wake-ups than events.
     assert len(counts.greenlets) <= STORM // 20
@@ -100,7 +100,7 @@ def test_an_object_with_push_event_is_a_callback(dev):
     event_id = dev.subscribe_event("Count", CHANGE, listener)
     try:
         listener.counts.wait_for(0)
-        assert listener.counts.threads == {_native.get_ident()}
+        assert listener.counts.threads == {native.get_ident()}
     finally:
         dev.unsubscribe_event(event_id)
 
@@ -174,11 +174,11 @@ def test_a_plain_thread_gets_callbacks_in_tango_threads(dev):
         except BaseException as exc:
             done.put(exc)
 
-    _native.start_new_thread(in_thread, ())
+    native.start_new_thread(in_thread, ())
     event_id = done.get(timeout=20)
     try:
         counts.wait_for(0)
-        assert _native.get_ident() not in counts.threads
+        assert native.get_ident() not in counts.threads
     finally:
         dev.unsubscribe_event(event_id)
 

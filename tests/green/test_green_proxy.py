@@ -9,7 +9,7 @@ import tango
 from gevent._hub_local import get_hub_if_exists
 from green_devices import WAVE_LENGTH
 
-from HardwareRepository.bridge import AsyncResult, Queue, _native
+from HardwareRepository.bridge import AsyncResult, Queue, native
 from HardwareRepository.errors import BridgeClosedError
 from HardwareRepository.tango import DeviceProxy, Timeout, get_device_proxy
 
@@ -102,7 +102,7 @@ def test_other_greenlets_run_while_a_call_waits(dev):
     def ticker() -> None:
         while True:
             if waiting["now"]:
-                ticks_while_waiting.append(_native.monotonic())
+                ticks_while_waiting.append(native.monotonic())
             gevent.sleep(0.005)
 
     def caller() -> float:
@@ -138,7 +138,7 @@ def test_a_plain_thread_blocks_as_usual_and_gets_no_hub(dev):
         except BaseException as exc:
             replies.put(exc)
 
-    _native.start_new_thread(in_thread, ())
+    native.start_new_thread(in_thread, ())
     assert replies.get(timeout=20) == (
         tango.DevState.ON,
         "plain",

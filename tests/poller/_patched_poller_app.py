@@ -18,9 +18,9 @@ from gevent._hub_local import get_hub_if_exists
 from greenlet import getcurrent
 
 from HardwareRepository import Poller
-from HardwareRepository.bridge import Event, _native
+from HardwareRepository.bridge import Event, native
 
-main = _native.get_ident()
+main = native.get_ident()
 seen = []
 got = []
 done = Event()
@@ -28,12 +28,12 @@ done = Event()
 
 class Device:
     def read(self):
-        seen.append((_native.get_ident(), get_hub_if_exists(), getcurrent().parent))
+        seen.append((native.get_ident(), get_hub_if_exists(), getcurrent().parent))
         return len(seen)
 
 
 def on_value(value):
-    got.append((value, _native.get_ident()))
+    got.append((value, native.get_ident()))
     gevent.sleep(0)  # callbacks may wait cooperatively
     if len(got) == 5:
         done.send()

@@ -9,7 +9,7 @@ from typing import Any
 import gevent
 
 from HardwareRepository import Poller
-from HardwareRepository.bridge import Event, _native
+from HardwareRepository.bridge import Event, native
 
 TIMEOUT = 10.0
 
@@ -30,7 +30,7 @@ def wait_until(
 def wait_delivered(poller: Poller.Poller, timeout: float = TIMEOUT) -> None:
     """Wait until the hub has taken every item queued for ``poller``."""
     wait_until(
-        lambda: not poller.delivery_queued and not poller.delivery_inbox,
+        lambda: poller._inbox.settled,
         timeout,
         f"the hub to run the items of {poller!r}",
     )
@@ -44,7 +44,7 @@ class Counter:
         self.threads: set[int] = set()
 
     def read(self) -> int:
-        self.threads.add(_native.get_ident())
+        self.threads.add(native.get_ident())
         self.count += 1
         return self.count
 
@@ -73,13 +73,13 @@ class Recorder:
         self._event = Event()
 
     def value(self, value: Any) -> None:
-        self.threads.add(_native.get_ident())
+        self.threads.add(native.get_ident())
         self.values.append(value)
         if len(self.values) >= self._want:
             self._event.send()
 
     def error(self, exc: BaseException, poller_id: int) -> None:
-        self.threads.add(_native.get_ident())
+        self.threads.add(native.get_ident())
         self.errors.append((exc, poller_id))
 
     def wait_values(self, n: int, timeout: float = TIMEOUT) -> list[Any]:

@@ -9,7 +9,7 @@ import pytest
 from _poller_helpers import Recorder, Sequence, wait_delivered, wait_until
 
 from HardwareRepository import Poller
-from HardwareRepository._polling._compare import values_equal
+from HardwareRepository.policies import values_equal
 
 
 class RaisingEq:

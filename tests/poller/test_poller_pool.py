@@ -9,7 +9,7 @@ from _poller_helpers import Counter, Recorder, wait_until
 
 from HardwareRepository import Poller
 from HardwareRepository._polling import _poller as engine
-from HardwareRepository.bridge import Event, _native
+from HardwareRepository.bridge import Event, native
 
 
 def _python_threads() -> int:
@@ -21,7 +21,7 @@ class Gate:
 
     def __init__(self) -> None:
         self.release = Event()
-        self.lock = _native.allocate_lock()
+        self.lock = native.allocate_lock()
         self.inside = 0
         self.max_inside = 0
 
@@ -63,7 +63,7 @@ def test_the_pool_never_exceeds_its_thread_cap():
     pollers = [Poller.poll(call, (), 5) for call in calls]
     wait_until(lambda: gate.inside == 3, what="3 calls in the 3 threads")
     # The 3 other jobs are due and wait for a thread, instead of a 4th thread.
-    scheduler = engine._scheduler
+    scheduler = engine.polling_service().scheduler
     wait_until(lambda: scheduler.pool.queued == 3, what="3 queued calls")
     assert gate.inside == 3
     assert scheduler.pool.threads == 3
@@ -145,7 +145,7 @@ def test_queued_tasks_wait_for_a_busy_thread_until_the_stall_check_adds_one():
     from HardwareRepository._polling._pool import GROW_AFTER, WorkerPool
 
     pool = WorkerPool(lambda: 4, lambda: 1.0)
-    release = _native.allocate_lock()
+    release = native.allocate_lock()
     release.acquire()
     entered = Event()
     ran: list[int] = []
@@ -157,7 +157,7 @@ def test_queued_tasks_wait_for_a_busy_thread_until_the_stall_check_adds_one():
             pass
 
     def short():
-        ran.append(_native.get_ident())
+        ran.append(native.get_ident())
         if len(ran) == 10:
             done.send()
 
@@ -172,7 +172,7 @@ def test_queued_tasks_wait_for_a_busy_thread_until_the_stall_check_adds_one():
         assert pool.queued == 10
         assert ran == []
         # ... until the scheduler's stall check finds them waiting too long.
-        assert pool.grow_stalled(_native.monotonic() + GROW_AFTER) is not None
+        assert pool.grow_stalled(native.monotonic() + GROW_AFTER) is not None
         assert done.wait(10)
         assert pool.busy <= 1
         assert len(ran) == 10

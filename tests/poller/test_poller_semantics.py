@@ -11,7 +11,7 @@ from gevent._hub_local import get_hub_if_exists
 from greenlet import getcurrent
 
 from HardwareRepository import Poller
-from HardwareRepository.bridge import Event, Thread, _native
+from HardwareRepository.bridge import Event, Thread, native
 from HardwareRepository.errors import InvalidThreadUseError
 
 
@@ -20,7 +20,7 @@ def test_polled_call_runs_in_a_real_thread_without_hub_callbacks_in_caller_hub()
 
     class Probe:
         def read(self):
-            seen["thread"] = _native.get_ident()
+            seen["thread"] = native.get_ident()
             seen["hub"] = get_hub_if_exists()
             seen["greenlet_parent"] = getcurrent().parent
             return 1
@@ -30,7 +30,7 @@ def test_polled_call_runs_in_a_real_thread_without_hub_callbacks_in_caller_hub()
     p = Poller.poll(probe.read, (), 10, rec.value, rec.error)
     rec.wait_values(1)
     p.stop()
-    main = _native.get_ident()
+    main = native.get_ident()
     assert seen["thread"] != main
     assert seen["hub"] is None, "a gevent hub was created in the pool thread"
     assert seen["greenlet_parent"] is None, "the polled call ran in a greenlet"
@@ -45,14 +45,14 @@ def test_callbacks_run_in_the_hub_of_the_thread_that_called_poll():
         p = Poller.poll(counter.read, (), 5, rec.value)
         rec.wait_values(3)
         p.stop()
-        return rec.threads, _native.get_ident()
+        return rec.threads, native.get_ident()
 
     worker = Thread(target=in_thread, name="poll-caller")
     worker.start(timeout=10)
     threads, ident = worker.get(timeout=10)
     worker.join(timeout=10)
     assert threads == {ident}
-    assert ident != _native.get_ident()
+    assert ident != native.get_ident()
     assert ident not in counter.threads
 
 

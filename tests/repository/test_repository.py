@@ -360,3 +360,22 @@ def test_custom_directory_shadows_a_builtin_hardware_object(
         sys.modules.pop("TangoMotor", None)
         if saved is not None:
             sys.modules["TangoMotor"] = saved
+
+
+def test_shutdown_stops_the_polling_service_it_owns(tmp_path):
+    from HardwareRepository import Poller
+    from HardwareRepository._polling import polling_service
+
+    class Source:
+        def read(self):
+            return 1
+
+    source = Source()
+    got = Event()
+    repo = HardwareRepository(tmp_path)
+    poller = Poller.poll(source.read, (), 10, lambda value: got.set())
+    assert got.wait(10)
+    assert polling_service().threads() >= 1
+    assert repo.shutdown() == []
+    assert poller.get_id() not in polling_service().registry
+    assert polling_service().threads() == 0

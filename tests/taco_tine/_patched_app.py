@@ -16,24 +16,24 @@ import gevent
 import gevent.event
 
 from HardwareRepository import Poller
-from HardwareRepository.bridge import _native
-from HardwareRepository.Command import Taco, Tine, _taco_sim, _tine_sim
+from HardwareRepository.bridge import native
+from HardwareRepository.Command import Taco, Tine, taco_sim, tine_sim
 
 checks = []
-main = _native.get_ident()
+main = native.get_ident()
 poll_threads = set()
 
 
 def read():
-    poll_threads.add(_native.get_ident())
+    poll_threads.add(native.get_ident())
     return 42
 
 
-_taco_sim.define_device("id/dev/1", {"DevRead": read})
-server = _tine_sim.define_server("/A/B/C", {"P": 1})
+taco_sim.define_device("id/dev/1", {"DevRead": read})
+server = tine_sim.define_server("/A/B/C", {"P": 1})
 
-taco_ch = Taco.TacoChannel("t", "DevRead", "id/dev/1", polling=0.02, client=_taco_sim)
-tine_ch = Tine.TineChannel("n", "P", "/A/B/C", attach="event", client=_tine_sim)
+taco_ch = Taco.TacoChannel("t", "DevRead", "id/dev/1", polling=0.02, client=taco_sim)
+tine_ch = Tine.TineChannel("n", "P", "/A/B/C", attach="event", client=tine_sim)
 got = {"t": [], "n": []}
 threads = set()
 changed = gevent.event.Event()
@@ -42,7 +42,7 @@ changed = gevent.event.Event()
 def receiver(key):
     def on_update(value):
         got[key].append(value)
-        threads.add(_native.get_ident())
+        threads.add(native.get_ident())
         changed.set()
 
     return on_update
@@ -63,7 +63,7 @@ assert got["t"] == [42], got
 assert main not in poll_threads
 assert threads == {main}
 checks.append("values")
-command = Tine.TineCommand("c", "P", "/A/B/C", client=_tine_sim)
+command = Tine.TineCommand("c", "P", "/A/B/C", client=tine_sim)
 assert command(5) is None
 assert server.value("P") == 5
 checks.append("command")
@@ -71,5 +71,5 @@ taco_ch.close()
 tine_ch.close()
 command.close()
 Poller.shutdown()
-assert _tine_sim.link_count() == 0
+assert tine_sim.link_count() == 0
 print("OK", " ".join(checks))

@@ -12,8 +12,8 @@ import gevent
 import gevent.event
 import pytest
 
-from HardwareRepository.bridge import AsyncResult, Event, _native
-from HardwareRepository.Command import _taco_sim, _tine_sim
+from HardwareRepository.bridge import AsyncResult, Event, native
+from HardwareRepository.Command import taco_sim, tine_sim
 from HardwareRepository.HardwareRepository import HardwareRepository
 
 
@@ -27,16 +27,16 @@ def _no_simulation_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def taco() -> Iterator[Any]:
     """The simulated Taco client, emptied after the test."""
-    yield _taco_sim
-    _taco_sim.reset()
+    yield taco_sim
+    taco_sim.reset()
 
 
 @pytest.fixture
 def tine() -> Iterator[Any]:
     """The simulated TINE client; links and servers are gone after the test."""
-    yield _tine_sim
-    leftover = _tine_sim.link_count()
-    _tine_sim.reset()
+    yield tine_sim
+    leftover = tine_sim.link_count()
+    tine_sim.reset()
     assert leftover == 0, f"{leftover} TINE link(s) left attached"
 
 
@@ -106,7 +106,7 @@ class LogWatcher(logging.Handler):
         self.count = 0
         self._logger = logging.getLogger(logger)
         self._old_level = self._logger.level
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         self._waiters: list[tuple[int, Event]] = []
 
     def emit(self, record: logging.LogRecord) -> None:

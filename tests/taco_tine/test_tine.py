@@ -9,7 +9,7 @@ import time
 import gevent
 import pytest
 
-from HardwareRepository.bridge import AsyncResult, Event, _native
+from HardwareRepository.bridge import AsyncResult, Event, native
 from HardwareRepository.Command import Tine
 from HardwareRepository.CommandContainer import Quality
 from HardwareRepository.errors import (
@@ -214,7 +214,7 @@ def test_value_loss_and_recovery_queued_while_the_hub_is_busy_keep_their_order(
     try:
         rec.wait_for(lambda: rec.values == [4] and channel.is_connected())
         link_id = channel.link_id
-        done = _native.allocate_lock()
+        done = native.allocate_lock()
         done.acquire()
 
         def tine_thread():
@@ -223,7 +223,7 @@ def test_value_loss_and_recovery_queued_while_the_hub_is_busy_keep_their_order(
             channel._on_callback(link_id, 0, 6)
             done.release()
 
-        _native.start_new_thread(tine_thread, ())
+        native.start_new_thread(tine_thread, ())
         assert done.acquire(True, 10.0)  # a native wait: the hub does not run
         rec.wait_for(lambda: rec.values == [4, 5, 6])
         assert rec.connections == [True, False, True]

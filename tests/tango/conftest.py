@@ -15,7 +15,7 @@ import tango
 from tango_test_devices import ValuesDevice
 
 from HardwareRepository import Poller
-from HardwareRepository.bridge import Event, _native
+from HardwareRepository.bridge import Event, native
 from HardwareRepository.Command import Tango
 from HardwareRepository.testing.tango_servers import TangoServerProcess
 
@@ -100,7 +100,7 @@ class Recorder:
 
     def _receiver(self, signal: str) -> Callable[..., None]:
         def receive(*args: Any) -> None:
-            self.events.append((signal, _native.monotonic(), args))
+            self.events.append((signal, native.monotonic(), args))
             self._changed.set()
 
         return receive
@@ -113,7 +113,7 @@ class Recorder:
         self, condition: Callable[[], Any], timeout: float, what: str = ""
     ) -> Any:
         """Wait until ``condition()`` is truthy and return it; fail after timeout s."""
-        deadline = _native.monotonic() + timeout
+        deadline = native.monotonic() + timeout
         while True:
             result = condition()
             if result:
@@ -122,7 +122,7 @@ class Recorder:
             result = condition()
             if result:
                 return result
-            remaining = deadline - _native.monotonic()
+            remaining = deadline - native.monotonic()
             if remaining <= 0 or not self._changed.wait(remaining):
                 pytest.fail(
                     f"timed out after {timeout} s waiting for {what or condition}; "

@@ -6,7 +6,7 @@ import gevent
 import numpy
 import pytest
 
-from HardwareRepository.bridge import AsyncResult, _native
+from HardwareRepository.bridge import AsyncResult, native
 from HardwareRepository.Command.Tango import (
     TangoCommandFailedError,
     TangoNotConnectedError,
@@ -81,10 +81,10 @@ def test_wait_false_returns_an_async_result(values_url, tango_items):
 def test_timeout_per_call_names_device_and_command(values_url, tango_items, recorder):
     sleep = tango_items("command", "sleep", "Sleep", tangoname=values_url)
     rec = recorder(sleep)
-    start = _native.monotonic()
+    start = native.monotonic()
     with pytest.raises(Timeout) as info:
         sleep(2.0, timeout=0.3)
-    elapsed = _native.monotonic() - start
+    elapsed = native.monotonic() - start
     assert elapsed < 1.5
     assert values_url in str(info.value)
     assert "Sleep" in str(info.value)
@@ -108,7 +108,7 @@ def test_hub_keeps_running_during_a_slow_command(values_url, tango_items):
 
     def ticker():
         while True:
-            ticks.append(_native.monotonic())
+            ticks.append(native.monotonic())
             gevent.sleep(0.01)
 
     greenlet = gevent.spawn(ticker)

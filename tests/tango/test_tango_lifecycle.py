@@ -11,7 +11,7 @@ import pytest
 import tango
 from tango_test_devices import ValuesDevice
 
-from HardwareRepository.bridge import _native
+from HardwareRepository.bridge import native
 from HardwareRepository.CommandContainer import CommandContainer, Quality
 from HardwareRepository.errors import NotConnectedError
 from HardwareRepository.testing.tango_servers import TangoServerProcess
@@ -55,7 +55,7 @@ def owner(server) -> Owner:
 
 
 def _since(start: float) -> float:
-    return _native.monotonic() - start
+    return native.monotonic() - start
 
 
 def test_object_loads_while_server_is_down_and_connects_later(server, owner, recorder):
@@ -73,9 +73,9 @@ def test_object_loads_while_server_is_down_and_connects_later(server, owner, rec
         assert not channel.is_connected()
     assert not echo.is_connected()
 
-    start = _native.monotonic()
+    start = native.monotonic()
     server.start()
-    started = _native.monotonic()
+    started = native.monotonic()
     print(f"\nserver start took {started - start:.2f} s")
     recorders["polled"].wait_for(lambda: recorders["polled"].values(), 6, "polled")
     print(f"polled channel connected {_since(started):.2f} s after the start")
@@ -108,7 +108,7 @@ def test_kill_and_restart(server, owner, recorder):
     recs["scalar"].wait_for(lambda: same.value == 1.5, 10, "the first scalar")
     recs["events"].wait_for(lambda: events.value == 1.5, 10, "the first event")
 
-    killed = _native.monotonic()
+    killed = native.monotonic()
     server.kill()
     recs["pid"].wait_for(lambda: not polled.is_connected(), 2, "polled disconnection")
     polled_down = _since(killed)
@@ -121,7 +121,7 @@ def test_kill_and_restart(server, owner, recorder):
     assert events.quality is Quality.INVALID
 
     server.start()
-    restarted = _native.monotonic()
+    restarted = native.monotonic()
     new_pid = server.pid
     recs["pid"].wait_for(lambda: polled.value == new_pid, 5, "a fresh polled value")
     polled_up = _since(restarted)
@@ -170,7 +170,7 @@ def test_channel_without_polling_reports_a_failed_read_and_recovers(
     assert channel.value == "hello"  # the last value is kept, marked INVALID
 
     server.start()
-    restarted = _native.monotonic()
+    restarted = native.monotonic()
     rec.wait_for(
         lambda: rec.first_after("update", restarted), 10, "re-emission after restart"
     )

@@ -20,7 +20,7 @@ import tango
 from tango_test_devices import ValuesDevice
 
 from HardwareRepository import Poller
-from HardwareRepository.bridge import _native
+from HardwareRepository.bridge import native
 from HardwareRepository.Command import Tango
 from HardwareRepository.Command.Tango import TangoTimeout
 from HardwareRepository.CommandContainer import Quality
@@ -83,7 +83,7 @@ def test_every_channel_and_command_of_a_faulty_device_goes_stale(
     _all_live(recorders, channels)
     recorders["echo"].wait_for(echo.is_connected, 10, "the command connected")
 
-    start = _native.monotonic()
+    start = native.monotonic()
     if fault == "frozen":
         _freeze(server)
     else:
@@ -96,14 +96,14 @@ def test_every_channel_and_command_of_a_faulty_device_goes_stale(
     recorders["echo"].wait_for(
         lambda: not echo.is_connected(), LIVENESS_LIMIT, "the command disconnected"
     )
-    assert _native.monotonic() - start < LIVENESS_LIMIT
+    assert native.monotonic() - start < LIVENESS_LIMIT
     assert channels["events"].value == 1.5  # the last value is kept, marked stale
 
     if fault == "frozen":
         _thaw(server)
     else:
         server.start()
-    back = _native.monotonic()
+    back = native.monotonic()
     for name, channel in channels.items():
         recorders[name].wait_for(
             lambda c=channel: c.is_connected(), LIVENESS_LIMIT, f"{name} live again"
@@ -205,8 +205,8 @@ def test_writes_given_up_while_the_device_is_frozen_are_never_sent(server, tango
         assert "Counter" in str(error)
     _thaw(server)
     # The sent write arrives when the server resumes; the others never do.
-    deadline = _native.monotonic() + 10
-    while _counter(url) != 1 and _native.monotonic() < deadline:
+    deadline = native.monotonic() + 10
+    while _counter(url) != 1 and native.monotonic() < deadline:
         gevent.sleep(0.05)
     assert _counter(url) == 1
     gevent.sleep(0.5)  # any dropped write that was sent anyway would land now

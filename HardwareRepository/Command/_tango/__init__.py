@@ -9,13 +9,46 @@
 * :mod:`._events`: change-event callbacks from Tango threads, handed to the
   hub in batches.
 
-Exported for the rest of the package (the green proxy of
-:mod:`HardwareRepository.tango` runs its calls on the same kind of pool):
+Everything :mod:`HardwareRepository.Command.Tango` uses is exported here (it
+imports no module of this package directly). For the rest of the package (the
+green proxy of :mod:`HardwareRepository.tango` runs its calls on the same kind
+of pool, imported through :mod:`HardwareRepository.Command.Tango`):
 
 * :class:`WorkerPool`: native, omniORB-registered threads that run blocking
   Tango calls and set their outcome on an ``AsyncResult``.
 """
 
+from ._device import DeviceLink, PendingCall, acquire_link, release_link
+from ._errors import (
+    FALLBACK_REASONS,
+    TangoCommandFailedError,
+    TangoCommunicationError,
+    TangoErrorDetails,
+    TangoNotConnectedError,
+    TangoTimeout,
+)
+from ._events import QUALITIES, EventItem, EventSink
+from ._modes import ChannelMode, EventMode, PollMode, Reading, ReadMode
 from ._workers import WorkerPool
 
-__all__ = ["WorkerPool"]
+__all__ = [
+    "FALLBACK_REASONS",
+    "QUALITIES",
+    "ChannelMode",
+    "DeviceLink",
+    "EventItem",
+    "EventMode",
+    "EventSink",
+    "PendingCall",
+    "PollMode",
+    "ReadMode",
+    "Reading",
+    "TangoCommandFailedError",
+    "TangoCommunicationError",
+    "TangoErrorDetails",
+    "TangoNotConnectedError",
+    "TangoTimeout",
+    "WorkerPool",
+    "acquire_link",
+    "release_link",
+]

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 import tango
 
-from ...bridge import AsyncResult, Event, _native
+from ...bridge import AsyncResult, Event, native
 from ._errors import translate
 from ._health import DeviceHealth
 from ._workers import Job, WorkerPool
@@ -80,7 +80,7 @@ class DeviceLink:
         self.device = device
         # Three parts end separately; ``ended`` is set once all have.
         self._parts_left = 3
-        self._parts_lock = _native.allocate_lock()
+        self._parts_lock = native.allocate_lock()
         #: set once the link is released and all its threads have ended
         self.ended = Event()
         self.pool = WorkerPool(device, on_ended=self._part_ended)
@@ -90,7 +90,7 @@ class DeviceLink:
         )
         #: the device's liveness, from pings (see :mod:`._health`)
         self.health = DeviceHealth(device, on_ended=self._part_ended)
-        self._proxy_lock = _native.allocate_lock()
+        self._proxy_lock = native.allocate_lock()
         self._proxy: tango.DeviceProxy | None = None  # guarded by _proxy_lock
         self._wanted_ms = int(DEFAULT_TANGO_TIMEOUT * 1000)  # guarded by _proxy_lock
         self._applied_ms: int | None = None  # guarded by _proxy_lock
@@ -192,7 +192,7 @@ class DeviceLink:
 
 # device key -> link; guarded by _links_lock
 _links: dict[str, DeviceLink] = {}
-_links_lock = _native.allocate_lock()
+_links_lock = native.allocate_lock()
 
 
 def _key(device: str) -> str:

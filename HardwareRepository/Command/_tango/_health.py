@@ -35,7 +35,7 @@ from collections.abc import Callable
 
 import tango
 
-from ...bridge import _native
+from ...bridge import native
 from ._errors import translate
 
 __all__ = [
@@ -76,7 +76,7 @@ class DeviceHealth:
     def __init__(self, device: str, on_ended: Callable[[], None] | None = None) -> None:
         self.device = device
         self._on_ended = on_ended
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         # All below guarded by _lock.
         self._listeners: dict[int, Listener] = {}
         self._next_token = 0
@@ -86,7 +86,7 @@ class DeviceHealth:
         self._closed = False
         self._started = False
         # Released by close() to cut the pause between pings short.
-        self._wake = _native.allocate_lock()
+        self._wake = native.allocate_lock()
         self._wake.acquire()
         #: how many pings were made (for diagnostics)
         self.pings = 0
@@ -127,7 +127,7 @@ class DeviceHealth:
             if self._started or self._closed:
                 return
             self._started = True
-        _native.start_new_thread(self._run, ())
+        native.start_new_thread(self._run, ())
         _WATCHDOG.add(self)
 
     def close(self) -> None:
@@ -151,7 +151,7 @@ class DeviceHealth:
                 proxy: tango.DeviceProxy | None = None
                 while not self._closed:
                     with self._lock:
-                        self._ping_started = _native.monotonic()
+                        self._ping_started = native.monotonic()
                     try:
                         if proxy is None:
                             proxy = tango.DeviceProxy(
@@ -215,7 +215,7 @@ class _Watchdog:
     """
 
     def __init__(self) -> None:
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         self._healths: set[DeviceHealth] = set()  # guarded by _lock
         self._running = False  # guarded by _lock
 
@@ -225,14 +225,14 @@ class _Watchdog:
             if self._running:
                 return
             self._running = True
-        _native.start_new_thread(self._run, ())
+        native.start_new_thread(self._run, ())
 
     def remove(self, health: DeviceHealth) -> None:
         with self._lock:
             self._healths.discard(health)
 
     def _run(self) -> None:
-        tick = _native.allocate_lock()
+        tick = native.allocate_lock()
         tick.acquire()
         while True:
             tick.acquire(True, WATCHDOG_TICK)
@@ -241,7 +241,7 @@ class _Watchdog:
                     self._running = False
                     return
                 healths = list(self._healths)
-            now = _native.monotonic()
+            now = native.monotonic()
             for health in healths:
                 health.check_late(now)
 

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import tango
 
-from ...bridge import _native
+from ...bridge import native
 from ._device import DeviceLink
 from ._errors import FALLBACK_REASONS, translate
 from ._events import EventItem, EventSink
@@ -66,8 +66,11 @@ class ChannelMode:
         raise NotImplementedError
 
     def restart(self) -> None:
-        """Get a fresh value and resume: after a failure, or when the device
-        answers pings again after it was dead or frozen."""
+        """Get a fresh value and resume.
+
+        Runs after a failure, or when the device answers pings again after it
+        was dead or frozen.
+        """
         raise NotImplementedError
 
     def stop(self) -> None:
@@ -220,7 +223,7 @@ class EventMode(ChannelMode):
         self._post = post
         self._source = source
         self.sink = EventSink(on_events)
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         self._stopping = False  # guarded by _lock
         self._event_id: int | None = None  # guarded by _lock
         # The proxy that holds the subscription: the link may drop its proxy

@@ -20,7 +20,7 @@ from typing import Any
 
 import tango
 
-from ...bridge import AsyncResult, Event, _native
+from ...bridge import AsyncResult, Event, native
 from ...errors import BridgeClosedError
 
 __all__ = ["Job", "WorkerPool"]
@@ -82,7 +82,7 @@ class WorkerPool:
         self.name = name
         self.max_threads = max_threads
         self.idle_timeout = idle_timeout
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         # All below guarded by _lock.
         self._jobs: deque[Job] = deque()
         self._parked: list[Any] = []  # one native lock per idle thread
@@ -128,7 +128,7 @@ class WorkerPool:
                 self._threads += 1
                 start = True
         if start:
-            _native.start_new_thread(self._worker, ())
+            native.start_new_thread(self._worker, ())
         return job
 
     def cancel(self, job: Job) -> bool:
@@ -145,7 +145,7 @@ class WorkerPool:
             return True
 
     def _worker(self) -> None:
-        wake = _native.allocate_lock()
+        wake = native.allocate_lock()
         wake.acquire()
         try:
             with tango.EnsureOmniThread():

@@ -40,10 +40,16 @@ from typing import Any
 import gevent
 import gevent.event
 import gevent.select
-from gevent._hub_local import get_hub_if_exists
 from gevent.monkey import get_original
 
-from ...bridge import AsyncResult, HubBridge, _native, get_bridge, get_bridge_if_exists
+from ...bridge import (
+    AsyncResult,
+    HubBridge,
+    get_bridge,
+    get_bridge_if_exists,
+    get_hub_if_exists,
+    native,
+)
 from ...bridge import Event as _ThreadSafeEvent
 from ...bridge import Queue as _ThreadSafeQueue
 from ...errors import InvalidThreadUseError, Timeout
@@ -120,7 +126,7 @@ def _remaining(deadline: float | None) -> float | None:
 # -- thread checks ------------------------------------------------------------
 
 #: the thread that imported this module (cothread's scheduler thread)
-scheduler_thread_id: int = _native.get_ident()
+scheduler_thread_id: int = native.get_ident()
 _main_ident = threading.main_thread().ident
 # As cothread creates its scheduler on import, the importing thread gets its
 # hub and bridge now (unless it is a worker thread without a hub).
@@ -133,7 +139,7 @@ _scheduler_bridge: HubBridge | None = (
 
 def _validate_hub_thread() -> None:
     """Refuse to create a hub in a worker thread that has none."""
-    if get_hub_if_exists() is None and _native.get_ident() != _main_ident:
+    if get_hub_if_exists() is None and native.get_ident() != _main_ident:
         raise CrossThreadError(
             "cothread calls need a gevent hub: this worker thread has none; use "
             "Callback/CallbackResult or a ThreadedEventQueue to reach the hub"
@@ -145,11 +151,11 @@ class _EventBase:
 
     def __init__(self) -> None:
         _validate_hub_thread()
-        self._owner = _native.get_ident()
+        self._owner = native.get_ident()
         self._waiters: deque[gevent.event.Event] = deque()
 
     def _validate(self) -> None:
-        if _native.get_ident() != self._owner:
+        if native.get_ident() != self._owner:
             raise CrossThreadError(
                 f"{type(self).__name__} belongs to thread {self._owner:#x}; cannot "
                 "use it from another thread. Consider using Callback, "
@@ -206,6 +212,7 @@ class Spawn(_EventBase):
         self._greenlet = gevent.spawn(self._run, args, kwargs)
 
     def __repr__(self) -> str:
+        """Name the spawned function and whether it finished, for logs."""
         state = "done" if self._result is not None else "running"
         return (
             f"<Spawn {getattr(self._function, '__qualname__', self._function)} {state}>"
@@ -230,6 +237,7 @@ class Spawn(_EventBase):
             self._wakeup(True)
 
     def __bool__(self) -> bool:
+        """Return whether the task has finished."""
         return self._result is not None
 
     def Wait(self, timeout: Timeout_ = None) -> Any:
@@ -284,6 +292,7 @@ class Event(_EventBase):
         self._value: tuple[bool, Any] | None = None
 
     def __bool__(self) -> bool:
+        """Return whether a signal is waiting to be taken."""
         return self._value is not None
 
     def Wait(self, timeout: Timeout_ = None) -> Any:
@@ -352,6 +361,7 @@ class EventQueue(_EventBase):
         self._max_length = max_length
 
     def __len__(self) -> int:
+        """Return how many values are queued."""
         return len(self._values)
 
     def Wait(self, timeout: Timeout_ = None) -> Any:
@@ -397,9 +407,11 @@ class EventQueue(_EventBase):
             self._values.popleft()
 
     def __iter__(self) -> EventQueue:
+        """Return the queue itself: iterating waits for each value in turn."""
         return self
 
     def __next__(self) -> Any:
+        """Wait for and return the next value (see :meth:`Wait`)."""
         return self.Wait()
 
     next = __next__
@@ -417,6 +429,7 @@ class ThreadedEventQueue:
         self._queue: _ThreadSafeQueue[Any] = _ThreadSafeQueue()
 
     def __len__(self) -> int:
+        """Return how many values are queued."""
         return len(self._queue)
 
     def Wait(self, timeout: Timeout_ = None) -> Any:
@@ -479,6 +492,7 @@ class Timer:
         self._timer = _CoreTimer(_relative(timeout), callback, retrigger=retrigger)
 
     def __repr__(self) -> str:
+        """Name the underlying timer, for logs."""
         return f"<cothread.Timer {self._timer!r}>"
 
     def cancel(self) -> None:
@@ -502,7 +516,7 @@ class Timer:
 def _scheduler() -> HubBridge:
     global _scheduler_bridge
     if _scheduler_bridge is None or _scheduler_bridge.closed:
-        if _native.get_ident() != scheduler_thread_id:
+        if native.get_ident() != scheduler_thread_id:
             raise CrossThreadError(
                 "the cothread scheduler thread has no gevent hub yet; call "
                 "get_bridge() (or any cothread function) in it first"
@@ -534,7 +548,7 @@ def CallbackResult(
 
     :raises Timedout: no result within ``callback_timeout``.
     """
-    if _native.get_ident() == scheduler_thread_id:
+    if native.get_ident() == scheduler_thread_id:
         return action(*args, **kwargs)
     result: AsyncResult[Any] = AsyncResult(name=getattr(action, "__qualname__", None))
 

@@ -45,7 +45,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..bridge import _native
+from ..bridge import native
 
 __all__ = [
     "CC_IGNORED",
@@ -85,14 +85,14 @@ _TIMER, _EVENT, _DATACHANGE = "timer", "event", "datachange"
 
 # Everything below is guarded by _lock (a native lock: the client thread, the
 # callers' threads and tests all touch it).
-_lock = _native.allocate_lock()
+_lock = native.allocate_lock()
 _servers: dict[str, SimulatedTineServer] = {}
 _links: dict[int, _Link] = {}
 _heap: list[tuple[float, int, int]] = []  # (due, seq, link_id)
 _seq = itertools.count()
 _link_ids = itertools.count(1)
 _thread_running = False
-_wake = _native.allocate_lock()  # released to wake the client thread
+_wake = native.allocate_lock()  # released to wake the client thread
 _wake.acquire()
 
 
@@ -120,6 +120,7 @@ class SimulatedTineServer:
         self.writes: list[tuple[str, Any]] = []
 
     def __repr__(self) -> str:
+        """Name the simulated server and whether it runs, for logs."""
         state = "running" if self.running else "down"
         return f"<simulated TINE server {self.address} {state}>"
 
@@ -136,8 +137,11 @@ class SimulatedTineServer:
             return self._values[prop]
 
     def on_set(self, prop: str, handler: Callable[[Any], Any] | None) -> None:
-        """Run ``handler(data)`` (in the caller's thread) on ``set``; its return
-        value is ``set``'s. ``None``: store the data as the new value."""
+        """Run ``handler(data)`` (in the caller's thread) on ``set``.
+
+        The handler's return value is ``set``'s. ``None``: store the data as
+        the new value.
+        """
         with _lock:
             if handler is None:
                 self._handlers.pop(prop, None)
@@ -218,7 +222,7 @@ class _Link:
         self.last_value: Any = None
         self.last_version = -1
         self.due_seq: int | None = None
-        self.busy = _native.allocate_lock()  # held while the callback runs
+        self.busy = native.allocate_lock()  # held while the callback runs
 
     def call(self, cc: int, data: Any) -> None:
         """Run the user's callback (client thread, or a test's thread)."""
@@ -292,7 +296,7 @@ def _moved(old: Any, new: Any, absolute: float, relative: float) -> bool:
 
 def _wake_links(address: str, prop: str | None) -> None:
     """Make the links on (address, prop) check now (lock held)."""
-    now = _native.monotonic()
+    now = native.monotonic()
     for link in _links.values():
         if link.address == address and (prop is None or link.prop == prop):
             _schedule(link, now)
@@ -320,7 +324,7 @@ def _client_thread() -> None:
             if not _links:
                 _thread_running = False
                 return
-            now = _native.monotonic()
+            now = native.monotonic()
             due_now: list[tuple[_Link, int, Any]] = []
             while _heap and _heap[0][0] <= now:
                 _, seq, link_id = heapq.heappop(_heap)
@@ -368,12 +372,12 @@ def _open(
             None if size is None else int(size),
         )
         _links[link_id] = link
-        _schedule(link, _native.monotonic())
+        _schedule(link, native.monotonic())
         start = not _thread_running
         _thread_running = True
         _wake_thread()
     if start:
-        _native.start_new_thread(_client_thread, ())
+        native.start_new_thread(_client_thread, ())
     return link_id
 
 
@@ -454,10 +458,10 @@ def _transact(address: str, prop: str, timeout_ms: float) -> SimulatedTineServer
         running, delay = server.running, server.delay
     timeout = float(timeout_ms) / 1000.0
     if not running or delay > timeout:
-        _native.sleep(timeout)
+        native.sleep(timeout)
         raise OSError(LINK_TIMEOUT, f"{address} {prop}: link timeout")
     if delay:
-        _native.sleep(delay)
+        native.sleep(delay)
     return server
 
 

@@ -1,4 +1,4 @@
-"""Compare two polled values without ever raising."""
+"""Compare two values of a control system without ever raising."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 __all__ = ["values_equal"]
 
-log = logging.getLogger("HardwareRepository.Poller")
+log = logging.getLogger("HardwareRepository.policies")
 
 _MAX_DEPTH = 32
 # Types whose == is a plain truth value (NaN handled apart): the fast path.
@@ -18,7 +18,7 @@ _SIMPLE = frozenset({int, float, str, bytes, bool, complex, type(None)})
 
 
 def values_equal(old: Any, new: Any) -> bool:
-    """Return whether a polled value is unchanged; never raises.
+    """Return whether a value is unchanged (``new`` equals ``old``); never raises.
 
     * numpy arrays are equal when shape, dtype and every element are (NaN
       equals NaN); a change of shape or dtype is a change;

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..bridge import _native
+from ..bridge import native
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -105,7 +105,7 @@ class SimulatedTacoDevice:
         self, name: str, commands: Mapping[str, Callable[..., Any] | Any]
     ) -> None:
         self.name = name.lower()
-        self._lock = _native.allocate_lock()
+        self._lock = native.allocate_lock()
         self._commands = dict(commands)  # _lock
         self._failures: dict[str, tuple[int, str | None]] = {}  # _lock
         self.running = True  # read without the lock: a bool flip
@@ -115,6 +115,7 @@ class SimulatedTacoDevice:
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
 
     def __repr__(self) -> str:
+        """Name the simulated device and whether it runs, for logs."""
         state = "running" if self.running else "down"
         return f"<simulated Taco device {self.name} {state}>"
 
@@ -146,10 +147,10 @@ class SimulatedTacoDevice:
 
     def _execute(self, command: str, args: tuple[Any, ...], timeout: float) -> Any:
         if not self.running or self.delay > timeout:
-            _native.sleep(timeout)
+            native.sleep(timeout)
             raise Dev_Exception(DevErr_RPCTimedOut)
         if self.delay:
-            _native.sleep(self.delay)
+            native.sleep(self.delay)
         with self._lock:
             behaviour = self._commands[command]
             failure = self._failures.get(command)
@@ -162,7 +163,7 @@ class SimulatedTacoDevice:
 
 
 _devices: dict[str, SimulatedTacoDevice] = {}  # guarded by _devices_lock
-_devices_lock = _native.allocate_lock()
+_devices_lock = native.allocate_lock()
 
 
 def define_device(
@@ -220,6 +221,7 @@ class TacoDevice:
         self.imported = 1
 
     def __repr__(self) -> str:
+        """Name the device handle, for logs."""
         return f"<simulated TacoDevice {self.devname}>"
 
     def timeout(self, *seconds: float) -> float:
@@ -229,6 +231,7 @@ class TacoDevice:
         return self._timeout
 
     def __getattr__(self, command: str) -> Callable[..., Any]:
+        """Return a callable running the Taco command ``command`` on the server."""
         if command.startswith("_"):
             raise AttributeError(command)
         if not self._server.has_command(command):
@@ -248,6 +251,7 @@ class TacoDeviceC(TacoDevice):
     _dc = True
 
     def __getattr__(self, command: str) -> Callable[..., Any]:
+        """Return the data-collector form of ``command``: it takes no arguments."""
         execute = super().__getattr__(command)
 
         def call() -> Any:

@@ -1,0 +1,518 @@
+"""The one way data from client threads enters a hub: per-receiver inboxes.
+
+A :class:`HubSink` belongs to one :class:`~HardwareRepository.bridge.HubBridge`.
+Each receiver of data from other threads (a channel, a poller) gets its own
+:class:`Inbox` from it. Any thread puts items into an inbox; the hub hands them
+to the inbox's handler, in *dispatcher* greenlets of the hub, in batches.
+
+Guarantees
+==========
+Ordering
+    The items of one inbox reach its handler in the order they were put (for
+    items put by different threads: in the order the inbox's lock took them).
+    One inbox is served by one dispatcher at a time, so its handler never runs
+    twice at once. Between inboxes there is no order: ready inboxes take turns.
+
+Coalescing (opt-in, per inbox)
+    An inbox created with ``coalesce=True`` keeps at most one *value* item at
+    the end of its queue: a value put while the last queued item is a value
+    replaces it, and the handler receives the latest value with the number of
+    values it replaced (``merged``). A *barrier* item (:meth:`Inbox.put_barrier`,
+    e.g. a connection change) is never merged and nothing merges across it, so
+    a value put before a barrier is handled before it, and one put after it is
+    handled after it. An inbox without ``coalesce`` hands over every value.
+
+Bounded time
+    A dispatcher spends at most ``budget`` seconds (default
+    :data:`DEFAULT_BUDGET`) on one inbox before it puts the rest back, lets the
+    inbox take its turn again behind the other ready ones, and lets the hub run
+    its timers, I/O and other greenlets. A handler that waits cooperatively
+    delays only its own inbox: another dispatcher serves the others.
+
+Bounded memory
+    An inbox holds at most ``capacity`` queued items. A value put into a full
+    inbox is merged into the last queued value (counted as merged), or dropped
+    (counted as dropped, and logged once) when the last item is a barrier.
+    Barriers are kept up to twice the capacity, then dropped too.
+
+Visible
+    :meth:`Inbox.statistics` gives the queue depth (now and at most), and the
+    items received, handled, merged and dropped, per inbox.
+
+Shutdown
+    :meth:`Inbox.close` drops what is queued and ignores later items. Once the
+    bridge is closed, :meth:`Inbox.put` raises
+    :class:`~HardwareRepository.errors.BridgeClosedError`.
+
+Cost
+    A put takes the inbox's lock, appends one small list and, only for the
+    first item of a batch, posts one call through the bridge.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gevent
+from gevent.hub import Waiter
+
+from ..errors import BridgeClosedError
+from . import native
+from ._hub import HubBridge, get_bridge
+
+__all__ = [
+    "DEFAULT_BUDGET",
+    "DEFAULT_CAPACITY",
+    "HubSink",
+    "Inbox",
+    "InboxStatistics",
+    "get_sink",
+    "sink_for",
+]
+
+log = logging.getLogger("HardwareRepository.bridge")
+
+#: seconds a dispatcher spends on one inbox before it lets the others run
+DEFAULT_BUDGET = 0.004
+#: the most items an inbox queues before it merges or drops values
+DEFAULT_CAPACITY = 10_000
+
+#: what an inbox's handler receives: the item and how many values it replaced
+Handler = Callable[[Any, int], None]
+
+# A queued entry: [item, merged, is_value]; a list so that merging updates the
+# tail in place (under the inbox's lock).
+_ITEM = 0
+_MERGED = 1
+_IS_VALUE = 2
+
+
+@dataclass(frozen=True)
+class InboxStatistics:
+    """Counters of one inbox, taken at one moment.
+
+    Attributes:
+        label: the inbox's label (names the receiver).
+        depth: items waiting now, including a batch being handled.
+        max_depth: the largest ``depth`` seen.
+        received: items put since the inbox was created (merged and dropped
+            ones included).
+        handled: items handed to the handler.
+        merged: values replaced by a later value before being handled.
+        dropped: items discarded because the inbox was full or closed.
+    """
+
+    label: str
+    depth: int
+    max_depth: int
+    received: int
+    handled: int
+    merged: int
+    dropped: int
+
+
+class Inbox:
+    """One receiver's queue into the hub; create it with :meth:`HubSink.inbox`.
+
+    :meth:`put`, :meth:`put_barrier`, :meth:`statistics` and :meth:`close` are
+    safe from any thread and never block beyond a short lock. The handler runs
+    in a dispatcher greenlet of the hub (see the module doc for the guarantees).
+    """
+
+    def __init__(
+        self,
+        sink: HubSink,
+        handler: Handler,
+        label: str,
+        coalesce: bool,
+        capacity: int,
+        budget: float,
+        keep_warm: bool,
+    ) -> None:
+        if capacity < 1:
+            raise ValueError(f"inbox {label!r}: capacity must be >= 1, not {capacity}")
+        if not budget > 0:
+            raise ValueError(f"inbox {label!r}: budget must be > 0 s, not {budget}")
+        self._sink = sink
+        self.handler = handler
+        self.label = label
+        self.coalesce = coalesce
+        self.capacity = capacity
+        self.budget = budget
+        self._keep_warm = keep_warm
+        self._lock = native.allocate_lock()
+        # Guarded by _lock.
+        self._entries: deque[list[Any]] = deque()
+        self._closed = False
+        self._received = 0
+        self._merged = 0
+        self._dropped = 0
+        self._max_depth = 0
+        # Guarded by the sink's lock: in the ready queue or being served.
+        self.queued = False
+        # Hub thread only: the batch a dispatcher holds, and what it handled.
+        self._batch: deque[list[Any]] = deque()
+        self._handled = 0
+        if keep_warm:
+            sink.attach()
+
+    def __repr__(self) -> str:
+        return f"<Inbox {self.label} depth={len(self._entries) + len(self._batch)}>"
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    @property
+    def settled(self) -> bool:
+        """Whether nothing is queued and no dispatcher is handling this inbox."""
+        return not self.queued and not self._entries and not self._batch
+
+    def put(self, item: Any) -> None:
+        """Queue a value for the handler; any thread, never blocks.
+
+        Merged into the last queued value when the inbox coalesces or is full
+        (see the module doc). Ignored once the inbox is closed.
+
+        :raises BridgeClosedError: the hub's bridge is closed.
+        """
+        self._put(item, True)
+
+    def put_barrier(self, item: Any) -> None:
+        """Queue an item that is never merged and that no value merges across.
+
+        Any thread, never blocks. Ignored once the inbox is closed.
+
+        :raises BridgeClosedError: the hub's bridge is closed.
+        """
+        self._put(item, False)
+
+    def _put(self, item: Any, is_value: bool) -> None:
+        bridge = self._sink.bridge
+        if bridge.closed:
+            raise BridgeClosedError(
+                f"{self.label}: the hub bridge of thread {bridge.thread_ident:#x} "
+                "is closed"
+            )
+        first_drop = False
+        with self._lock:
+            self._received += 1
+            if self._closed:
+                self._dropped += 1
+                return
+            entries = self._entries
+            depth = len(entries)
+            if depth:
+                tail = entries[-1]
+                if (
+                    is_value
+                    and tail[_IS_VALUE]
+                    and (self.coalesce or depth >= self.capacity)
+                ):
+                    tail[_ITEM] = item
+                    tail[_MERGED] += 1
+                    self._merged += 1
+                    return
+                limit = self.capacity if is_value else 2 * self.capacity
+                if depth >= limit:
+                    self._dropped += 1
+                    first_drop = self._dropped == 1
+                    depth = -1
+            if depth >= 0:
+                entries.append([item, 0, is_value])
+                if depth + 1 > self._max_depth:
+                    self._max_depth = depth + 1
+        if first_drop:
+            log.warning(
+                "%s: inbox full (%d items): dropping items the hub cannot keep up "
+                "with (counted in its statistics)",
+                self.label,
+                self.capacity,
+            )
+            return
+        # Unlocked read, safe after the append: a dispatcher that has not yet
+        # cleared ``queued`` will find the new entry when it finishes.
+        if depth >= 0 and not self.queued:
+            self._sink._ready_up(self)
+
+    def statistics(self) -> InboxStatistics:
+        """Return the inbox's counters now (see :class:`InboxStatistics`)."""
+        with self._lock:
+            return InboxStatistics(
+                label=self.label,
+                depth=len(self._entries) + len(self._batch),
+                max_depth=self._max_depth,
+                received=self._received,
+                handled=self._handled,
+                merged=self._merged,
+                dropped=self._dropped,
+            )
+
+    def close(self) -> None:
+        """Drop the queued items and ignore later ones; any thread, idempotent.
+
+        A handler already running finishes; a batch a dispatcher holds is not
+        handled further.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._dropped += len(self._entries)
+            self._entries.clear()
+        if self._keep_warm:
+            self._sink.detach()
+
+    # -- hub side ---------------------------------------------------------
+
+    def _serve(self) -> None:
+        """Hand queued items to the handler for at most :attr:`budget` seconds.
+
+        Dispatcher greenlet; the sink guarantees one dispatcher per inbox.
+        """
+        with self._lock:
+            batch, self._entries = self._entries, self._batch
+        self._batch = batch
+        handler = self.handler
+        sink = self._sink
+        clock = time.perf_counter
+        deadline = clock() + self.budget
+        try:
+            while batch and not self._closed:
+                item, merged, _ = batch.popleft()
+                if not sink._armed:
+                    sink._arm()
+                self._handled += 1
+                try:
+                    handler(item, merged)
+                except Exception:
+                    log.exception("%s: handling %r failed", self.label, item)
+                if clock() >= deadline:
+                    break
+        finally:
+            if batch:
+                # Put back what is left, ahead of what arrived meanwhile.
+                with self._lock:
+                    if self._closed:
+                        self._dropped += len(batch)
+                        batch.clear()
+                    else:
+                        batch.extend(self._entries)
+                        self._entries.clear()
+                        self._entries, self._batch = batch, self._entries
+
+
+class HubSink:
+    """The inboxes of one hub and the dispatcher greenlets that serve them.
+
+    Get it with :func:`sink_for` or :func:`get_sink`. :meth:`inbox`,
+    :meth:`attach` and :meth:`detach` are safe from any thread. Dispatchers
+    exist while an inbox has work, and stay parked for reuse while some
+    ``keep_warm`` inbox is open.
+    """
+
+    def __init__(self, bridge: HubBridge) -> None:
+        self.bridge = bridge
+        self._lock = native.allocate_lock()
+        # Guarded by _lock.
+        self._ready: deque[Inbox] = deque()
+        self._drain_pending = False
+        self._users = 0
+        # Hub thread only.
+        self._idle: list[Waiter] = []
+        self._scheduled = 0  # dispatchers spawned/woken/yielding, not yet running
+        self._dispatchers = 0
+        self._armed = False
+
+    def __repr__(self) -> str:
+        return (
+            f"<HubSink thread={self.bridge.thread_ident:#x} users={self._users} "
+            f"dispatchers={self._dispatchers}>"
+        )
+
+    @property
+    def dispatchers(self) -> int:
+        """Dispatcher greenlets alive now."""
+        return self._dispatchers
+
+    def inbox(
+        self,
+        handler: Handler,
+        *,
+        label: str,
+        coalesce: bool = False,
+        capacity: int = DEFAULT_CAPACITY,
+        budget: float = DEFAULT_BUDGET,
+        keep_warm: bool = False,
+    ) -> Inbox:
+        """Create an inbox whose items reach ``handler(item, merged)`` in the hub.
+
+        Args:
+            handler: runs in a dispatcher greenlet of the hub, once per item,
+                in order; it may wait cooperatively (delaying only this inbox).
+                An exception it raises is logged with its traceback.
+            label: names the receiver in messages and statistics.
+            coalesce: merge consecutive values (latest wins, ``merged`` counts
+                the others); see the module doc.
+            capacity: the most items queued before values are merged or
+                dropped.
+            budget: seconds a dispatcher spends on this inbox per turn.
+            keep_warm: keep dispatchers parked for reuse while this inbox is
+                open (for steady producers such as pollers).
+
+        Raises:
+            ValueError: ``capacity`` below 1 or ``budget`` not positive.
+        """
+        return Inbox(self, handler, label, coalesce, capacity, budget, keep_warm)
+
+    def attach(self) -> None:
+        """Count one more user that keeps dispatchers parked for reuse."""
+        with self._lock:
+            self._users += 1
+
+    def detach(self) -> None:
+        """Count one user less; the last one lets idle dispatchers end.
+
+        Never raises: if the hub's bridge is closed, its dispatchers are gone.
+        """
+        with self._lock:
+            self._users -= 1
+            last = self._users == 0
+        if not last:
+            return
+        if self.bridge.in_hub_thread():
+            self._release_idle()
+            return
+        try:
+            self.bridge.post(self._release_idle)
+        except BridgeClosedError:
+            log.debug("%r: bridge closed, no dispatcher left to release", self)
+
+    def _ready_up(self, inbox: Inbox) -> None:
+        # Any thread: queue ``inbox`` for service, waking the hub once per batch.
+        with self._lock:
+            if inbox.queued:
+                return
+            inbox.queued = True
+            self._ready.append(inbox)
+            if self._drain_pending:
+                return
+            self._drain_pending = True
+        try:
+            self.bridge.post(self._drain)
+        except BaseException:
+            with self._lock:
+                self._drain_pending = False
+            raise
+
+    # -- hub side ---------------------------------------------------------
+
+    def _drain(self) -> None:
+        with self._lock:
+            self._drain_pending = False
+        self._ensure_progress()
+
+    def _arm(self) -> None:
+        # Before each handler call: once per hub turn, check again after the
+        # handlers ran whether some dispatcher still serves the ready queue
+        # (one may be blocked in a handler).
+        if not self._armed:
+            self._armed = True
+            self.bridge.hub.loop.run_callback(self._ensure_progress)
+
+    def _ensure_progress(self) -> None:
+        """Make sure some dispatcher will serve the ready queue (hub only)."""
+        self._armed = False
+        if self._scheduled or not self._ready:
+            return
+        self._scheduled += 1
+        if self._idle:
+            self.bridge.hub.loop.run_callback(self._idle.pop().switch, None)
+        else:
+            self._dispatchers += 1
+            gevent.spawn(self._dispatch)
+
+    def _release_idle(self) -> None:
+        idle, self._idle = self._idle, []
+        self._scheduled += len(idle)
+        loop = self.bridge.hub.loop
+        for waiter in idle:
+            loop.run_callback(waiter.switch, None)
+
+    def _dispatch(self) -> None:
+        self._scheduled -= 1
+        lock = self._lock
+        ready = self._ready
+        clock = time.perf_counter
+        inbox: Inbox | None = None
+        try:
+            turn_started = clock()
+            while True:
+                with lock:
+                    if inbox is not None:
+                        self._finish(inbox)
+                    inbox = ready.popleft() if ready else None
+                    users = self._users
+                if inbox is not None:
+                    inbox._serve()
+                    if clock() - turn_started >= inbox.budget:
+                        # Let the hub run its timers and other greenlets.
+                        with lock:
+                            self._finish(inbox)
+                        inbox = None
+                        self._scheduled += 1
+                        try:
+                            gevent.sleep(0)
+                        finally:
+                            self._scheduled -= 1
+                        turn_started = clock()
+                    continue
+                if users == 0 or self._idle:
+                    return
+                waiter = Waiter()
+                self._idle.append(waiter)
+                try:
+                    waiter.get()
+                finally:
+                    if waiter in self._idle:  # killed while parked
+                        self._idle.remove(waiter)
+                    else:
+                        self._scheduled -= 1
+                turn_started = clock()
+        finally:
+            if inbox is not None:  # killed in a handler
+                with lock:
+                    self._finish(inbox)
+            self._dispatchers -= 1
+
+    def _finish(self, inbox: Inbox) -> None:
+        # Caller holds _lock: requeue an inbox that has items left or new ones.
+        if inbox._entries and not inbox.closed:
+            self._ready.append(inbox)
+        else:
+            inbox.queued = False
+
+
+_sinks: weakref.WeakKeyDictionary[HubBridge, HubSink] = weakref.WeakKeyDictionary()
+_sinks_lock = native.allocate_lock()
+
+
+def sink_for(bridge: HubBridge) -> HubSink:
+    """Return the sink of ``bridge``'s hub, creating it on first use; any thread."""
+    with _sinks_lock:
+        sink = _sinks.get(bridge)
+        if sink is None:
+            sink = _sinks[bridge] = HubSink(bridge)
+        return sink
+
+
+def get_sink() -> HubSink:
+    """Return the sink of the calling thread's hub (see :func:`get_bridge`)."""
+    return sink_for(get_bridge())

@@ -1,0 +1,261 @@
+"""The sink: ordered, batched, per-inbox coalescing, bounded in time and memory.
+
+Producers are real OS threads. Where a test needs a backlog, the producers run
+while the hub cannot (the main greenlet joins them natively), so what queues up
+is exact, not a matter of timing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+
+from HardwareRepository.bridge import (
+    BridgeClosedError,
+    Event,
+    InboxStatistics,
+    get_bridge,
+    get_sink,
+    sink_for,
+)
+
+TIMEOUT = 10.0
+
+
+def _in_threads(*targets):
+    """Run each target in its own OS thread and join them (blocking the hub)."""
+    threads = [threading.Thread(target=t) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT)
+        assert not t.is_alive()
+
+
+class Recorder:
+    """A handler that records (item, merged, thread) and signals a condition."""
+
+    def __init__(self, done=lambda items: False):
+        self.items = []
+        self.threads = set()
+        self._done = done
+        self.finished = Event()
+
+    def __call__(self, item, merged):
+        self.items.append((item, merged))
+        self.threads.add(threading.get_ident())
+        if self._done(self.items):
+            self.finished.set()
+
+    def wait(self):
+        assert self.finished.wait(TIMEOUT), f"handler saw {len(self.items)} items"
+
+
+def test_items_of_each_thread_arrive_in_order_in_the_hub_thread():
+    n, producers = 2000, 4
+    rec = Recorder(lambda items: len(items) == n * producers)
+    inbox = get_sink().inbox(rec, label="ordered")
+
+    def produce(k):
+        return lambda: [inbox.put((k, i)) for i in range(n)]
+
+    # Runs while the hub runs too: wake-ups and batches interleave for real.
+    threads = [threading.Thread(target=produce(k)) for k in range(producers)]
+    for t in threads:
+        t.start()
+    rec.wait()
+    for t in threads:
+        t.join(TIMEOUT)
+    assert rec.threads == {threading.get_ident()}
+    for k in range(producers):
+        assert [i for (p, i), _ in rec.items if p == k] == list(range(n))
+    assert all(merged == 0 for _, merged in rec.items)
+    stats = inbox.statistics()
+    assert stats == InboxStatistics(
+        label="ordered",
+        depth=0,
+        max_depth=stats.max_depth,
+        received=n * producers,
+        handled=n * producers,
+        merged=0,
+        dropped=0,
+    )
+    inbox.close()
+
+
+def test_a_coalescing_inbox_hands_over_the_latest_value_and_the_merged_count():
+    rec = Recorder(lambda items: items[-1][0] == 999)
+    inbox = get_sink().inbox(rec, label="latest", coalesce=True)
+    _in_threads(lambda: [inbox.put(i) for i in range(1000)])
+    rec.wait()
+    assert rec.items == [(999, 999)]
+    stats = inbox.statistics()
+    assert (stats.received, stats.handled, stats.merged) == (1000, 1, 999)
+    inbox.close()
+
+
+def test_values_never_merge_across_a_barrier():
+    rec = Recorder(lambda items: items[-1][0] == 10)
+    inbox = get_sink().inbox(rec, label="barrier", coalesce=True)
+
+    def produce():
+        for i in range(1, 6):
+            inbox.put(i)
+        inbox.put_barrier("disconnected")
+        inbox.put_barrier("connected")
+        for i in range(6, 11):
+            inbox.put(i)
+
+    _in_threads(produce)
+    rec.wait()
+    assert rec.items == [(5, 4), ("disconnected", 0), ("connected", 0), (10, 4)]
+
+
+def test_the_hub_spends_a_bounded_time_on_one_inbox_per_turn():
+    # Inbox "slow" has 400 items of 1 ms each queued before "quick" gets one;
+    # with a 4 ms budget, "quick" must be served long before "slow" is done.
+    order = []
+    finished = Event()
+
+    def slow(item, merged):
+        time.sleep(0.001)  # CPU-bound work: blocks the hub thread
+        order.append(("slow", item))
+
+    def quick(item, merged):
+        order.append(("quick", item))
+        finished.set()
+
+    sink = get_sink()
+    slow_inbox = sink.inbox(slow, label="slow", budget=0.004)
+    quick_inbox = sink.inbox(quick, label="quick")
+
+    def produce():
+        for i in range(400):
+            slow_inbox.put(i)
+        quick_inbox.put("tick")
+
+    _in_threads(produce)
+    assert finished.wait(TIMEOUT)
+    slow_before_quick = order.index(("quick", "tick"))
+    assert slow_before_quick < 100, f"{slow_before_quick} slow items ran first"
+    done = Event()
+    slow_inbox.handler = lambda item, merged: done.set() if item == 399 else None
+    assert done.wait(TIMEOUT)
+    assert slow_inbox.statistics().handled == 400
+    slow_inbox.close()
+    quick_inbox.close()
+
+
+def test_a_cooperatively_waiting_handler_delays_only_its_own_inbox():
+    import gevent
+
+    release = Event()
+    got = []
+    other_done = Event()
+
+    def waiting(item, merged):
+        release.wait(TIMEOUT)
+        got.append(item)
+
+    def other(item, merged):
+        other_done.set()
+
+    sink = get_sink()
+    blocked = sink.inbox(waiting, label="blocked")
+    free = sink.inbox(other, label="free")
+    _in_threads(lambda: (blocked.put(1), blocked.put(2), free.put("x")))
+    assert other_done.wait(TIMEOUT)
+    assert got == []
+    release.set()
+    deadline = time.monotonic() + TIMEOUT
+    while got != [1, 2] and time.monotonic() < deadline:
+        gevent.sleep(0.005)
+    assert got == [1, 2]
+    blocked.close()
+    free.close()
+
+
+def test_a_full_inbox_merges_values_and_drops_what_it_cannot_merge(caplog):
+    rec = Recorder(lambda items: items and items[-1][0] == 99)
+    inbox = get_sink().inbox(rec, label="bounded", capacity=10)
+    _in_threads(lambda: [inbox.put(i) for i in range(100)])
+    assert inbox.statistics().depth == 10
+    rec.wait()
+    assert rec.items == [(i, 0) for i in range(9)] + [(99, 90)]
+    stats = inbox.statistics()
+    assert (stats.max_depth, stats.merged, stats.dropped) == (10, 90, 0)
+    inbox.close()
+
+    barriers = Recorder(lambda items: len(items) == 2)
+    full = get_sink().inbox(barriers, label="barriers-only", capacity=2)
+    with caplog.at_level(logging.WARNING, "HardwareRepository.bridge"):
+        _in_threads(lambda: (full.put_barrier("a"), full.put_barrier("b"), full.put(1)))
+    assert "barriers-only: inbox full" in caplog.text
+    barriers.wait()
+    assert barriers.items == [("a", 0), ("b", 0)]
+    assert full.statistics().dropped == 1
+    full.close()
+
+
+def test_a_failing_handler_is_logged_and_the_next_items_still_arrive(caplog):
+    seen = []
+    done = Event()
+
+    def handler(item, merged):
+        if item == "bad":
+            raise ValueError("broken receiver")
+        seen.append(item)
+        if item == "after":
+            done.set()
+
+    inbox = get_sink().inbox(handler, label="failing")
+    with caplog.at_level(logging.ERROR, "HardwareRepository.bridge"):
+        _in_threads(lambda: [inbox.put(x) for x in ("before", "bad", "after")])
+        assert done.wait(TIMEOUT)
+    assert seen == ["before", "after"]
+    assert "failing: handling 'bad' failed" in caplog.text
+    assert "broken receiver" in caplog.text
+    inbox.close()
+
+
+def test_close_drops_what_is_queued_and_ignores_later_items():
+    rec = Recorder()
+    inbox = get_sink().inbox(rec, label="closing")
+    _in_threads(lambda: [inbox.put(i) for i in range(5)])
+    inbox.close()
+    inbox.close()  # idempotent
+    _in_threads(lambda: inbox.put(5))
+    sentinel = Recorder(lambda items: True)
+    probe = get_sink().inbox(sentinel, label="probe")
+    _in_threads(lambda: probe.put("after"))
+    sentinel.wait()  # the hub ran its queue: nothing reached the closed inbox
+    assert rec.items == []
+    stats = inbox.statistics()
+    assert (stats.received, stats.handled, stats.dropped) == (6, 0, 6)
+    probe.close()
+
+
+def test_put_into_the_inbox_of_a_finished_hub_raises():
+    made = {}
+
+    def hub_thread():
+        import gevent
+
+        bridge = get_bridge()
+        made["inbox"] = sink_for(bridge).inbox(lambda item, merged: None, label="x")
+        bridge.close()
+        gevent.get_hub().destroy(destroy_loop=True)
+
+    _in_threads(hub_thread)
+    with pytest.raises(BridgeClosedError, match="x: the hub bridge"):
+        made["inbox"].put(1)
+
+
+def test_bad_capacity_and_budget_are_refused():
+    with pytest.raises(ValueError, match="capacity"):
+        get_sink().inbox(lambda i, m: None, label="c", capacity=0)
+    with pytest.raises(ValueError, match="budget"):
+        get_sink().inbox(lambda i, m: None, label="b", budget=0.0)
