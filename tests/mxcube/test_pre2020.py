@@ -122,3 +122,18 @@ def test_xml_class_paths_of_the_old_package(core, hwr, tmp_path):
     shutter = repo.getHardwareObject("/shutter")
     shutter.open(timeout=10)
     assert shutter.is_open
+
+
+def test_command_arguments_in_old_names(core):
+    from HardwareRepository.CommandContainer import ARGUMENT_TYPE_LIST, CommandObject
+
+    command = CommandObject("collect")
+    command.addArgument("exposure", "float")
+    command.addArgument("mode", "combo", combo_items={"fast": 1, "slow": 2})
+    assert [a["name"] for a in command.getArguments()] == ["exposure", "mode"]
+    assert command.getComboArgumentItems("mode") == {"fast": 1, "slow": 2}
+    assert command.argument_type == ARGUMENT_TYPE_LIST
+    importlib.import_module("mxcubecore.HardwareObjects.mockup.BeamlineActionsMockup")
+    actions = importlib.import_module("mxcubecore.HardwareObjects.BeamlineActions")
+    assert actions.ARGUMENT_TYPE_LIST is ARGUMENT_TYPE_LIST  # from our CommandContainer
+    command.close()
