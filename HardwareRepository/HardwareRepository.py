@@ -763,9 +763,15 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
         if class_name is None:
             return _DEFAULT_CLASSES.get(tag, HardwareObject)(obj_name)
         cls = self.resolve_class(class_name)
-        if not issubclass(cls, HardwareObjectNode):
+        if not issubclass(cls, HardwareObject):
+            hint = (
+                " (a YAML-configured object: name it in a .yml file)"
+                if issubclass(cls, HardwareObjectNode)
+                else ""
+            )
             raise ConfigError(
                 f"class={class_name!r} resolves to {cls!r}, not a HardwareObject"
+                f"{hint}"
             )
         try:
             return cls(obj_name)
