@@ -96,6 +96,64 @@ class AbstractMotor(Device):
         """Return ``(low, high)``; ``None`` for a limit that is not known."""
         return self._limits
 
+    def wait_first_values(self, timeout: float | None = 10.0) -> None:
+        """Wait until the position, the state and the configured limits are known.
+
+        Right after loading, a motor's channels have not delivered their first
+        values yet: :meth:`get_value` is ``None``, the state UNKNOWN and the
+        limits ``None``. This waits (cooperatively in a greenlet, natively in
+        a plain thread) until all of them have arrived.
+
+        Args:
+            timeout: seconds to wait at most; ``None`` waits for ever.
+
+        Raises:
+            Timeout: something was still missing after ``timeout`` seconds;
+                the message says what.
+        """
+        changed = Event()
+
+        def on_change(*_args: Any) -> None:
+            changed.send()
+
+        signals = ("valueChanged", "stateChanged", "limitsChanged")
+        for signal in signals:
+            self.connect(signal, on_change)
+        deadline = None if timeout is None else monotonic() + timeout
+        try:
+            while True:
+                changed.clear()
+                missing = self._missing_first_values()
+                if not missing:
+                    return
+                remaining = (
+                    None if deadline is None else max(0.0, deadline - monotonic())
+                )
+                if remaining == 0.0 or not changed.wait(remaining):
+                    raise Timeout(
+                        f"motor {self.name()}: no {', '.join(missing)} after "
+                        f"{timeout} s (connected: {self.is_connected()})"
+                    )
+        finally:
+            for signal in signals:
+                self.disconnect(signal, on_change)
+
+    def _missing_first_values(self) -> list[str]:
+        missing = []
+        if self._position is None:
+            missing.append("position")
+        if self.get_state() is HardwareObjectState.UNKNOWN:
+            missing.append("state")
+        expected = self._limits_expected()
+        for index, name in enumerate(("low limit", "high limit")):
+            if expected[index] and self._limits[index] is None:
+                missing.append(name)
+        return missing
+
+    def _limits_expected(self) -> tuple[bool, bool]:
+        """Return whether a low and a high limit come from the control system."""
+        return (False, False)
+
     def get_state_name(self) -> str:
         """Return the control system's own state name (``"MOVING"``, ``"ALARM"``)."""
         return self._state_name

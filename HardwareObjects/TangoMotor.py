@@ -134,6 +134,9 @@ class TangoMotor(AbstractMotor):
             (_cached(self.low_limit_channel), _cached(self.high_limit_channel))
         )
 
+    def _limits_expected(self) -> tuple[bool, bool]:
+        return (self.low_limit_channel is not None, self.high_limit_channel is not None)
+
     def is_connected(self) -> bool:
         """Return whether the position channel is connected.
 

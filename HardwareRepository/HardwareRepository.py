@@ -64,6 +64,7 @@ from .BaseHardwareObjects import (
     Procedure,
 )
 from .bridge import Launcher
+from .commands import lingering
 from .errors import ConfigError, HardwareRepositoryError, Timeout
 
 __all__ = [
@@ -176,6 +177,8 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
     :param compatible: the mxcubecore lookup face (see the module docstring);
         ``None`` takes the default of :func:`set_compatible_default`.
     :raises ValueError: ``strict`` and ``compatible`` both true.
+    :raises ConfigError: a directory of ``path`` does not exist, or ``path``
+        names none.
 
     Called with no argument at all, ``HardwareRepository()`` returns the
     process-wide repository (the pre-2020 singleton call).
@@ -190,6 +193,13 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
         compatible: bool | None = None,
     ) -> None:
         self.path: list[str] = _split_path(path)
+        missing = [d for d in self.path if not os.path.isdir(d)]
+        if missing or not self.path:
+            raise ConfigError(
+                f"configuration directory {missing[0]!r} does not exist"
+                if missing
+                else f"no configuration directory in {path!r}"
+            )
         self.strict = strict
         if compatible is None:
             compatible = _compatible_default and not strict
@@ -700,12 +710,12 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
         record.status = FAILED
         record.errors.append(error)
         self._failed[name] = error
-        log.error("%s", error, exc_info=error.__cause__ is not None)
+        log.error("%s", error, exc_info=_cause_traceback(error))
 
     def _problem(self, record: LoadRecord, warning: ConfigError) -> None:
         if self.strict:
             raise warning
-        log.warning("%s", warning, exc_info=warning.__cause__ is not None)
+        log.warning("%s", warning, exc_info=_cause_traceback(warning))
         record.warnings.append(warning)
 
     def _parse_step(self, name: str, record: LoadRecord) -> Built:
@@ -733,6 +743,8 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
             self._aliases[name] = built.alias
             return
         self._resolve_references(name, file, built, record)
+        for warning in built.warnings:
+            self._problem(record, warning)
         for obj in built.objects:
             obj.set_lookup_face(
                 self.compatible, functools.partial(self._record_miss, name)
@@ -763,6 +775,9 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
         if class_name is None:
             return _DEFAULT_CLASSES.get(tag, HardwareObject)(obj_name)
         cls = self.resolve_class(class_name)
+        # A bare HardwareObjectNode has no channels, commands or init(): as a
+        # class= it broke load_all() (issue 17); a YAML ConfiguredObject is a
+        # node too.
         if not issubclass(cls, HardwareObject):
             hint = (
                 " (a YAML-configured object: name it in a .yml file)"
@@ -770,8 +785,7 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
                 else ""
             )
             raise ConfigError(
-                f"class={class_name!r} resolves to {cls!r}, not a HardwareObject"
-                f"{hint}"
+                f"class={class_name!r} resolves to {cls!r}, not a HardwareObject{hint}"
             )
         try:
             return cls(obj_name)
@@ -996,6 +1010,7 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
         :returns: the problems met (also logged), empty if all went well.
         """
         if self._closed:
+            log.info("shutdown: already shut down; nothing to do")
             return []
         self._closed = True
         deadline = time.monotonic() + timeout
@@ -1012,6 +1027,7 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
             problems.extend(self._shutdown_built(name, self._built[name], deadline))
         self._built.clear()
         self._objects.clear()
+        problems.extend(lingering(max(0.0, deadline - time.monotonic())))
         remaining = max(0.0, deadline - time.monotonic())
         problems.extend(_stop_pollers(remaining))
         self._launcher.kill_all(timeout=max(0.0, deadline - time.monotonic()))
@@ -1035,6 +1051,15 @@ def _module_mtime(module_name: str) -> float | None:
     if not file or not os.path.exists(file):
         return None
     return os.path.getmtime(file)
+
+
+def _cause_traceback(error: BaseException) -> BaseException | None:
+    """Return what ``exc_info=`` needs to log the traceback behind ``error``.
+
+    ``exc_info=True`` outside an ``except`` block logs ``NoneType: None``;
+    passing the cause logs its own traceback (issue 17).
+    """
+    return error.__cause__
 
 
 def _stop_pollers(timeout: float) -> list[str]:

@@ -172,7 +172,7 @@ class YamlLoader:
     def _failed(record: LoadRecord, error: ConfigError) -> None:
         record.status = FAILED
         record.errors.append(error)
-        log.error("%s", error, exc_info=error.__cause__ is not None)
+        log.error("%s", error, exc_info=error.__cause__)
 
     def _load_entry(
         self,

@@ -14,11 +14,15 @@ A real device server (child process) serves one device. In the same run:
   (callbacks batched into the subscriber's hub). Rate = events / time from the
   first push to the last reception; the median round of each, and the median
   of the paired rounds' ratios (targets: >= 0.9 x plain, ahead of PyTango's
-  gevent mode).
+  gevent mode); push->callback latencies during those bursts (a backlog:
+  the server pushes faster than any client takes events).
+* memory: RSS growth while ``MEMORY_BURSTS`` more bursts go through one
+  subscription of one green proxy, after a first one.
 """
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +40,7 @@ DEVICE = "bench/green/1"
 READS = 500
 BURST = 10_000
 ROUNDS = 3
+MEMORY_BURSTS = 30
 IDLE = 3.0  # s without events that ends a burst early (events were lost)
 CHANGE = tango.EventType.CHANGE_EVENT
 
@@ -107,6 +112,7 @@ class _Tally:
         self.first_push: float | None = None
         self.last_reception = 0.0
         self.in_order = True
+        self.latencies: list[float] = []
         self._last = 0
         self.armed = False
 
@@ -115,10 +121,12 @@ class _Tally:
         if event.err or not self.armed:
             return False
         value = event.attr_value
+        pushed = value.time.totime()
         if value.value == 1:
-            self.first_push = value.time.totime()
+            self.first_push = pushed
         self.count += 1
         self.last_reception = time.time()
+        self.latencies.append(self.last_reception - pushed)
         if value.value <= self._last:
             self.in_order = False
         self._last = value.value
@@ -173,6 +181,41 @@ def _green_burst(url: str) -> _Tally:
         proxy.close()
 
 
+def _rss_kb() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _memory_growth(url: str) -> tuple[float, int]:
+    """Return (MB of RSS growth, events) through one subscription of one proxy."""
+    done = Event()
+
+    def callback(event: tango.EventData) -> None:
+        if not event.err and event.attr_value.value == BURST:
+            done.set()
+
+    proxy = DeviceProxy(url)
+    try:
+        proxy.set_timeout_millis(60_000)
+        event_id = proxy.subscribe_event("Tick", CHANGE, callback)
+        for burst in range(MEMORY_BURSTS + 1):
+            done.clear()
+            proxy.command_inout("Burst", BURST)
+            if not done.wait(60):
+                raise RuntimeError("a memory-test burst did not arrive in full")
+            if burst == 0:  # the first one warms up
+                gc.collect()
+                before = _rss_kb()
+        gc.collect()
+        proxy.unsubscribe_event(event_id)
+    finally:
+        proxy.close()
+    return (_rss_kb() - before) / 1024, MEMORY_BURSTS * BURST
+
+
 def _median(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[len(ordered) // 2]
@@ -191,7 +234,13 @@ def run() -> list[Figure]:
             plains.append(_plain_burst(url))
             pytangos.append(_pytango_gevent_burst(url))
             greens.append(_green_burst(url))
+        growth_mb, memory_events = _memory_growth(url)
     us = 1e6
+    ms = 1e3
+
+    def latency(tallies: list[_Tally], fraction: float) -> float:
+        return percentile([x for t in tallies for x in t.latencies], fraction) * ms
+
     plain_p50 = percentile(plain_reads, 0.5)
     plain_p99 = percentile(plain_reads, 0.99)
     green_p50 = percentile(green_reads, 0.5)
@@ -257,6 +306,31 @@ def run() -> list[Figure]:
             "events/s",
             note=f"{rounds(greens)}; in order: {all(g.in_order for g in greens)}; "
             + counts,
+        ),
+        Figure(
+            "green: push->callback p50 / p99, plain PyTango",
+            latency(plains, 0.5),
+            "ms",
+            note=f"reference; p99 {latency(plains, 0.99):.1f} ms",
+        ),
+        Figure(
+            "green: push->callback p50 / p99, PyTango gevent mode",
+            latency(pytangos, 0.5),
+            "ms",
+            note=f"reference; p99 {latency(pytangos, 0.99):.1f} ms",
+        ),
+        Figure(
+            "green: push->callback p50 / p99, DeviceProxy",
+            latency(greens, 0.5),
+            "ms",
+            note=f"p99 {latency(greens, 0.99):.1f} ms (during {BURST}-event bursts)",
+        ),
+        at_most(
+            "green: memory growth over subscribe_event events",
+            growth_mb,
+            "MB",
+            5,
+            f"{memory_events:,} events",
         ),
         at_least(
             "green: subscribe_event rate / plain callback (median)",

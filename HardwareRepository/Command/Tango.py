@@ -38,6 +38,7 @@ other thread, and mixing green proxies with threads deadlocked before
 from __future__ import annotations
 
 import logging
+import math
 import weakref
 from collections import deque
 from collections.abc import Callable
@@ -53,6 +54,7 @@ from ..errors import BridgeClosedError, ConfigError, NotConnectedError, Timeout
 from ._tango import (
     FALLBACK_REASONS,
     QUALITIES,
+    READ_BACK,
     ChannelMode,
     DeviceLink,
     EventItem,
@@ -70,13 +72,19 @@ from ._tango import (
     WorkerPool,
     acquire_link,
     release_link,
+    released_links,
 )
 
 __all__ = [
     "DEFAULT_CHANNEL_TIMEOUT",
     "DEFAULT_COMMAND_TIMEOUT",
     "FALLBACK_POLLING_PERIOD",
+    "HUB_SLICE",
     "INHERITED_PROPERTIES",
+    "MAX_TIMEOUT",
+    "MIN_POLLING_PERIOD",
+    "MIN_TIMEOUT",
+    "READ_BACK_DELAY",
     "RETRY_DELAY_MAX",
     "RETRY_DELAY_MIN",
     "TangoChannel",
@@ -87,6 +95,7 @@ __all__ = [
     "TangoNotConnectedError",
     "TangoTimeout",
     "WorkerPool",
+    "lingering",
     "make_channel",
     "make_command",
 ]
@@ -106,6 +115,20 @@ FALLBACK_POLLING_PERIOD = 1000
 RETRY_DELAY_MIN = 1.0
 #: seconds; the wait doubles after each failure up to this bound
 RETRY_DELAY_MAX = 3.0
+#: ms; the shortest polling period accepted (a shorter one would keep a core busy)
+MIN_POLLING_PERIOD = 10
+#: ms; the shortest ``timeout`` accepted
+MIN_TIMEOUT = 1
+#: ms; the longest ``timeout`` accepted (Tango's client keeps it in a signed
+#: 32-bit integer: a longer one made every call of that device fail)
+MAX_TIMEOUT = 2**31 - 1
+#: seconds after a subscription when an event channel reads its value once
+#: more (cppTango joins the event stream a moment after the first reading; a
+#: change in between would otherwise leave the channel on a stale value)
+READ_BACK_DELAY = 0.5
+#: seconds; the most the hub spends on one channel's queued events before it
+#: lets other work run (the rest follows at once after)
+HUB_SLICE = 0.005
 # seconds close() waits for a device's worker threads to end
 _CLOSE_WAIT = 5.0
 # seconds between two log messages about events Tango lost
@@ -127,8 +150,15 @@ def _milliseconds(attrs: dict[str, Any], key: str, default_s: float) -> float:
     raw = attrs.pop(key, None)
     if raw is None:
         return default_s
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
-        raise ConfigError(f"{key}={raw!r} must be a positive number of milliseconds")
+    if (
+        isinstance(raw, bool)
+        or not isinstance(raw, (int, float))
+        or not MIN_TIMEOUT <= raw <= MAX_TIMEOUT
+    ):
+        raise ConfigError(
+            f"{key}={raw!r} must be a number of milliseconds from {MIN_TIMEOUT} "
+            f"to {MAX_TIMEOUT}"
+        )
     return raw / 1000.0
 
 
@@ -146,9 +176,14 @@ def _polling(raw: Any) -> tuple[str, float | None]:
             raise ConfigError(
                 f"polling={raw!r} must be 'events' or a period in milliseconds"
             ) from None
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
+    if (
+        isinstance(raw, bool)
+        or not isinstance(raw, (int, float))
+        or not MIN_POLLING_PERIOD <= raw < math.inf  # also refuses NaN
+    ):
         raise ConfigError(
-            f"polling={raw!r} must be 'events' or a positive period in ms"
+            f"polling={raw!r} must be 'events' or a period of at least "
+            f"{MIN_POLLING_PERIOD} ms"
         )
     return "poll", float(raw)
 
@@ -312,6 +347,39 @@ def _can_wait(bridge: Any) -> bool:
     return getcurrent() is not bridge.hub
 
 
+def _wait_released(link: DeviceLink, ended: Any, bridge: Any) -> None:
+    """Wait for a released link's threads, unless a call holds them.
+
+    A call in flight (a command on a frozen device) may hold a thread for the
+    device's whole Tango timeout: then ``close()`` returns at once and the
+    repository's shutdown reports the device (:func:`lingering`).
+    """
+    if ended is not None and _can_wait(bridge) and not link.busy():
+        ended.wait(_CLOSE_WAIT)
+
+
+def lingering(timeout: float = 0.0) -> list[str]:
+    """Wait for released devices' threads; describe those still running.
+
+    Called by the repository's ``shutdown()`` after closing every item. Waits
+    cooperatively in a greenlet (natively in a plain thread) up to ``timeout``
+    seconds in all.
+
+    :returns: one line per device whose worker or health threads still run,
+        naming the calls in flight.
+    """
+    deadline = native.monotonic() + timeout
+    problems = []
+    for link in released_links():
+        if not link.ended.wait(max(0.0, deadline - native.monotonic())):
+            calls = ", ".join(link.busy()) or "none"
+            problems.append(
+                f"Tango device {link.device}: threads still running after "
+                f"shutdown (calls in flight: {calls})"
+            )
+    return problems
+
+
 def _health_listener(
     handler: Callable[[bool, str], None], bridge: Any
 ) -> Callable[[bool, str], None]:
@@ -452,8 +520,38 @@ class TangoCommand(CommandObject):
         self._link.health.unwatch(self._health_token)
         ended = release_link(self._link)
         super().close()
-        if ended is not None and _can_wait(self._bridge):
-            ended.wait(_CLOSE_WAIT)
+        _wait_released(self._link, ended, self._bridge)
+
+
+class _HubTimer:
+    """One pending call later in the hub (a retry, a read-back); hub thread."""
+
+    def __init__(self, bridge: Any) -> None:
+        self._bridge = bridge
+        self._timer: Any = None
+
+    @property
+    def pending(self) -> bool:
+        """Whether a call is due."""
+        return self._timer is not None
+
+    def start(self, delay: float, func: Callable[[], None]) -> None:
+        """Call ``func()`` in ``delay`` seconds (a pending call is replaced)."""
+        self.cancel()
+        timer = self._bridge.hub.loop.timer(delay)
+        self._timer = timer
+        timer.start(self._fire, func)
+
+    def _fire(self, func: Callable[[], None]) -> None:
+        self.cancel()
+        func()
+
+    def cancel(self) -> None:
+        """Forget the pending call, if any."""
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.stop()
+            timer.close()
 
 
 class TangoChannel(ChannelObject):
@@ -539,10 +637,21 @@ class TangoChannel(ChannelObject):
         self._enum_labels: list[str] | None = None
         self._stopping = False
         self._retry_delay = RETRY_DELAY_MIN
-        self._retry_timer: Any = None  # hub thread only
+        self._retry_timer = _HubTimer(self._bridge)
+        self._read_back_timer = _HubTimer(self._bridge)
         self._outage_logged = False  # hub thread only
         #: how many ``API_MissedEvents`` reports Tango sent (events it lost)
         self.missed_event_reports = 0
+        #: opt-in: deliver only the latest of the values queued for the hub
+        #: (receivers that show a value, like a GUI, need no intermediate one)
+        self.coalesce = False
+        #: values skipped by :attr:`coalesce`
+        self.merged_updates = 0
+        #: error events received (``API_MissedEvents``, ``API_EventTimeout``...)
+        self.error_events = 0
+        #: values read back after a subscription or lost events and delivered
+        #: because they changed something (they are not events)
+        self.read_backs = 0
         self._missed_logged_at = -_MISSED_LOG_INTERVAL  # hub thread only
         self._link: DeviceLink = acquire_link(tangoname)
         self._link.want_timeout(timeout)
@@ -552,8 +661,14 @@ class TangoChannel(ChannelObject):
         self._health_token = self._link.health.watch(
             _health_listener(self._on_health, self._bridge)
         )
-        self._mode = self._make_mode(kind)
-        self._mode.start()
+        try:
+            self._mode = self._make_mode(kind)
+            self._mode.start()
+        except BaseException:
+            # A channel that fails to be created releases what it opened.
+            self._link.health.unwatch(self._health_token)
+            release_link(self._link)
+            raise
 
     def _make_mode(self, kind: str) -> ChannelMode:
         post = self._bridge.post
@@ -567,6 +682,7 @@ class TangoChannel(ChannelObject):
                 self._fall_back_to_polling,
                 post,
                 self.source(),
+                self._on_subscribed,
             )
         if kind == "poll":
             assert self.polling_period is not None, self.source()
@@ -608,9 +724,18 @@ class TangoChannel(ChannelObject):
             log.info(
                 "%s: the device answers again; getting a fresh value", self.source()
             )
-            self._cancel_retry()
+            self._retry_timer.cancel()
             self._retry_delay = RETRY_DELAY_MIN
             self._mode.restart()
+
+    def _on_subscribed(self) -> None:
+        """Hub: a subscription reached the device; read once more a bit later."""
+        if not self._stopping and not self._read_back_timer.pending:
+            self._read_back_timer.start(READ_BACK_DELAY, self._read_back)
+
+    def _read_back(self) -> None:
+        if not self._stopping and isinstance(self._mode, EventMode):
+            self._mode.reread(self._read_stamped)
 
     # -- fallback ---------------------------------------------------------------
     def _fall_back_to_polling(self, reasons: list[str]) -> None:
@@ -630,37 +755,89 @@ class TangoChannel(ChannelObject):
         self._mode.start()
 
     # -- blocking read (worker and poller threads) ------------------------------
-    def _read(self) -> Reading:
-        attr = self._link.read_in_thread(
+    def _read_attribute(self) -> Any:
+        return self._link.read_in_thread(
             self._target, _read, self.attribute_name, self._extract
         )
+
+    def _read(self) -> Reading:
+        attr = self._read_attribute()
         return Reading(attr.value, attr.quality)
 
+    def _read_stamped(self) -> tuple[Any, Any, float]:
+        attr = self._read_attribute()
+        return attr.value, attr.quality, attr.time.totime()
+
     # -- hub-side delivery ---------------------------------------------------------
-    def _on_events(self, items: deque[EventItem]) -> None:
+    def _on_events(self, items: deque[EventItem]) -> bool:
         """Hub: handle the sink's queued events in order (see :class:`EventSink`).
 
         The common case (a value of a known quality other than ``INVALID`` while
         connected) goes straight to :meth:`update`; everything else takes the
-        general path of :meth:`_deliver` and :meth:`_on_error_event`.
+        general path of :meth:`_deliver` and :meth:`_on_error_event`. With
+        :attr:`coalesce` on, a value followed in the queue by another value of
+        the same quality is skipped (counted in :attr:`merged_updates`).
+
+        :returns: ``True`` when :data:`HUB_SLICE` s were spent with events left.
         """
         popleft = items.popleft
         qualities = QUALITIES
         invalid = Quality.INVALID
         update = self.update
+        coalesce = self.coalesce
+        clock = native.monotonic
+        deadline = clock() + HUB_SLICE
+        handled = 0
         while items:
             if self._stopping:
                 items.clear()
-                return
+                return False
+            handled += 1
+            if not handled & 7 and clock() > deadline:
+                return True
             value, tango_quality, timestamp, errors = popleft()
             if errors is not None:
-                self._on_error_event(errors)
+                if errors is READ_BACK:
+                    if self._deliver_if_changed(value, tango_quality, timestamp):
+                        self.read_backs += 1
+                else:
+                    self.error_events += 1
+                    self._on_error_event(errors)
                 continue
+            if coalesce and items:
+                following = items[0]
+                if following[3] is None and following[1] == tango_quality:
+                    self.merged_updates += 1
+                    continue
             quality = qualities.get(tango_quality, invalid)
             if quality is invalid or self._outage_logged or not self._connected:
                 self._deliver(value, tango_quality, timestamp)
                 continue
             update(value, quality, timestamp)
+        return False
+
+    def statistics(self) -> dict[str, int]:
+        """Return the event counts of this channel (zeros outside ``events``).
+
+        ``received``: events Tango handed over (values and errors);
+        ``queued``: waiting for the hub now; ``merged``: values skipped by
+        coalescing (a later value of the same quality was delivered instead);
+        ``dropped``: the oldest events discarded because the queue held
+        :data:`~._tango._events.MAX_DEPTH`; ``errors``: error events;
+        ``missed_reports``: ``API_MissedEvents`` reports among them (events
+        Tango itself lost); ``read_backs``: values the channel read itself and
+        delivered because they changed something (not in ``received``).
+        """
+        sink = self.sink
+        return {
+            "received": sink.received if sink else 0,
+            "queued": sink.depth if sink else 0,
+            "merged": self.merged_updates,
+            "dropped": sink.dropped if sink else 0,
+            "errors": self.error_events,
+            "missed_reports": self.missed_event_reports,
+            "read_backs": self.read_backs,
+        }
 
     def _on_error_event(self, errors: tuple[tuple[str, str, str], ...]) -> None:
         reasons = [e[0] for e in errors]
@@ -705,7 +882,7 @@ class TangoChannel(ChannelObject):
                 text,
             )
         if isinstance(self._mode, EventMode):
-            self._mode.reread(self._read)
+            self._mode.reread(self._read_stamped)
 
     def _disconnected(self, why: str) -> None:
         if not self._outage_logged:
@@ -726,24 +903,15 @@ class TangoChannel(ChannelObject):
         """Hub: a poll, a read or a subscription failed; report, retry later."""
         if self._stopping:
             return
-        if self._retry_timer is not None:  # a retry is already due
+        if self._retry_timer.pending:  # a retry is already due
             self._disconnected(str(exc))
             return
         delay = self._retry_delay
         self._disconnected(f"{exc}; retrying in {delay:g} s")
         self._retry_delay = min(delay * 2, RETRY_DELAY_MAX)
-        timer = self._bridge.hub.loop.timer(delay)
-        self._retry_timer = timer
-        timer.start(self._retry)
-
-    def _cancel_retry(self) -> None:
-        timer, self._retry_timer = self._retry_timer, None
-        if timer is not None:
-            timer.stop()
-            timer.close()
+        self._retry_timer.start(delay, self._retry)
 
     def _retry(self) -> None:
-        self._cancel_retry()
         if not self._stopping:
             self._mode.restart()
 
@@ -811,14 +979,18 @@ class TangoChannel(ChannelObject):
 
     getValue = get_value
 
-    def _deliver_if_changed(self, value: Any, tango_quality: Any) -> None:
+    def _deliver_if_changed(
+        self, value: Any, tango_quality: Any, timestamp: float | None = None
+    ) -> bool:
         quality = QUALITIES.get(tango_quality, Quality.INVALID)
         if (
             self._value is NOT_INITIALIZED
             or quality is not self._quality
             or not _same(self._value, value)
         ):
-            self._deliver(value, tango_quality, None)
+            self._deliver(value, tango_quality, timestamp)
+            return True
+        return False
 
     def set_value(self, value: Any, timeout: float | None = None) -> None:
         """Write ``value`` to the attribute and wait for the device to accept it.
@@ -883,10 +1055,10 @@ class TangoChannel(ChannelObject):
         if self._closed:
             return
         self._stopping = True
-        self._cancel_retry()
+        self._retry_timer.cancel()
+        self._read_back_timer.cancel()
         self._link.health.unwatch(self._health_token)
         self._mode.stop()
         ended = release_link(self._link)
         super().close()
-        if ended is not None and _can_wait(self._bridge):
-            ended.wait(_CLOSE_WAIT)
+        _wait_released(self._link, ended, self._bridge)

@@ -6,6 +6,18 @@ functions are re-exported here because mxCuBE-style code and configurations
 register their types as ``HardwareRepository.Command.register_type``.
 """
 
-from ..commands import get_type, register_type, registered_types, unregister_type
+from ..commands import (
+    get_type,
+    lingering,
+    register_type,
+    registered_types,
+    unregister_type,
+)
 
-__all__ = ["get_type", "register_type", "registered_types", "unregister_type"]
+__all__ = [
+    "get_type",
+    "lingering",
+    "register_type",
+    "registered_types",
+    "unregister_type",
+]

@@ -52,6 +52,10 @@ class Built:
     references: list[Reference] = field(default_factory=list)
     #: ``<hwr_import href=...>``: the name this file is an alias of
     alias: str | None = None
+    #: problems that do not stop the load (a duplicate item name...)
+    warnings: list[ConfigError] = field(default_factory=list)
+    # (id of the owner, tag, item name) -> line of its first declaration
+    item_lines: dict[tuple[int, str, str], int | None] = field(default_factory=dict)
 
 
 def resolve_reference(href: str, current: str) -> str:
@@ -229,6 +233,19 @@ def _walk(
             )
         elif tag in ITEM_TAGS and _is_item(child):
             attrs, text = _item_from_element(child, name, file)
+            key = (id(owner), tag, str(attrs.get("name")))
+            if key in built.item_lines:
+                built.warnings.append(
+                    ConfigError(
+                        f"duplicate {tag} name {key[2]!r} (first declared on line "
+                        f"{built.item_lines[key]}): this one is ignored",
+                        file=file,
+                        line=child.sourceline,
+                        obj=name,
+                    )
+                )
+                continue
+            built.item_lines[key] = child.sourceline
             adder = owner.add_channel if tag == "channel" else owner.add_command
             adder(attrs, text, add_now=False, line=child.sourceline)
         elif tag in OBJECT_TAGS:

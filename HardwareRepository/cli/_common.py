@@ -168,9 +168,9 @@ class WallClock:
         """Return seconds since the epoch (monotonic since creation)."""
         return self._wall + (time.monotonic() - self._start)
 
-    def stamp(self) -> str:
-        """Return ``HH:MM:SS.mmm`` of :meth:`now`, read once."""
-        now = self.now()
+    def stamp(self, when: float | None = None) -> str:
+        """Return ``HH:MM:SS.mmm`` of ``when`` (default :meth:`now`, read once)."""
+        now = self.now() if when is None else when
         return (
             time.strftime("%H:%M:%S", time.localtime(now))
             + f".{int(now * 1000) % 1000:03d}"

@@ -8,6 +8,7 @@ without loading anything) for the configuration on the command line.
 from __future__ import annotations
 
 import argparse
+import re
 from typing import Any
 
 __all__ = ["completion_script", "register"]
@@ -19,6 +20,7 @@ _hwr_complete() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "${COMP_WORDS[i]}" in
             --config) config="--config ${COMP_WORDS[i+1]}"; ((i++)) ;;
+            --connect-timeout|--log-level) ((i++)) ;;
             -*) ;;
             *) [ -z "$command" ] && command="${COMP_WORDS[i]}" ;;
         esac
@@ -58,34 +60,47 @@ def register(sub: Any) -> None:
     completion.set_defaults(run=cmd_completion)
 
 
-def completion_script(parser: argparse.ArgumentParser, shell: str) -> str:
-    """Return the completion script of ``parser`` for ``shell`` (bash or zsh)."""
-    commands: dict[str, argparse.ArgumentParser] = {}
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            commands = dict(action.choices)
-    options = [o for a in parser._actions for o in a.option_strings]
+def completion_script(
+    parser: argparse.ArgumentParser,
+    commands: dict[str, argparse.ArgumentParser],
+    shell: str,
+) -> str:
+    """Return the completion script for ``shell`` (bash or zsh).
+
+    Args:
+        parser: the ``hwr`` parser (its options are completed first).
+        commands: the sub-command parsers by name.
+        shell: ``"bash"`` or ``"zsh"``.
+    """
     cases = "\n".join(
-        f'            {name}) words="{" ".join(_options_of(sub))}" ;;'
+        f'            {name}) words="{" ".join(_words_of(sub))}" ;;'
         for name, sub in sorted(commands.items())
     )
     script = _BASH % {
         "commands": " ".join(sorted(commands)),
-        "options": " ".join(options),
+        "options": " ".join(_options_of(parser)),
         "cases": cases,
     }
     return (_ZSH + script) if shell == "zsh" else script
 
 
+_OPTION = re.compile(r"(?<![\w-])(--?[a-zA-Z][\w-]*)")
+_CHOICES = re.compile(r"\{([\w,-]+)\}")
+
+
 def _options_of(parser: argparse.ArgumentParser) -> list[str]:
-    words = [o for a in parser._actions for o in a.option_strings]
-    for action in parser._actions:
-        if action.choices and not action.option_strings:
-            words += [str(c) for c in action.choices]
-    return words
+    """Return the option strings of ``parser``, read from its usage line."""
+    return list(dict.fromkeys(_OPTION.findall(parser.format_usage())))
+
+
+def _words_of(parser: argparse.ArgumentParser) -> list[str]:
+    """Return the options and the fixed choices (``{bash,zsh}``) of ``parser``."""
+    usage = parser.format_usage()
+    choices = [word for group in _CHOICES.findall(usage) for word in group.split(",")]
+    return [*_options_of(parser), *dict.fromkeys(choices)]
 
 
 def cmd_completion(args: argparse.Namespace) -> int:
     """Print the completion script for the shell asked for."""
-    print(completion_script(args.parser, args.shell), end="")
+    print(completion_script(args.parser, args.commands, args.shell), end="")
     return 0

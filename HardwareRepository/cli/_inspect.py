@@ -9,7 +9,15 @@ from typing import Any
 
 from ..states import object_state_text
 from ._common import CONFIG_ENV, DEFAULT_CONFIG, config_source, emit
-from ._lookup import channel_unit, find_object, item_kind, repository, wait_connected
+from ._lookup import (
+    channel_unit,
+    find_object,
+    item_kind,
+    item_source,
+    repository,
+    wait_connected,
+    wait_first_states,
+)
 
 __all__ = ["cmd_check", "cmd_list", "register"]
 
@@ -190,6 +198,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             objects = [obj for _name, obj in sorted(repo.hardware_objects.items())]
         channels = [c for obj in objects for c in obj.get_channels()]
         wait_connected(channels, args.connect_timeout)
+        wait_first_states(objects, args.connect_timeout)
         data = [_describe(obj) for obj in objects]
         emit(args, data, "\n".join(_list_lines(entry) for entry in data))
         return 0
@@ -204,14 +213,14 @@ def _describe(obj: Any) -> dict[str, Any]:
             {
                 "name": c.name(),
                 "type": item_kind(c),
-                "source": c.source(),
+                "source": item_source(c),
                 "unit": channel_unit(obj, c),
                 "connected": bool(c.is_connected()),
             }
             for c in obj.get_channels()
         ],
         "commands": [
-            {"name": c.name(), "type": item_kind(c), "source": c.source()}
+            {"name": c.name(), "type": item_kind(c), "source": item_source(c)}
             for c in obj.get_commands()
         ],
         "roles": {

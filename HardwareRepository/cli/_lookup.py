@@ -9,8 +9,9 @@ keep flowing while they wait.
 from __future__ import annotations
 
 import os
+import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -28,10 +29,12 @@ __all__ = [
     "find_target",
     "is_motor",
     "item_kind",
+    "item_source",
     "motor_limits",
     "repository",
     "wait_connected",
     "wait_first_state",
+    "wait_first_states",
 ]
 
 
@@ -117,6 +120,13 @@ def find_command(repo: Any, target: str) -> tuple[Any, Any]:
     return _find_item(repo, target, "command")
 
 
+def item_source(item: Any) -> str:
+    """Return where a channel or command lives ("tango://…/phi attribute State")."""
+    text = str(item.source())
+    match = re.fullmatch(r"\w+ '[^']*' \((.*)\)", text)
+    return match.group(1) if match else text
+
+
 def item_kind(item: Any) -> str:
     """Return the control-system type of a channel or command (``"tango"``)."""
     name = type(item).__name__
@@ -158,52 +168,63 @@ def wait_first_state(obj: Any, timeout: float) -> HardwareObjectState:
     Right after loading, a state is UNKNOWN until the channels' first values
     arrive.
     """
-    return _wait_until(
-        obj, "stateChanged", lambda: obj.get_state(), _known_state, timeout
-    )
+    wait_first_states([obj], timeout)
+    return obj.get_state()
+
+
+def wait_first_states(objects: Iterable[Any], timeout: float) -> None:
+    """Wait up to ``timeout`` s until no state-reporting object is UNKNOWN.
+
+    Waits cooperatively (hub thread), following ``stateChanged``.
+    """
+    objects = [obj for obj in objects if obj.reports_state()]
+    changed = Event()
+
+    def on_state(*_args: Any) -> None:
+        changed.send()
+
+    for obj in objects:
+        obj.connect("stateChanged", on_state)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            changed.clear()
+            unknown = [o for o in objects if not _known_state(o.get_state())]
+            left = deadline - time.monotonic()
+            if not unknown or left <= 0:
+                return
+            changed.wait(left)
+    finally:
+        for obj in objects:
+            obj.disconnect("stateChanged", on_state)
 
 
 def _known_state(state: Any) -> bool:
     return state is not HardwareObjectState.UNKNOWN
 
 
-def _wait_until(
-    obj: Any,
-    signal: str,
-    read: Callable[[], Any],
-    done: Callable[[Any], bool],
-    timeout: float,
-) -> Any:
-    changed = Event()
-
-    def on_signal(*_args: Any) -> None:
-        changed.send()
-
-    obj.connect(signal, on_signal)
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            changed.clear()
-            value = read()
-            left = deadline - time.monotonic()
-            if done(value) or left <= 0:
-                return value
-            changed.wait(left)
-    finally:
-        obj.disconnect(signal, on_signal)
+# A motor's channels whose unit follows from the motor's configured unit.
+_MOTOR_UNITS = {
+    "position": "{}",
+    "low_limit": "{}",
+    "high_limit": "{}",
+    "velocity": "{}/s",
+}
 
 
 def channel_unit(obj: Any, channel: Any) -> str:
     """Return the unit of a channel's value, ``""`` if none is known.
 
-    A motor's position takes the object's configured unit (``<unit>``); other
+    A motor's position and limits take the object's configured unit
+    (``<unit>``), its velocity that unit per second; other
     channels the control system's (a Tango attribute's ``unit``), when it
     reports one and the channel is connected.
     """
-    if channel.name() == "position" and callable(getattr(type(obj), "get_unit", None)):
+    per_motor = _MOTOR_UNITS.get(channel.name())
+    if per_motor is not None and callable(getattr(type(obj), "get_unit", None)):
         unit = str(obj.get_unit())
         if unit:
-            return unit
+            return per_motor.format(unit)
     info = getattr(channel, "get_info", None)
     if info is None or not channel.is_connected():
         return ""

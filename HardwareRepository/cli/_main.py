@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import HardwareRepositoryError
-from . import _commands, _completion, _demo, _inspect, _monitor, _move
+from . import _commands, _completion, _demo, _inspect, _monitor, _move, _record
 from ._common import (
     CONFIG_ENV,
     ActionFailedError,
@@ -38,6 +38,7 @@ COMMAND_MODULES: list[ModuleType] = [
     _commands,
     _move,
     _monitor,
+    _record,
     _completion,
 ]
 
@@ -86,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
         module.register(sub)
     for command in sub.choices.values():
         _add_common_options(command, defaults=False)
-    parser.set_defaults(parser=parser)
+    parser.set_defaults(parser=parser, commands=dict(sub.choices))
     return parser
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 from typing import Any
 
 from ._common import WallClock, config_path, emit, until_interrupted
@@ -30,42 +31,13 @@ def register(sub: Any) -> None:
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     """Print every update of the channels until Ctrl-C or ``--duration``."""
-    clock = WallClock()
     with repository(config_path(args)) as repo, until_interrupted() as stop:
         watched = [(target, *find_channel(repo, target)) for target in args.targets]
-        connected_once: dict[str, bool] = {}
-        units: dict[str, str] = {}
+        printer = _Printer(args)
         receivers = []
         for target, _obj, channel in watched:
-
-            def on_update(
-                value: Any, target: str = target, channel: Any = channel
-            ) -> None:
-                connected_once[target] = True
-                unit = units.get(target, "")
-                quality = channel.get_quality().name
-                emit(
-                    args,
-                    {
-                        "time": clock.now(),
-                        "target": target,
-                        "value": value,
-                        "unit": unit,
-                        "quality": quality,
-                    },
-                    f"{clock.stamp()} {target} {format_value(value)} "
-                    f"{unit + ' ' if unit else ''}[{quality}]",
-                )
-
-            def on_connection(connected: bool, target: str = target) -> None:
-                connected_once[target] = connected_once.get(target, False) or connected
-                word = "connected" if connected else "DISCONNECTED"
-                emit(
-                    args,
-                    {"time": clock.now(), "target": target, "connected": connected},
-                    f"{clock.stamp()} {target} {word}",
-                )
-
+            on_update = functools.partial(printer.update, target, channel)
+            on_connection = functools.partial(printer.connection, target)
             receivers.append((channel, on_update, on_connection))
             channel.connect_signal("update", on_update, weak=False)
             channel.connect_signal("connectionStateChanged", on_connection, weak=False)
@@ -73,18 +45,74 @@ def cmd_monitor(args: argparse.Namespace) -> int:
             waiting = wait_connected([c for _, _, c in watched], args.connect_timeout)
             for target, obj, channel in watched:
                 if channel in waiting:
-                    emit(
-                        args,
-                        {"time": clock.now(), "target": target, "connected": False},
-                        f"{clock.stamp()} {target} not connected after "
-                        f"{args.connect_timeout:g} s (is its server running?)",
-                    )
+                    printer.not_connected(target)
                 else:
-                    connected_once[target] = True
-                    units[target] = channel_unit(obj, channel)
+                    printer.connected_once[target] = True
+                    printer.units[target] = channel_unit(obj, channel)
+            printer.start()
             stop.wait(args.duration)
         finally:
             for channel, on_update, on_connection in receivers:
                 channel.disconnect_signal("update", on_update)
                 channel.disconnect_signal("connectionStateChanged", on_connection)
-        return 0 if all(connected_once.get(t) for t, _, _ in watched) else 1
+        return 0 if all(printer.connected_once.get(t) for t, _, _ in watched) else 1
+
+
+class _Printer:
+    """Print updates and connection changes, each stamped when it arrived.
+
+    Lines that arrive before the units are known (while the channels connect)
+    are held, then printed in order with their units. Receivers run in the hub.
+    """
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.clock = WallClock()
+        self.units: dict[str, str] = {}
+        self.connected_once: dict[str, bool] = {}
+        self._held: list[tuple[float, str, Any, str | None]] | None = []
+
+    def update(self, target: str, channel: Any, value: Any) -> None:
+        self.connected_once[target] = True
+        self._show(self.clock.now(), target, value, channel.get_quality().name)
+
+    def connection(self, target: str, connected: bool) -> None:
+        self.connected_once[target] = self.connected_once.get(target) or connected
+        word = "connected" if connected else "DISCONNECTED"
+        self._show(self.clock.now(), target, word, None)
+
+    def not_connected(self, target: str) -> None:
+        word = (
+            f"not connected after {self.args.connect_timeout:g} s "
+            "(is its server running?)"
+        )
+        self._show(self.clock.now(), target, word, None)
+
+    def start(self) -> None:
+        """Print the lines held so far; print later ones at once."""
+        held, self._held = self._held or [], None
+        for line in held:
+            self._print(*line)
+
+    def _show(self, when: float, target: str, value: Any, quality: str | None) -> None:
+        if self._held is not None:
+            self._held.append((when, target, value, quality))
+        else:
+            self._print(when, target, value, quality)
+
+    def _print(self, when: float, target: str, value: Any, quality: str | None) -> None:
+        stamp = self.clock.stamp(when)
+        if quality is None:  # a connection change
+            data = {"time": when, "target": target, "connected": value == "connected"}
+            emit(self.args, data, f"{stamp} {target} {value}")
+            return
+        unit = self.units.get(target, "")
+        data = {
+            "time": when,
+            "target": target,
+            "value": value,
+            "unit": unit,
+            "quality": quality,
+        }
+        text = f"{stamp} {target} {format_value(value)} {unit} [{quality}]"
+        emit(self.args, data, " ".join(text.split()))

@@ -158,7 +158,13 @@ from ._command import (
 )
 from ._container import CommandContainer
 from ._quality import Quality
-from ._registry import get_type, register_type, registered_types, unregister_type
+from ._registry import (
+    get_type,
+    lingering,
+    register_type,
+    registered_types,
+    unregister_type,
+)
 
 __all__ = [
     "ARGUMENT_TYPE_JSON_SCHEMA",
@@ -176,6 +182,7 @@ __all__ = [
     "Reading",
     "ReadingListener",
     "get_type",
+    "lingering",
     "register_type",
     "registered_types",
     "unregister_type",

@@ -23,7 +23,13 @@ from typing import Any
 from ..bridge import native
 from ..errors import ConfigError
 
-__all__ = ["get_type", "register_type", "registered_types", "unregister_type"]
+__all__ = [
+    "get_type",
+    "lingering",
+    "register_type",
+    "registered_types",
+    "unregister_type",
+]
 
 # name -> dotted module path or provider object; guarded by _lock.
 _registry: dict[str, Any] = {
@@ -108,3 +114,27 @@ def get_type(name: str) -> Any:
     with _lock:
         _loaded[key] = provider
     return provider
+
+
+def lingering(timeout: float = 0.0) -> list[str]:
+    """Ask every type in use what it left running after its items closed.
+
+    Each provider imported so far may define ``lingering(timeout) ->
+    list[str]`` (threads still running, naming device and call); the
+    repository's shutdown reports them. Safe from any thread.
+
+    Args:
+        timeout: seconds to wait in all for what is still running to end.
+
+    Returns:
+        One problem per line, from every provider.
+    """
+    with _lock:
+        providers = list(_loaded.values())
+    deadline = native.monotonic() + timeout
+    problems: list[str] = []
+    for provider in providers:
+        report = getattr(provider, "lingering", None)
+        if callable(report):
+            problems.extend(report(max(0.0, deadline - native.monotonic())))
+    return problems

@@ -7,8 +7,12 @@ Code written against ``fandango.threads`` / ``fandango.dicts`` (and
 
 Differences from fandango, on purpose:
 
-* targets are callables (or ``[callable, *args]`` lists); strings are never
-  evaluated and raise ``TypeError``;
+* targets are callables (or ``[callable, *args]`` lists) or, for a
+  :class:`WorkerProcess` with an executor, names of the executor's attributes;
+  strings are never evaluated (without an executor they raise ``TypeError``);
+* :class:`QWorker` hands items to the GUI thread through the hub bridge (on
+  the package's Qt loop) instead of Qt signals, takes them as soon as they are
+  queued and does not sleep before it starts;
 * :meth:`ThreadedObject.kill` ends the thread also while the object is stopped
   (fandango's loop never checked the kill flag while stopped), and ``start()``
   acts at once instead of at the next period tick;

@@ -10,37 +10,46 @@ GREEN = "#4caf50"
 YELLOW = "#fdd835"
 ORANGE = "#fb8c00"
 RED = "#e53935"
-GREY = "#9e9e9e"
+BLUE = "#64b5f6"
+SLATE = "#78909c"
+GREY = "#bdbdbd"
+BROWN_GREY = "#a1887f"
 
 _BY_STATE = {
     HardwareObjectState.READY: GREEN,
     HardwareObjectState.BUSY: YELLOW,
     HardwareObjectState.WARNING: ORANGE,
     HardwareObjectState.FAULT: RED,
-    HardwareObjectState.OFF: GREY,
+    HardwareObjectState.OFF: SLATE,
     HardwareObjectState.UNKNOWN: GREY,
 }
 
-# Control-system state names that say more than the general state.
+# Names (a control system's, a shutter's) that say more than the general
+# state, each with a colour of its own: a shutter's OPEN and CLOSED are both
+# READY, but must not look alike.
 _BY_NAME = {
     "ALARM": ORANGE,
     "MOVING": YELLOW,
     "FAULT": RED,
-    "DISCONNECTED": GREY,
-    "UNKNOWN": GREY,
-    "OFF": GREY,
+    "CLOSED": BLUE,
+    "OPEN": GREEN,
+    "DISCONNECTED": BROWN_GREY,
+    "OFF": SLATE,
 }
 
 
 def state_colour(state: HardwareObjectState | None, name: str = "") -> str:
     """Return the colour (``#rrggbb``) that shows a state.
 
-    READY green, BUSY/MOVING yellow, WARNING/ALARM orange, FAULT red,
-    OFF/UNKNOWN/DISCONNECTED grey.
+    READY green, BUSY/MOVING yellow, WARNING/ALARM orange, FAULT red, OFF
+    slate, UNKNOWN light grey; a shutter's CLOSED blue and OPEN green;
+    DISCONNECTED brown-grey.
 
-    :param state: the general state; ``None`` counts as UNKNOWN.
-    :param name: the control system's own state name (``"ALARM"``), which
-        wins over ``state`` when it is one of the names above.
+    Args:
+        state: the general state; ``None`` counts as UNKNOWN.
+        name: the control system's or the object's own state name
+            (``"ALARM"``, ``"CLOSED"``), which wins over ``state`` when it is
+            one of the names above.
     """
     by_name = _BY_NAME.get(name.upper())
     if by_name is not None:

@@ -23,9 +23,10 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from qtpy import QtCore, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 from HardwareRepository.BaseHardwareObjects import HardwareObject, HardwareObjectState
+from HardwareRepository.states import describe_state, native_state_name
 
 from ._actions import ActionRunner
 from ._style import state_colour, state_style
@@ -47,6 +48,7 @@ NO_VALUE = "—"
 _LAST_ROW = 100  # an empty, stretching row below every panel's content
 _TITLE_CHARS = 32
 _MIN_WIDTH = 280  # pixels: a motor's target box and buttons fit
+_BADGE_PADDING = 24  # pixels around a state badge's text (style sheet padding)
 # Any: the PyQt5 stubs type ``flag | flag`` as int, not Qt.Alignment.
 _ALIGN_RIGHT: Any = (
     QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
@@ -135,11 +137,11 @@ class ObjectPanel(QtWidgets.QGroupBox):
         self.state_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.state_label.setObjectName("state")
         self.state_label.setSizePolicy(
-            QtWidgets.QSizePolicy.Preferred, QtWidgets.QSizePolicy.Fixed
+            QtWidgets.QSizePolicy.Minimum, QtWidgets.QSizePolicy.Fixed
         )
         # Content at the top when a row of panels is taller than this one.
         self.layout_.setRowStretch(_LAST_ROW, 1)
-        self.show_state(HardwareObjectState.UNKNOWN)
+        self.show_state(HardwareObjectState.UNKNOWN, "")
 
     @classmethod
     def accepts(cls, obj: HardwareObject) -> bool:
@@ -185,22 +187,30 @@ class ObjectPanel(QtWidgets.QGroupBox):
                 sender.disconnect_signal(signal, slot)
 
     # -- state ------------------------------------------------------------------
-    def show_state(self, state: HardwareObjectState, name: str = "") -> None:
-        """Show ``state`` in the badge; ``name`` is the control system's state.
+    def show_state(self, state: HardwareObjectState, name: str | None = None) -> None:
+        """Show ``state`` in the badge, in the vocabulary of every view.
 
-        The text is the general state, with a control-system name that adds
-        information in brackets ("WARNING (ALARM)"); "DISCONNECTED" replaces
-        it when the object lost its connection.
+        The text is the general state with the object's own name of it beside
+        it where that differs ("READY (ON)", "READY (CLOSED)",
+        "UNKNOWN (DISCONNECTED)"), as in ``hwr`` and the terminal table
+        (:mod:`HardwareRepository.states`).
+
+        Args:
+            state: the general state.
+            name: the object's own name of the state; default: asked from
+                the object (:func:`~HardwareRepository.states.native_state_name`).
         """
-        name = name.upper()
-        if name == "DISCONNECTED":
-            text = name
-        elif name in ("ALARM", "FAULT", "OFF") and name != state.name:
-            text = f"{state.name} ({name})"
-        else:
-            text = state.name
-        self.state_label.setText(text)
+        if name is None:
+            name = native_state_name(self.hardware_object)
+        text = describe_state(state, name)
         self.state_label.setStyleSheet(state_style(state_colour(state, name)))
+        self.state_label.setText(text)
+        # The badge's style sheet makes it bold, which its size hint ignores:
+        # reserve the bold text's width so "BUSY (MOVING)" is never clipped.
+        bold = QtGui.QFont(self.state_label.font())
+        bold.setBold(True)
+        width = QtGui.QFontMetrics(bold).horizontalAdvance(text)
+        self.state_label.setMinimumWidth(width + _BADGE_PADDING)
 
     def state_text(self) -> str:
         """Return the text of the state badge."""
@@ -239,8 +249,12 @@ class MotorPanel(ObjectPanel):
         self.target = QtWidgets.QDoubleSpinBox()
         self.target.setObjectName("target")
         self.target.setDecimals(self.decimals)
+        # The box takes any number: the limits are checked on Move. (A box
+        # limited to [-360, 360] would silently turn a typed 500 into 50.)
         self.target.setRange(-1e9, 1e9)
         self.target.setKeyboardTracking(False)
+        self._limits: tuple[Any, Any] = (None, None)
+        self.target.valueChanged.connect(self._on_target_changed)
         if self.unit:
             self.target.setSuffix(f" {self.unit}")
         self.move_button = QtWidgets.QPushButton("Move")
@@ -252,12 +266,14 @@ class MotorPanel(ObjectPanel):
         self.target.editingFinished.connect(self._on_target_entered)
 
         grid = self.layout_
-        grid.addWidget(self.state_label, 0, 0)
-        grid.addWidget(self.position_label, 0, 1, 1, 2)
-        grid.addWidget(self.limits_label, 1, 0, 1, 3)
-        grid.addWidget(self.target, 2, 0, 1, 1)
-        grid.addWidget(self.move_button, 2, 1)
-        grid.addWidget(self.stop_button, 2, 2)
+        # One row each for the badge, the position and the limits: a long
+        # state ("UNKNOWN (DISCONNECTED)") never covers the position.
+        grid.addWidget(self.state_label, 0, 0, 1, 3)
+        grid.addWidget(self.position_label, 1, 0, 1, 3)
+        grid.addWidget(self.limits_label, 2, 0, 1, 3)
+        grid.addWidget(self.target, 3, 0, 1, 1)
+        grid.addWidget(self.move_button, 3, 1)
+        grid.addWidget(self.stop_button, 3, 2)
         self._target_set = False
 
         self.follow(obj, "valueChanged", self._on_value)
@@ -273,8 +289,16 @@ class MotorPanel(ObjectPanel):
         return _has_methods(obj, "set_value", "get_value", "stop", "get_limits")
 
     def start_move(self) -> None:
-        """Start a move to the target box's value (returns at once)."""
+        """Start a move to the target box's value (returns at once).
+
+        A target beyond the limits is refused: nothing moves, and the status
+        line says why.
+        """
         target = self.target.value()
+        problem = self._check_target()
+        if problem:
+            self.runner.failed.emit(f"move {self.title()} refused: {problem}")
+            return
         self.runner.run(
             f"move {self.title()} to {target:.{self.decimals}f} {self.unit}".rstrip(),
             self.hardware_object.set_value,
@@ -300,20 +324,32 @@ class MotorPanel(ObjectPanel):
 
     def _on_connection(self, connected: bool) -> None:
         show_connected(self.position_label, connected)
-
-    def _on_state(self, state: HardwareObjectState) -> None:
-        name = ""
-        if _has_methods(self.hardware_object, "get_state_name"):
-            name = self.hardware_object.get_state_name()
-        self.show_state(state, name)
+        self.show_state(self.hardware_object.get_state())
 
     def _on_limits(self, limits: Any) -> None:
         low, high = limits if limits else (None, None)
+        self._limits = (low, high)
         self.limits_label.setText(
             f"limits {format_value(low)} … {format_value(high)} {self.unit}".rstrip()
         )
-        if low is not None and high is not None and low < high:
-            self.target.setRange(float(low), float(high))
+        self._check_target()
+
+    def _on_target_changed(self, _value: float) -> None:
+        self._check_target()
+
+    def _check_target(self) -> str:
+        """Mark the target box red while it is beyond a limit; return why."""
+        low, high = self._limits
+        target = self.target.value()
+        problem = ""
+        if (low is not None and target < low) or (high is not None and target > high):
+            problem = (
+                f"{target:.{self.decimals}f} {self.unit} is out of limits "
+                f"[{format_value(low)}, {format_value(high)}] {self.unit}"
+            ).rstrip()
+        self.target.setStyleSheet("background-color: #ffcdd2;" if problem else "")
+        self.target.setToolTip(problem)
+        return problem
 
     def position_text(self) -> str:
         """Return the displayed position ("12.345 deg")."""
@@ -360,15 +396,8 @@ class ShutterPanel(ObjectPanel):
         """
         self.runner.run(f"close {self.title()}", self.hardware_object.close)
 
-    def _on_state(self, state: HardwareObjectState) -> None:
-        self._show(state, self.hardware_object.get_shutter_state())
-
-    def _on_shutter_state(self, name: str) -> None:
-        self._show(self.hardware_object.get_state(), name)
-
-    def _show(self, state: HardwareObjectState, name: str) -> None:
-        self.state_label.setText(str(name))
-        self.state_label.setStyleSheet(state_style(state_colour(state, str(name))))
+    def _on_shutter_state(self, _name: str) -> None:
+        self.show_state(self.hardware_object.get_state())
 
 
 class MachineInfoPanel(ObjectPanel):
@@ -381,7 +410,6 @@ class MachineInfoPanel(ObjectPanel):
         parent: QtWidgets.QWidget | None = None,
     ) -> None:
         super().__init__(obj, actions, parent)
-        self._connected = True
         self.current_label = QtWidgets.QLabel(NO_VALUE)
         self.current_label.setObjectName("current")
         font = self.current_label.font()
@@ -414,13 +442,9 @@ class MachineInfoPanel(ObjectPanel):
         self.current_label.setText(NO_VALUE if current is None else f"{text} mA")
 
     def _on_connection(self, connected: bool) -> None:
-        self._connected = connected
         show_connected(self.current_label, connected)
         show_connected(self.message_label, connected)
         self._on_state(self.hardware_object.get_state())
-
-    def _on_state(self, state: HardwareObjectState) -> None:
-        self.show_state(state, "" if self._connected else "DISCONNECTED")
 
     def _on_message(self, message: Any) -> None:
         self.message_label.setText(str(message or ""))
@@ -468,7 +492,7 @@ class GenericPanel(ObjectPanel):
             row += 1
         self.follow(obj, "stateChanged", self._on_state)
 
-    def show_state(self, state: HardwareObjectState, name: str = "") -> None:
+    def show_state(self, state: HardwareObjectState, name: str | None = None) -> None:
         """Show ``state``; the badge is hidden while it is UNKNOWN.
 
         Plain objects and equipment often never set a state: their channels

@@ -12,6 +12,7 @@ from HardwareRepository.BaseHardwareObjects import HardwareObject
 
 from ._actions import ActionRunner
 from ._plotpanel import PlotPanel
+from ._record import add_record_bar
 from ._status import ConnectionStatus
 from .panels import (
     GenericPanel,
@@ -37,10 +38,11 @@ class BeamlineWindow(QtWidgets.QMainWindow):
     """A main window showing hardware objects live, with their controls.
 
     One panel per object (see :mod:`HardwareRepository.gui.panels`), a live
-    plot of the machine current or a motor position, and a status line: its
-    permanent part lists objects with disconnected channels and objects that
-    failed to load; failures of button actions appear in it for a while (and
-    in the ``HardwareRepository.gui`` log with their traceback).
+    plot (pyqtgraph: several quantities, zoom, pan, stale spans shaded), and a
+    status line: its permanent part lists objects with disconnected channels
+    and objects that failed to load; failures of button actions appear in it
+    for a while (and in the ``HardwareRepository.gui`` log with their
+    traceback).
 
     .. important:: Build and use it in the GUI thread after
        ``HardwareRepository.qtloop.install(app)``, with hardware objects
@@ -94,6 +96,7 @@ class BeamlineWindow(QtWidgets.QMainWindow):
         scroll.setWidget(grid_widget)
 
         self.plot_panel = PlotPanel(self.objects, span=plot_span)
+        self.record_bar = add_record_bar(self.plot_panel)
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         splitter.addWidget(scroll)
         splitter.addWidget(self.plot_panel)
@@ -167,6 +170,7 @@ class BeamlineWindow(QtWidgets.QMainWindow):
         self.runner.stop()
         for panel in self.panels.values():
             panel.detach()
+        self.record_bar.detach()
         self.plot_panel.detach()
         self.connection_status.detach()
 

@@ -7,9 +7,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ResolvedChannel", "resolve_channels"]
+__all__ = ["ResolvedChannel", "control_system_units", "resolve_channels"]
 
 log = logging.getLogger("HardwareRepository.recording")
+
+#: seconds to wait for a channel's configuration (its units)
+_INFO_TIMEOUT = 1.0
 
 
 @dataclass
@@ -48,18 +51,36 @@ def _split(name: str, repository: Any) -> tuple[str, str]:
     return head, tail
 
 
-def _units(obj: Any, item: str, explicit: Mapping[str, str], name: str) -> str:
+def _units(obj: Any, channel: Any, explicit: Mapping[str, str], name: str) -> str:
+    """Return the units: given, a motor's unit, or the control system's."""
     if name in explicit:
         return explicit[name]
-    if item == "position":
-        get_unit = getattr(obj, "get_unit", None)
-        if callable(get_unit):
-            try:
-                return str(get_unit() or "")
-            except Exception:
-                log.debug("%s: get_unit() failed", name, exc_info=True)
-        return str(obj.get_property("unit", "") or "")
-    return ""
+    try:
+        if channel.name() == "position":
+            get_unit = getattr(obj, "get_unit", None)
+            unit = get_unit() if callable(get_unit) else obj.get_property("unit")
+            if unit:
+                return str(unit)
+    except Exception:
+        log.info("%s: its units are not known", name, exc_info=True)
+    return control_system_units(channel, name)
+
+
+def control_system_units(channel: Any, name: str) -> str:
+    """Return the units the control system gives for a connected channel, or ``""``.
+
+    Asks Tango attributes for their configuration (waiting at most 1 s,
+    cooperatively); other channel types have no units to give.
+    """
+    get_info = getattr(channel, "get_info", None)
+    if get_info is None or not channel.is_connected():
+        return ""
+    try:
+        unit = str(get_info(timeout=_INFO_TIMEOUT).unit or "")
+    except Exception:
+        log.info("%s: its units are not known", name, exc_info=True)
+        return ""
+    return "" if unit.lower() == "no unit" else unit
 
 
 def resolve_channels(
@@ -100,7 +121,7 @@ def resolve_channels(
                     f"(channels: {known})"
                 )
             resolved.append(
-                ResolvedChannel(name, channel, _units(obj, item, explicit, name))
+                ResolvedChannel(name, channel, _units(obj, channel, explicit, name))
             )
         except Exception as exc:
             problem = " ".join(f"{type(exc).__name__}: {exc}".split())

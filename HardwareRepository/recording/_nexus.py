@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime
 import enum
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -336,6 +336,13 @@ class NexusLogFile:
         """Buffer a connection change of channel ``index`` at wall-clock ``wall``."""
         self.channels[index].connections.append((wall - self.start_wall, connected))
 
+    def set_units(self, index: int, units: str) -> None:
+        """Give channel ``index``'s values ``units`` (learnt after the start)."""
+        log = self.channels[index]
+        log.layout.units = units
+        if log.value is not None:
+            log.value.attrs["units"] = units
+
     def set_dropped(self, index: int, count: int) -> None:
         """Record how many events of channel ``index`` the queue dropped so far."""
         self.channels[index].dropped_count = count
@@ -359,8 +366,12 @@ class NexusLogFile:
         """Return how many samples of channel ``index`` are written."""
         return self.channels[index].written
 
-    def flush(self) -> None:
+    def flush(self, pause: Callable[[], None] | None = None) -> None:
         """Write every buffered sample and make it visible to readers.
+
+        Args:
+            pause: called between two channels' writes, to let other
+                greenlets or threads run during a long flush.
 
         Raises:
             OSError: the write failed (a full disk): the file is left as it
@@ -368,6 +379,8 @@ class NexusLogFile:
         """
         for log in self.channels:
             self._write_channel(log)
+            if pause is not None:
+                pause()
         if self.swmr and not self._swmr_started:
             for log in self.channels:
                 if log.value is None:
@@ -385,30 +398,59 @@ class NexusLogFile:
         if samples:
             if log.value is None:
                 log.layout_value(samples[0][1])
-            times, values, qualities = [], [], []
-            for stamp, value, quality in samples:
-                try:
-                    values.append(log.convert(value))
-                except (TypeError, ValueError, OverflowError) as exc:
-                    log.rejected_count += 1
-                    if log.rejected_count == 1:
-                        self.warn(
-                            f"{log.layout.name}: a value was not recorded ({exc}); "
-                            "rejected_samples counts them"
-                        )
-                    continue
-                times.append(stamp)
-                qualities.append(quality)
-            if values:
-                assert log.value is not None  # laid out above
-                _append(
-                    log.value,
-                    numpy.stack(values) if log.kind is _Kind.ARRAY else values,
-                )
-                _append(log.time, times)
-                _append(log.quality, numpy.asarray(qualities, dtype=numpy.uint8))
-                log.written += len(values)
-            log.rejected[()] = log.rejected_count
+            if not (log.kind is _Kind.SCALAR and self._write_scalars(log, samples)):
+                self._write_one_by_one(log, samples)
+        self._write_connections(log)
+
+    def _write_one_by_one(
+        self, log: _ChannelLog, samples: list[tuple[float, Any, int]]
+    ) -> None:
+        """Convert each sample on its own; count and warn about the misfits."""
+        times, values, qualities = [], [], []
+        for stamp, value, quality in samples:
+            try:
+                values.append(log.convert(value))
+            except (TypeError, ValueError, OverflowError) as exc:
+                log.rejected_count += 1
+                if log.rejected_count == 1:
+                    self.warn(
+                        f"{log.layout.name}: a value was not recorded ({exc}); "
+                        "rejected_samples counts them"
+                    )
+                continue
+            times.append(stamp)
+            qualities.append(quality)
+        if values:
+            assert log.value is not None  # laid out above
+            _append(
+                log.value,
+                numpy.stack(values) if log.kind is _Kind.ARRAY else values,
+            )
+            _append(log.time, times)
+            _append(log.quality, numpy.asarray(qualities, dtype=numpy.uint8))
+            log.written += len(values)
+        log.rejected[()] = log.rejected_count
+
+    @staticmethod
+    def _write_scalars(log: _ChannelLog, samples: list[tuple[float, Any, int]]) -> bool:
+        """Write numbers in one go; ``False`` if one of them needs a closer look."""
+        if any(isinstance(s[1], (str, bytes, numpy.ndarray)) for s in samples):
+            return False
+        try:
+            values = numpy.asarray([s[1] for s in samples])
+            if not numpy.can_cast(values.dtype, log.dtype, casting="same_kind"):
+                return False
+            values = values.astype(log.dtype)
+        except (TypeError, ValueError, OverflowError):
+            return False
+        assert log.value is not None  # laid out by the caller
+        _append(log.value, values)
+        _append(log.time, numpy.fromiter((s[0] for s in samples), numpy.float64))
+        _append(log.quality, numpy.fromiter((s[2] for s in samples), numpy.uint8))
+        log.written += len(samples)
+        return True
+
+    def _write_connections(self, log: _ChannelLog) -> None:
         connections, log.connections = log.connections, []
         if connections:
             _append(log.connection_time, [stamp for stamp, _ in connections])

@@ -7,7 +7,10 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ._channels import ResolvedChannel, resolve_channels
+import gevent
+
+from ..bridge import AsyncResult
+from ._channels import ResolvedChannel, control_system_units, resolve_channels
 from ._nexus import (
     ChannelLayout,
     DiskSpaceError,
@@ -19,13 +22,18 @@ from ._subscriber import Mode, Subscriber, SubscriberState
 
 __all__ = ["ChannelRecorder"]
 
+# the kinds of the events queued for the file
 _VALUE = 0
 _CONNECTION = 1
+_UNITS = 2
+_WARNING = 3
 
 #: no recording starts below this much free space (bytes)
 MIN_FREE_BYTES = 200 * 1000**2
 #: a warning is recorded below this much free space (bytes)
 WARN_FREE_BYTES = 1000**3
+#: seconds to wait for a units request still running when the recording stops
+_UNITS_TIMEOUT = 5.0
 #: the longest time between two flushes (seconds)
 MAX_FLUSH_INTERVAL = 0.5
 
@@ -125,6 +133,10 @@ class ChannelRecorder(Subscriber):
         self._channel_received = [0] * len(self._recorded)
         self._channel_dropped = [0] * len(self._recorded)
         self._receivers: list[tuple[Any, Any, Any]] = []
+        # owning thread only
+        self._was_connected = [False] * len(self._recorded)
+        self._units_asked: set[int] = set()
+        self._unit_requests: list[AsyncResult[None]] = []
         self._file: NexusLogFile | None = None
         self._start_wall = 0.0
         self._low_space_warned = False
@@ -218,15 +230,21 @@ class ChannelRecorder(Subscriber):
                 self._on_connection(index, connected, time.time())
 
             self._receivers.append((channel, on_update, on_connection))
-            self._on_connection(index, channel.is_connected(), now)
+            connected = channel.is_connected()
+            self._was_connected[index] = connected
+            self._receive((index, _CONNECTION, connected, now, ""), droppable=False)
             channel.connect_signal("connectionStateChanged", on_connection, weak=False)
             channel.connect_signal("update", on_update, weak=False)
+            if connected:
+                self._learn_units(index)
 
     def _unsubscribe(self) -> None:
         for channel, on_update, on_connection in self._receivers:
             channel.disconnect_signal("update", on_update)
             channel.disconnect_signal("connectionStateChanged", on_connection)
         self._receivers.clear()
+        for request in self._unit_requests:  # each waits 1 s at most
+            request.wait(_UNITS_TIMEOUT)
 
     def _on_value(self, index: int, channel: Any, value: Any) -> None:
         stamp = channel.timestamp if channel.timestamp is not None else time.time()
@@ -237,13 +255,34 @@ class ChannelRecorder(Subscriber):
             self._channel_dropped[index] += 1
 
     def _on_connection(self, index: int, connected: bool, wall: float) -> None:
-        if not connected:
+        was_connected, self._was_connected[index] = (
+            self._was_connected[index],
+            connected,
+        )
+        if was_connected and not connected:
             when = time.strftime("%H:%M:%S", time.localtime(wall))
-            self.warnings.append(
-                f"{self._recorded[index].name}: disconnected at {when}"
-            )
+            message = f"{self._recorded[index].name}: disconnected at {when}"
+            self.warnings.append(message)
+            self._receive((index, _WARNING, message, wall, ""), droppable=False)
         # A connection change is never dropped: without it a gap would not show.
         self._receive((index, _CONNECTION, connected, wall, ""), droppable=False)
+        if connected:
+            self._learn_units(index)
+
+    def _learn_units(self, index: int) -> None:
+        """Ask the control system for the units of a channel that has none yet."""
+        item = self._recorded[index]
+        if item.units or index in self._units_asked:
+            return
+        self._units_asked.add(index)
+        self._unit_requests.append(self._launcher.apply_async(self._fetch_units, index))
+
+    def _fetch_units(self, index: int) -> None:
+        item = self._recorded[index]
+        units = control_system_units(item.channel, item.name)
+        if units and not self._stop_requested.is_set():
+            item.units = units
+            self._receive((index, _UNITS, units, time.time(), ""), droppable=False)
 
     def _consume(self, events: list[Any]) -> None:
         file = self._file
@@ -251,12 +290,12 @@ class ChannelRecorder(Subscriber):
         for index, kind, payload, wall, quality in events:
             if kind == _VALUE:
                 file.add_sample(index, wall, payload, quality)
-            else:
+            elif kind == _CONNECTION:
                 file.add_connection(index, wall, payload)
-                if not payload:
-                    file.warn(
-                        f"{self._recorded[index].name}: disconnected (gap recorded)"
-                    )
+            elif kind == _UNITS:
+                file.set_units(index, payload)
+            else:
+                file.warn(f"{payload} (gap recorded)")
 
     def _tick(self) -> None:
         file = self._file
@@ -278,7 +317,15 @@ class ChannelRecorder(Subscriber):
             message = f"{self.path}: only {free / 1e6:.0f} MB free"
             self.warnings.append(message)
             file.warn(message)
-        file.flush()
+        file.flush(pause=self._pause)
+
+    def _pause(self) -> None:
+        # Between two channels of a flush: let the owning thread's greenlets
+        # run (concurrent mode) or hand the GIL over (parallel mode).
+        if self.mode == "concurrent":
+            gevent.sleep(0)
+        else:
+            time.sleep(0)
 
     def _finish(self, state: SubscriberState, reason: str) -> None:
         file = self._file

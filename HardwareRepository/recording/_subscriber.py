@@ -34,8 +34,11 @@ __all__ = ["Subscriber", "SubscriberError", "SubscriberState"]
 
 log = logging.getLogger("HardwareRepository.recording")
 
-#: events handed to :meth:`Subscriber._consume` at most at once
-_BATCH = 1000
+#: events handed to :meth:`Subscriber._consume` at most at once (the
+#: concurrent consumer yields to the other greenlets between two batches)
+_BATCH = 200
+#: seconds the consumer lets events gather after a batch that did not fill up
+_LINGER = 0.01
 #: seconds the consumer waits for the listener to unsubscribe before finishing
 _UNSUBSCRIBE_TIMEOUT = 10.0
 
@@ -396,7 +399,10 @@ class Subscriber:
                 next_tick = time.monotonic() + self.tick
             if ended:
                 return
-            if self.mode == "concurrent":
+            if len(batch) < _BATCH:
+                # Let events gather: one wake-up per batch, not per event.
+                gevent.sleep(_LINGER)
+            elif self.mode == "concurrent":
                 gevent.sleep(0)  # let the owning thread's other greenlets run
 
     def _next_batch(self, timeout: float) -> tuple[list[Any], bool]:

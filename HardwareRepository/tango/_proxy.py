@@ -9,6 +9,7 @@ from typing import Any
 
 import tango
 from gevent.monkey import get_original
+from greenlet import getcurrent
 
 from ..bridge import AsyncResult, get_hub_if_exists
 from ..Command.Tango import WorkerPool
@@ -196,8 +197,23 @@ class DeviceProxy:
         result: AsyncResult[Any] = AsyncResult(name=f"{self._name}: {label}")
         if kwargs:
             func = functools.partial(func, **kwargs)
-        self._pool.submit(func, *args, result=result)
+        hub = get_hub_if_exists()
+        if wait and hub is not None and getcurrent() is not hub:
+            # A greenlet about to wait: hand the call to the worker from the
+            # hub, just before the hub goes to sleep and lets go of the GIL,
+            # rather than now (measured: 6-7 us less per round trip).
+            hub.loop.run_callback(self._submit, func, args, result)
+        else:
+            self._pool.submit(func, *args, result=result)
         return self._finish(result, label, wait, timeout)
+
+    def _submit(
+        self, func: Callable[..., Any], args: tuple[Any, ...], result: AsyncResult[Any]
+    ) -> None:
+        try:
+            self._pool.submit(func, *args, result=result)
+        except BaseException as exc:  # the pool was shut down meanwhile
+            result.set_exception(exc)
 
     def _finish(
         self, result: AsyncResult[Any], label: str, wait: bool, timeout: float | None

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -35,6 +36,23 @@ def test_gui_without_a_working_qt_platform_falls_back_to_the_table():
     assert "--no-gui" in reasons[0]
     assert "/diff-omega" in proc.stdout
     assert "not connected" in proc.stdout
+
+
+@pytest.mark.slow
+def test_demo_without_a_working_qt_platform_falls_back_to_the_table():
+    from HardwareRepository.demo.servers import DEMO_HOST, DEMO_PORT
+
+    with socket.socket() as sock:
+        if sock.connect_ex((DEMO_HOST, DEMO_PORT)) == 0:
+            pytest.skip(f"a demo is running on port {DEMO_PORT}")
+    proc = hwr(
+        "demo", "--duration", "3", timeout=120, DISPLAY=":987", QT_QPA_PLATFORM="xcb"
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stderr.count("no window (Qt cannot start") == 1, proc.stderr
+    assert "/machine-info" in proc.stdout
+    assert "mA" in proc.stdout
+    assert "demo stopped" in proc.stdout
 
 
 # -- hwr check on the default configuration ---------------------------------------
@@ -118,6 +136,32 @@ def test_json_output_for_scripts(demo_config):
     assert data["native_state"] == "ON"
     assert data["channels"]["position"]["unit"] == "keV"
     assert data["channels"]["position"]["value"] == pytest.approx(12.4)
+
+
+def test_get_shows_a_shutter_state_as_every_view_does(demo_config):
+    proc = hwr("--config", str(demo_config), "get", "safety-shutter")
+    assert proc.returncode == 0, proc.stderr
+    # Not Tango's raw "CLOSE": the state with the shutter's own word beside it.
+    assert proc.stdout.split() == ["state", "READY", "(CLOSED)"]
+
+
+def test_monitor_with_json_prints_one_document_per_update(demo_config):
+    proc = hwr(
+        "--config",
+        str(demo_config),
+        "--json",
+        "monitor",
+        "machine-info.current",
+        "--duration",
+        "1.5",
+    )
+    assert proc.returncode == 0, proc.stderr
+    updates = [json.loads(line) for line in proc.stdout.splitlines()]
+    values = [u for u in updates if "value" in u]
+    assert len(values) >= 2, proc.stdout
+    assert {u["unit"] for u in values} == {"mA"}
+    times = [u["time"] for u in updates]
+    assert times == sorted(times)
 
 
 def test_list_shows_channels_commands_and_units(demo_config):

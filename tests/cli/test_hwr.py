@@ -64,7 +64,7 @@ def test_get_set_and_call_on_real_servers(demo_config):
     proc = hwr("--config", str(demo_config), "set", "sample-x.velocity", "0.25")
     assert proc.returncode == 0, proc.stderr
     proc = hwr("--config", str(demo_config), "get", "sample-x.velocity")
-    assert float(proc.stdout) == pytest.approx(0.25)
+    assert proc.stdout.split() == ["0.25", "mm/s"]
 
     # A command without a reply prints nothing (not "None").
     proc = hwr("--config", str(demo_config), "call", "diff-phi.stop")

@@ -342,12 +342,12 @@ def test_worker_process_bind_makes_the_executor_in_the_child():
 
 
 def test_worker_process_keep_alive_outlives_the_idle_timeout():
-    process = WorkerProcess(timeout=0.5, keepalive=0.1)
+    process = WorkerProcess(timeout=1.0, keepalive=0.1)
     try:
         pid = process.command(compat_jobs.getpid)
-        # Ten keep-alives and nothing else: well past the idle timeout.
+        # Fifteen keep-alives and nothing else: well past the idle timeout.
         start = process.keepalives
-        _wait_until(lambda: process.keepalives >= start + 10)
+        _wait_until(lambda: process.keepalives >= start + 15)
         assert process.isAlive()
         assert process.command(compat_jobs.getpid) == pid
     finally:

@@ -201,3 +201,73 @@ def test_close_drops_every_subscription(url):
     finally:
         plain.close()
     assert len(counts.values) == seen
+
+
+def test_callbacks_run_in_the_hub_of_the_subscribing_thread(dev):
+    from HardwareRepository.bridge import Thread
+
+    counts = Counts()
+    other = Thread(name="subscriber")
+    other.start(timeout=10)
+    try:
+        ident = other.apply(native.get_ident, timeout=10)
+        event_id = other.apply(dev.subscribe_event, "Count", CHANGE, counts, timeout=20)
+        start = dev.read_attribute("Count").value
+        counts.wait_for(start)
+        dev.command_inout("PushCount", 300)
+        counts.wait_for(start + 300)
+        other.apply(dev.unsubscribe_event, event_id, timeout=20)
+    finally:
+        other.stop(timeout=10)
+    assert counts.threads == {ident}
+    assert ident != native.get_ident()
+    assert counts.values[-300:] == list(range(start + 1, start + 301))
+
+
+def test_an_unsubscribed_callback_is_not_kept_alive(dev):
+    import gc
+    import weakref
+
+    class Listener:
+        def __init__(self) -> None:
+            self.counts = Counts()
+
+        def push_event(self, event: tango.EventData) -> None:
+            self.counts(event)
+
+    listener = Listener()
+    event_id = dev.subscribe_event("Count", CHANGE, listener)
+    listener.counts.wait_for(0)
+    dev.unsubscribe_event(event_id)
+    gone = weakref.ref(listener)
+    del listener
+    gc.collect()
+    # PyTango holds the subscription's callback object for a minute (#185).
+    assert gone() is None
+
+
+def test_nothing_is_kept_per_event(dev):
+    import collections
+    import gc
+
+    def live_objects() -> collections.Counter[str]:
+        gc.collect()
+        return collections.Counter(type(obj).__name__ for obj in gc.get_objects())
+
+    counts = Counts()
+    event_id = dev.subscribe_event("Count", CHANGE, counts)
+    try:
+        start = dev.read_attribute("Count").value
+        counts.wait_for(start)
+        for storm in range(1, 6):
+            dev.command_inout("PushCount", 2000)
+            counts.wait_for(start + storm * 2000)
+            counts.values.clear()  # the test's own record of the values
+            if storm == 2:  # the first storms warm up (lazy imports, caches)
+                before = live_objects()
+        after = live_objects()
+    finally:
+        dev.unsubscribe_event(event_id)
+    # 6000 events went through between the two counts.
+    grown = {name: n - before[name] for name, n in after.items() if n > before[name]}
+    assert all(n < 60 for n in grown.values()), grown

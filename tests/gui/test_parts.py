@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy
 import pytest
 import tango
-from qtpy import QtCore
+from qtpy import QtCore, QtGui, QtWidgets
 
 from HardwareRepository import qtloop
 from HardwareRepository.BaseHardwareObjects import HardwareObjectState
@@ -109,7 +109,7 @@ def test_a_failing_button_reports_in_the_status_line_and_the_log(
         panel = window.panel("sim-motor")
         assert isinstance(panel, MotorPanel)
         assert panel.position_text() == "1.500 mm"
-        assert panel.state_text() == "READY"
+        assert panel.state_text() == "READY (ON)"
         qtbot.mouseClick(panel.stop_button, QtCore.Qt.LeftButton)
         qtbot.waitUntil(lambda: window.message_text() != "", timeout=WAIT_MS)
         assert window.message_text() == (
@@ -171,28 +171,85 @@ def test_history_keeps_the_last_span_seconds():
         History(span=0)
 
 
-def test_live_plot_draws_points_and_nothing(qapp, qtbot):
-    plot = LivePlot(span=5.0)
+def test_history_records_stale_spans_and_breaks_the_line_there():
+    history = History(span=100.0)
+    history.add(1.0, when=10.0)
+    history.add(2.0, when=11.0)
+    history.set_connected(False, when=11.5)
+    history.set_connected(False, when=11.7)  # still the same span
+    assert not history.is_connected()
+    history.set_connected(True, when=13.0)
+    history.add(3.0, when=13.5)
+    assert history.stale_spans() == [(11.5, 13.0)]
+    x, y = history.arrays()
+    assert list(y[:2]) == [1.0, 2.0]
+    assert numpy.isnan(y[2])  # the gap: no line across the stale span
+    assert y[3] == 3.0
+    assert x[1] < x[2] < x[3]
+    assert x[0] == pytest.approx(10.0 + (time.time() - time.monotonic()), abs=1.0)
+
+
+def test_live_plot_draws_several_curves_with_stale_spans(qapp, qtbot):
+    plot = LivePlot(span=30.0)
     qtbot.addWidget(plot)
-    plot.resize(300, 160)
-    empty = plot.grab().toImage()
+    plot.resize(400, 200)
+    plot.show()
     now = time.monotonic()
+    current, phi = History(60.0), History(60.0)
     for i in range(20):
-        plot.add_point(190.0 + i, when=now - 4.0 + i * 0.2)
-    drawn = plot.grab().toImage()
-    assert empty.size() == drawn.size()
-    assert empty != drawn
-    line = plot.LINE.rgb()
-    assert any(
-        drawn.pixel(x, y) == line
-        for x in range(drawn.width())
-        for y in range(drawn.height())
+        current.add(190.0 + i, when=now - 10.0 + i * 0.5)
+        phi.add(float(i), when=now - 10.0 + i * 0.5)
+    phi.set_connected(False, when=now - 2.0)
+    plot.show_history("current", current, "Machine: current [mA]")
+    plot.show_history("phi", phi, "Phi: position [deg]")
+    assert plot.shown() == ["current", "phi"]
+    x, y = plot.curve_data("current")
+    assert len(x) == 20
+    assert list(y) == [190.0 + i for i in range(20)]
+    assert plot.curve_colour("current") != plot.curve_colour("phi")
+    ((start, end),) = plot.stale_regions("phi")
+    wall = time.time() - time.monotonic()
+    assert start == pytest.approx(now - 2.0 + wall)
+    assert end >= start
+    assert plot.stale_regions("current") == []
+    # Following: the time axis ends now, a span wide.
+    low, high = plot.plot_item.getViewBox().viewRange()[0]
+    assert high - low == pytest.approx(30.0, rel=0.05)
+    assert high == pytest.approx(time.monotonic() + wall, abs=2.0)
+
+    plot.hide_history("current")
+    assert plot.shown() == ["phi"]
+
+
+def test_live_plot_zoom_stops_following_and_follow_resumes(qapp, qtbot):
+    plot = LivePlot(span=30.0)
+    qtbot.addWidget(plot)
+    plot.resize(400, 200)
+    plot.show()
+    qtbot.waitExposed(plot)
+    history = History(60.0)
+    history.add(1.0)
+    plot.show_history("x", history)
+    viewport = plot.view.viewport()
+    centre = QtCore.QPointF(viewport.width() / 2, viewport.height() / 2)
+    wheel = QtGui.QWheelEvent(
+        centre,
+        viewport.mapToGlobal(centre.toPoint()),
+        QtCore.QPoint(0, 0),
+        QtCore.QPoint(0, 240),
+        QtCore.Qt.NoButton,
+        QtCore.Qt.NoModifier,
+        QtCore.Qt.NoScrollPhase,
+        False,
     )
-    assert not any(
-        empty.pixel(x, y) == line
-        for x in range(empty.width())
-        for y in range(empty.height())
-    )
+    QtWidgets.QApplication.sendEvent(viewport, wheel)
+    assert not plot.following()
+    low, high = plot.plot_item.getViewBox().viewRange()[0]
+    assert high - low < 29.0  # zoomed in
+    plot.follow()
+    assert plot.following()
+    low, high = plot.plot_item.getViewBox().viewRange()[0]
+    assert high - low == pytest.approx(30.0, rel=0.05)
 
 
 @pytest.mark.parametrize(
@@ -202,13 +259,25 @@ def test_live_plot_draws_points_and_nothing(qapp, qtbot):
         (HardwareObjectState.BUSY, "MOVING", "#fdd835"),
         (HardwareObjectState.WARNING, "ALARM", "#fb8c00"),
         (HardwareObjectState.FAULT, "", "#e53935"),
-        (HardwareObjectState.OFF, "", "#9e9e9e"),
-        (HardwareObjectState.UNKNOWN, "DISCONNECTED", "#9e9e9e"),
+        (HardwareObjectState.OFF, "", "#78909c"),
+        (HardwareObjectState.UNKNOWN, "", "#bdbdbd"),
+        (HardwareObjectState.UNKNOWN, "DISCONNECTED", "#a1887f"),
         (HardwareObjectState.READY, "ALARM", "#fb8c00"),
+        (HardwareObjectState.READY, "OPEN", "#4caf50"),
+        (HardwareObjectState.READY, "CLOSED", "#64b5f6"),
     ],
 )
 def test_state_colours(state, name, colour):
     assert state_colour(state, name) == colour
+
+
+def test_different_states_have_different_colours():
+    shown = [(state, "") for state in HardwareObjectState] + [
+        (HardwareObjectState.READY, "CLOSED"),
+        (HardwareObjectState.UNKNOWN, "DISCONNECTED"),
+    ]
+    colours = [state_colour(state, name) for state, name in shown]
+    assert len(set(colours)) == len(colours), dict(zip(shown, colours, strict=True))
 
 
 @pytest.mark.parametrize(
@@ -243,43 +312,126 @@ SIM_MACHINE = """\
 """
 
 
-def test_panels_grey_the_last_value_while_not_connected(
-    qt_hub, qtbot, sim_config, slot_errors
-):
-    # The window must never show a stale value as a live one.
+@pytest.fixture
+def machine_window(qt_hub, sim_config, slot_errors):
+    """The window on a simulated motor, machine and thing; closed afterwards."""
     (sim_config / "machine.xml").write_text(SIM_MACHINE)
     repository = HardwareRepository(str(sim_config))
     repository.load_all()
     window = BeamlineWindow.from_repository(repository)
+    yield window, repository
+    window.close()
+    repository.shutdown()
+    assert slot_errors() == []
+
+
+def test_panels_grey_the_last_value_while_not_connected(machine_window):
+    # The window must never show a stale value as a live one.
+    window, repository = machine_window
+    motor = window.panel("sim-motor")
+    machine = window.panel("machine")
+    assert motor.position_label.styleSheet() == ""
+    assert machine.current_label.text() == "199.50 mA"
+    assert machine.current_label.styleSheet() == ""
+    assert machine.state_text() == "READY"
+
+    motor_obj = repository.get_hardware_object("sim-motor")
+    motor_obj.position_channel.set_connected(False)
+    assert motor.state_text() == "UNKNOWN (DISCONNECTED)"
+    assert motor.position_text() == "1.500 mm"
+    assert "gray" in motor.position_label.styleSheet()
+    assert "not connected" in motor.position_label.toolTip()
+
+    machine_obj = repository.get_hardware_object("machine")
+    machine_obj.current_channel.set_connected(False)
+    assert machine.state_text() == "UNKNOWN (DISCONNECTED)"
+    assert "gray" in machine.current_label.styleSheet()
+    assert "not connected" in machine.current_label.toolTip()
+
+    machine_obj.current_channel.set_connected(True)
+    machine_obj.current_channel.update(198.25)
+    assert machine.current_label.text() == "198.25 mA"
+    assert machine.current_label.styleSheet() == ""
+    assert machine.state_text() == "READY"
+    motor_obj.position_channel.set_connected(True)
+    assert motor.position_label.styleSheet() == ""
+
+
+SIM_LIMITED_MOTOR = """\
+<device class="TangoMotor">
+  <username>Omega</username>
+  <unit>deg</unit>
+  <channel type="sim" name="position" value="0.0">Position</channel>
+  <channel type="sim" name="state" value="ON">State</channel>
+  <channel type="sim" name="low_limit" value="-360.0">LowLimit</channel>
+  <channel type="sim" name="high_limit" value="360.0">HighLimit</channel>
+  <command type="sim" name="stop">Stop</command>
+</device>
+"""
+
+
+def test_a_typed_target_beyond_the_limits_is_refused_not_truncated(
+    qt_hub, qtbot, tmp_path, slot_errors
+):
+    # Issue #18: a box limited to [-360, 360] turned a typed 500 into 50 and
+    # moved there.
+    (tmp_path / "omega.xml").write_text(SIM_LIMITED_MOTOR)
+    repository = HardwareRepository(str(tmp_path))
+    repository.load_all()
+    window = BeamlineWindow.from_repository(repository)
     try:
-        motor = window.panel("sim-motor")
-        machine = window.panel("machine")
-        assert motor.position_label.styleSheet() == ""
-        assert machine.current_label.text() == "199.50 mA"
-        assert machine.current_label.styleSheet() == ""
-        assert machine.state_text() == "READY"
+        panel = window.panel("omega")
+        assert panel.limits_label.text() == "limits -360 … 360 deg"
+        editor = panel.target.lineEdit()
+        editor.selectAll()
+        qtbot.keyClicks(editor, "500")
+        qtbot.keyClick(editor, QtCore.Qt.Key_Return)
+        assert panel.target.value() == 500.0
+        assert "background-color" in panel.target.styleSheet()
+        qtbot.mouseClick(panel.move_button, QtCore.Qt.LeftButton)
+        assert window.message_text() == (
+            "move Omega refused: 500.000 deg is out of limits [-360, 360] deg"
+        )
+        assert window.runner.running == 0
+        omega = repository.get_hardware_object("omega")
+        assert omega.position_channel.get_value() == 0.0
 
-        motor_obj = repository.get_hardware_object("sim-motor")
-        motor_obj.position_channel.set_connected(False)
-        assert motor.state_text() == "DISCONNECTED"
-        assert motor.position_text() == "1.500 mm"
-        assert "gray" in motor.position_label.styleSheet()
-        assert "not connected" in motor.position_label.toolTip()
-
-        machine_obj = repository.get_hardware_object("machine")
-        machine_obj.current_channel.set_connected(False)
-        assert machine.state_text() == "DISCONNECTED"
-        assert "gray" in machine.current_label.styleSheet()
-        assert "not connected" in machine.current_label.toolTip()
-
-        machine_obj.current_channel.set_connected(True)
-        machine_obj.current_channel.update(198.25)
-        assert machine.current_label.text() == "198.25 mA"
-        assert machine.current_label.styleSheet() == ""
-        assert machine.state_text() == "READY"
-        motor_obj.position_channel.set_connected(True)
-        assert motor.position_label.styleSheet() == ""
+        editor.selectAll()
+        qtbot.keyClicks(editor, "50")
+        qtbot.keyClick(editor, QtCore.Qt.Key_Return)
+        assert panel.target.styleSheet() == ""
+        qtbot.mouseClick(panel.move_button, QtCore.Qt.LeftButton)
+        qtbot.waitUntil(lambda: panel.position_text() == "50.000 deg", timeout=WAIT_MS)
     finally:
         window.close()
         repository.shutdown()
     assert slot_errors() == []
+
+
+def test_the_window_plots_several_sources_and_shades_a_disconnection(
+    machine_window, qtbot
+):
+    window, repository = machine_window
+    panel = window.plot_panel
+    assert panel.source_labels() == ["machine: current", "Sim motor: position"]
+    assert panel.shown_labels() == ["machine: current"]  # the first, at first
+    panel.select("Sim motor: position")
+    assert panel.shown_labels() == ["machine: current", "Sim motor: position"]
+    motor = repository.get_hardware_object("sim-motor")
+    motor.position_channel.update(1.75)
+    qtbot.waitUntil(
+        lambda: list(panel.plot.curve_data("Sim motor: position")[1]) == [1.5, 1.75],
+        timeout=WAIT_MS,
+    )
+    motor.position_channel.set_connected(False)
+    qtbot.waitUntil(
+        lambda: len(panel.plot.stale_regions("Sim motor: position")) == 1,
+        timeout=WAIT_MS,
+    )
+    assert panel.plot.stale_regions("machine: current") == []
+    panel.select("machine: current", shown=False)
+    assert panel.shown_labels() == ["Sim motor: position"]
+    # A clean place for more tools (the recorder's button, for one).
+    extra = QtWidgets.QPushButton("Extra")
+    panel.add_tool(extra)
+    assert panel.tools.indexOf(extra) == 1

@@ -63,7 +63,7 @@ def test_move_a_motor_through_the_window(open_window, demo_config, qtbot, slot_e
     window, repository = open_window(demo_config)
     phi = repository.get_hardware_object("diff-phi")
     panel = window.panel("diff-phi")
-    qtbot.waitUntil(lambda: panel.state_text() == "READY", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: panel.state_text() == "READY (ON)", timeout=WAIT_MS)
     qtbot.waitUntil(lambda: phi.get_value() is not None, timeout=WAIT_MS)
     start = phi.get_value()
     assert panel.position_text() == f"{start:.3f} deg"
@@ -79,18 +79,18 @@ def test_move_a_motor_through_the_window(open_window, demo_config, qtbot, slot_e
 
     def moving() -> bool:
         positions.sample()
-        return states.sample() == "BUSY"
+        return states.sample() == "BUSY (MOVING)"
 
     qtbot.waitUntil(moving, timeout=WAIT_MS)
 
     def arrived() -> bool:
         positions.sample()
-        return states.sample() == "READY" and phi.get_value() == pytest.approx(
+        return states.sample() == "READY (ON)" and phi.get_value() == pytest.approx(
             target, abs=1e-6
         )
 
     qtbot.waitUntil(arrived, timeout=WAIT_MS)
-    assert states.values[-2:] == ["BUSY", "READY"]
+    assert states.values[-2:] == ["BUSY (MOVING)", "READY (ON)"]
     assert panel.position_text() == f"{target:.3f} deg"
     between = [
         float(text.split()[0])
@@ -114,20 +114,23 @@ def test_open_the_shutter_through_the_window(
 ):
     window, repository = open_window(demo_config)
     panel = window.panel("safety-shutter")
-    qtbot.waitUntil(lambda: panel.state_text() in ("OPEN", "CLOSED"), timeout=WAIT_MS)
-    if panel.state_text() == "OPEN":  # left open by an earlier test
+    qtbot.waitUntil(
+        lambda: panel.state_text() in ("READY (OPEN)", "READY (CLOSED)"),
+        timeout=WAIT_MS,
+    )
+    if panel.state_text() == "READY (OPEN)":  # left open by an earlier test
         qtbot.mouseClick(panel.close_button, QtCore.Qt.LeftButton)
-        qtbot.waitUntil(lambda: panel.state_text() == "CLOSED", timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: panel.state_text() == "READY (CLOSED)", timeout=WAIT_MS)
 
     states = Seen(panel.state_text)
     qtbot.mouseClick(panel.open_button, QtCore.Qt.LeftButton)
-    qtbot.waitUntil(lambda: states.sample() == "OPEN", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: states.sample() == "READY (OPEN)", timeout=WAIT_MS)
     shutter = repository.get_hardware_object("safety-shutter")
     assert shutter.get_shutter_state() == "OPEN"
-    assert states.values[0] == "CLOSED"
+    assert states.values[0] == "READY (CLOSED)"
 
     qtbot.mouseClick(panel.close_button, QtCore.Qt.LeftButton)
-    qtbot.waitUntil(lambda: panel.state_text() == "CLOSED", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: panel.state_text() == "READY (CLOSED)", timeout=WAIT_MS)
     assert window.message_text() == ""
     assert slot_errors() == []
 
@@ -182,11 +185,14 @@ def test_screenshot(open_window, demo_config, qtbot, tmp_path, slot_errors):
     )
     shutter = window.panel("safety-shutter")
     phi_panel = window.panel("diff-phi")
-    qtbot.waitUntil(lambda: phi_panel.state_text() == "READY", timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: shutter.state_text() in ("OPEN", "CLOSED"), timeout=WAIT_MS)
-    if shutter.state_text() == "CLOSED":
+    qtbot.waitUntil(lambda: phi_panel.state_text() == "READY (ON)", timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: shutter.state_text() in ("READY (OPEN)", "READY (CLOSED)"),
+        timeout=WAIT_MS,
+    )
+    if shutter.state_text() == "READY (CLOSED)":
         qtbot.mouseClick(shutter.open_button, QtCore.Qt.LeftButton)
-        qtbot.waitUntil(lambda: shutter.state_text() == "OPEN", timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: shutter.state_text() == "READY (OPEN)", timeout=WAIT_MS)
 
     phi = repository.get_hardware_object("diff-phi")
     start = phi.get_value()
@@ -196,7 +202,7 @@ def test_screenshot(open_window, demo_config, qtbot, tmp_path, slot_errors):
     qtbot.mouseClick(phi_panel.move_button, QtCore.Qt.LeftButton)
     qtbot.waitUntil(
         lambda: (
-            phi_panel.state_text() == "BUSY"
+            phi_panel.state_text() == "BUSY (MOVING)"
             and abs(phi.get_value() - start) > 0.6 * abs(target - start)
         ),
         timeout=WAIT_MS,
@@ -209,7 +215,7 @@ def test_screenshot(open_window, demo_config, qtbot, tmp_path, slot_errors):
     assert image.save(str(path)), f"could not write {path}"
     assert path.stat().st_size > 10_000
 
-    qtbot.waitUntil(lambda: phi_panel.state_text() == "READY", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: phi_panel.state_text() == "READY (ON)", timeout=WAIT_MS)
     qtbot.mouseClick(shutter.close_button, QtCore.Qt.LeftButton)
-    qtbot.waitUntil(lambda: shutter.state_text() == "CLOSED", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: shutter.state_text() == "READY (CLOSED)", timeout=WAIT_MS)
     assert slot_errors() == []

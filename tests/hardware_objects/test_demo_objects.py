@@ -127,3 +127,33 @@ def test_machine_info_and_the_beamline_equipment(repo):
             + ", ".join(f"{r}={m.get_state().name}" for r, m in members.items())
         ),
     )
+
+
+def test_a_motor_waits_for_its_first_values(repo):
+    # Issue #18: right after loading, get_value() was None, the state UNKNOWN
+    # and a limit None, with no documented way to wait for them.
+    motor = repo.get_hardware_object("energy")
+    motor.wait_first_values(timeout=20)
+    assert motor.get_value() == pytest.approx(12.4)
+    assert motor.get_state() is HardwareObjectState.READY
+    assert motor.get_limits() == (5.0, 20.0)
+
+
+def test_waiting_for_first_values_that_never_come_names_them(tmp_path):
+    from HardwareRepository.errors import Timeout
+
+    (tmp_path / "stuck.xml").write_text(
+        '<device class="TangoMotor">\n'
+        '  <channel type="sim" name="position" value="1.0">Position</channel>\n'
+        '  <channel type="sim" name="state" value="ON">State</channel>\n'
+        '  <channel type="sim" name="high_limit" connected="False">High</channel>\n'
+        '  <command type="sim" name="stop">Stop</command>\n'
+        "</device>\n"
+    )
+    repository = init_hardware_repository(str(tmp_path))
+    try:
+        motor = repository.get_hardware_object("stuck")
+        with pytest.raises(Timeout, match=r"motor /stuck: no high limit after 0\.2 s"):
+            motor.wait_first_values(timeout=0.2)
+    finally:
+        uninit_hardware_repository()

@@ -15,7 +15,7 @@ import gevent.subprocess
 import h5py
 import numpy
 import pytest
-from conftest import wait_until
+from recording_helpers import wait_until
 
 from HardwareRepository.CommandContainer import ChannelObject, Quality
 from HardwareRepository.recording import (

@@ -7,7 +7,7 @@ import datetime
 import h5py
 import numpy
 import pytest
-from conftest import Collector, wait_until
+from recording_helpers import Collector, wait_until
 
 from HardwareRepository.demo.servers import copy_demo_configuration, demo_devices
 from HardwareRepository.HardwareRepository import (
@@ -109,7 +109,9 @@ def test_a_demo_recording_holds_the_values_the_channels_emitted(repo, tmp_path, 
             expected = collector.stamps[first : first + len(values)]
             assert numpy.allclose(stamps, expected, atol=1e-5), name
         positions = entry["logs/diff-omega.position/value"]
-        assert positions.attrs["units"] == "deg"
+        assert positions.attrs["units"] == "deg"  # the motor's configured unit
+        current_units = entry["logs/machine-info.current/value"].attrs["units"]
+        assert current_units == "mA"  # the Tango attribute's unit
         assert positions[-1] == pytest.approx(target)
         states = {s.decode() for s in entry["logs/diff-omega.state/value"][()]}
         assert "MOVING" in states

@@ -266,3 +266,16 @@ def test_strict_mode_raises_on_first_problem(make_repo):
     assert not repo.has_hardware_object("/missing-ref")
     with pytest.raises(ConfigError, match="malformed XML"):
         repo.load_all()
+
+
+def test_a_configuration_directory_that_does_not_exist_is_an_error(tmp_path):
+    # Issue #18: init_hardware_repository("configuration/nosuchdir") was
+    # accepted silently, every later lookup then failing.
+    from HardwareRepository.HardwareRepository import init_hardware_repository
+
+    missing = tmp_path / "nosuchdir"
+    with pytest.raises(ConfigError, match="does not exist") as info:
+        init_hardware_repository(f"{tmp_path}{os.pathsep}{missing}")
+    assert str(missing) in str(info.value)
+    with pytest.raises(ConfigError, match="no configuration directory"):
+        init_hardware_repository("")

@@ -129,6 +129,31 @@ class Recorder:
                     f"recorded: {self.events[-10:]}"
                 )
 
+    def wait_until_events_flow(
+        self, trigger: Callable[[], Any], timeout: float = 10.0
+    ) -> int:
+        """Call ``trigger()`` until an ``update`` follows it; return the count then.
+
+        A new subscription's first event is read synchronously, but cppTango
+        joins the ZMQ stream a moment later: an event pushed in between is
+        lost. Tests that count events start only once one has come through.
+        """
+        deadline = native.monotonic() + timeout
+        while True:
+            count = len(self.values())
+            self._changed.clear()
+            trigger()
+            wait_until = min(deadline, native.monotonic() + 0.5)
+            while len(self.values()) == count:
+                remaining = wait_until - native.monotonic()
+                if remaining <= 0:
+                    break
+                self._changed.wait(remaining)
+            if len(self.values()) > count:
+                return len(self.values())
+            if native.monotonic() >= deadline:
+                pytest.fail(f"no event came through within {timeout} s")
+
     def first_after(self, signal: str, start: float, predicate=None) -> float | None:
         """Return when the first ``signal`` after ``start`` matching predicate came."""
         for name, when, args in self.events:

@@ -206,3 +206,16 @@ class ValuesDevice(Device):
     def SetSequenceSilently(self, value: int) -> None:
         """Change ``Sequence`` without an event (as if Tango had lost it)."""
         self._sequence = value
+
+    @command(dtype_in=(float,))
+    def PushSequenceFor(self, rate_and_seconds) -> None:
+        """Push ``Sequence`` = 1, 2, ... at ``rate`` Hz for ``seconds``."""
+        rate, seconds = rate_and_seconds
+        start = time.monotonic()
+        count = round(rate * seconds)
+        for value in range(1, count + 1):
+            self._sequence = value
+            self.push_change_event("Sequence", value)
+            delay = start + value / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)

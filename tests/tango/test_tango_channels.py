@@ -9,6 +9,9 @@ import numpy
 import pytest
 import tango
 
+from HardwareRepository import Poller
+from HardwareRepository.Command import Tango
+from HardwareRepository.Command._tango import _device
 from HardwareRepository.Command.Tango import (
     FALLBACK_POLLING_PERIOD,
     TangoCommunicationError,
@@ -139,8 +142,7 @@ def test_events_deliver_values_in_order(values_url, tango_items, recorder):
     writer = tango_items("channel", "writer", "Scalar", tangoname=values_url)
     rec = recorder(channel)
     rec.wait_for(channel.is_connected, 10, "the subscription's first event")
-    initial = len(rec.values())
-    assert initial == 1
+    initial = rec.wait_until_events_flow(lambda: writer.set_value(0.5))
     for value in (1.0, 2.0, 3.0, 4.0):
         writer.set_value(value)
     rec.wait_for(lambda: rec.values()[-1:] == [4.0], 10, "the last event")
@@ -164,9 +166,10 @@ def test_events_keep_values_of_any_quality(
         "channel", "reading", "Reading", tangoname=values_url, polling="events"
     )
     push = tango_items("command", "push", "PushReading", tangoname=values_url)
-    push([0.0, int(tango.AttrQuality.ATTR_VALID)])
     rec = recorder(channel)
-    rec.wait_for(lambda: channel.quality is Quality.VALID, 10, "a valid value")
+    rec.wait_for(channel.is_connected, 10, "the subscription's first event")
+    rec.wait_until_events_flow(lambda: push([0.0, int(tango.AttrQuality.ATTR_VALID)]))
+    assert channel.quality is Quality.VALID
     push([7.5, int(tango_quality)])
     rec.wait_for(lambda: 7.5 in rec.values(), 10, "the value of other quality")
     assert channel.get_quality() is quality
@@ -181,9 +184,10 @@ def test_invalid_quality_keeps_the_last_value(values_url, tango_items, recorder)
         "channel", "reading", "Reading", tangoname=values_url, polling="events"
     )
     push = tango_items("command", "push", "PushReading", tangoname=values_url)
-    push([3.0, int(tango.AttrQuality.ATTR_VALID)])
     rec = recorder(channel)
-    rec.wait_for(lambda: channel.value == 3.0, 10, "a valid value")
+    rec.wait_for(channel.is_connected, 10, "the subscription's first event")
+    rec.wait_until_events_flow(lambda: push([3.0, int(tango.AttrQuality.ATTR_VALID)]))
+    assert channel.value == 3.0
     push([0.0, int(tango.AttrQuality.ATTR_INVALID)])
     rec.wait_for(lambda: channel.quality is Quality.INVALID, 10, "quality INVALID")
     assert channel.value == 3.0
@@ -278,9 +282,28 @@ def test_channel_through_a_container_inherits_tangoname(values_url):
         ({"tangoname": "a/b/c", "polling": -5}, "polling"),
         ({"tangoname": "a/b/c", "timeout": "soon"}, "timeout"),
         ({"tangoname": "a/b/c", "read_as_str": "maybe"}, "read_as_str"),
+        # issue 17: values that loaded as ok and broke the device or a core
+        ({"tangoname": "a/b/c", "polling": "nan"}, "polling"),
+        ({"tangoname": "a/b/c", "polling": "inf"}, "polling"),
+        ({"tangoname": "a/b/c", "polling": "1e-300"}, "at least 10 ms"),
+        ({"tangoname": "a/b/c", "timeout": 1e-300}, "timeout"),
+        ({"tangoname": "a/b/c", "timeout": 2**31}, "timeout"),
+        ({"tangoname": "a/b/c", "timeout": float("nan")}, "timeout"),
     ],
 )
 def test_configuration_errors(attrs, message):
     owner = CommandContainer()
     with pytest.raises(ConfigError, match=message):
         owner.add_channel({"type": "tango", "name": "x", **attrs}, "X")
+    assert not _device._links  # nothing opened is left behind
+
+
+def test_a_channel_that_fails_to_start_releases_its_device(monkeypatch):
+    # Issue 17: the link (and its too-long timeout) outlived the failed item.
+    def refuse(*args, **kwargs):
+        raise ValueError("refused by the test")
+
+    monkeypatch.setattr(Poller, "poll", refuse)
+    with pytest.raises(ValueError, match="refused"):
+        Tango.TangoChannel("x", "X", "a/b/c", polling=100)
+    assert not _device._links

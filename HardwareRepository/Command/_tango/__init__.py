@@ -18,7 +18,13 @@ of pool, imported through :mod:`HardwareRepository.Command.Tango`):
   Tango calls and set their outcome on an ``AsyncResult``.
 """
 
-from ._device import DeviceLink, PendingCall, acquire_link, release_link
+from ._device import (
+    DeviceLink,
+    PendingCall,
+    acquire_link,
+    release_link,
+    released_links,
+)
 from ._errors import (
     FALLBACK_REASONS,
     TangoCommandFailedError,
@@ -27,13 +33,14 @@ from ._errors import (
     TangoNotConnectedError,
     TangoTimeout,
 )
-from ._events import QUALITIES, EventItem, EventSink
+from ._events import QUALITIES, READ_BACK, EventItem, EventSink
 from ._modes import ChannelMode, EventMode, PollMode, Reading, ReadMode
 from ._workers import WorkerPool
 
 __all__ = [
     "FALLBACK_REASONS",
     "QUALITIES",
+    "READ_BACK",
     "ChannelMode",
     "DeviceLink",
     "EventItem",
@@ -51,4 +58,5 @@ __all__ = [
     "WorkerPool",
     "acquire_link",
     "release_link",
+    "released_links",
 ]

@@ -32,7 +32,13 @@ from ._errors import translate
 from ._health import DeviceHealth
 from ._workers import Job, WorkerPool
 
-__all__ = ["DeviceLink", "PendingCall", "acquire_link", "release_link"]
+__all__ = [
+    "DeviceLink",
+    "PendingCall",
+    "acquire_link",
+    "release_link",
+    "released_links",
+]
 
 log = logging.getLogger("HardwareRepository.Command.Tango")
 T = TypeVar("T")
@@ -42,6 +48,7 @@ DEFAULT_TANGO_TIMEOUT = 3.0
 # Tango's own timeout is set this much above the longest one the package
 # waits for, so the package's Timeout (which names the item) fires first.
 _TANGO_TIMEOUT_MARGIN = 0.5
+_MAX_TANGO_MS = 2**31 - 1
 
 
 class PendingCall:
@@ -108,7 +115,8 @@ class DeviceLink:
         """
         if seconds is None:
             return
-        wanted = int((seconds + _TANGO_TIMEOUT_MARGIN) * 1000)
+        # Tango keeps the timeout in a signed 32-bit int of ms (issue 17).
+        wanted = int(min((seconds + _TANGO_TIMEOUT_MARGIN) * 1000, _MAX_TANGO_MS))
         with self._proxy_lock:
             if wanted > self._wanted_ms:
                 self._wanted_ms = wanted
@@ -138,7 +146,19 @@ class DeviceLink:
             self._parts_left -= 1
             done = self._parts_left == 0
         if done:
+            with _links_lock:
+                _released.discard(self)
             self.ended.send()
+
+    def busy(self) -> list[str]:
+        """Return the calls in flight on the device now (``"command Move"``...).
+
+        A ping of the health check in flight counts (``"ping"``).
+        """
+        calls = self.actions.running() + self.pool.running()
+        if self.health.pinging:
+            calls.append("ping")
+        return calls
 
     def call(
         self,
@@ -162,7 +182,9 @@ class DeviceLink:
         """
         result: AsyncResult[T] = AsyncResult(name=f"{self.device}: {target}")
         pool = self.actions if ordered else self.pool
-        job = pool.submit(self._run, target, func, args, command, result=result)
+        job = pool.submit(
+            self._run, target, func, args, command, result=result, label=target
+        )
         return PendingCall(pool, job, result)
 
     def _run(
@@ -192,6 +214,8 @@ class DeviceLink:
 
 # device key -> link; guarded by _links_lock
 _links: dict[str, DeviceLink] = {}
+# links released whose threads have not all ended yet; guarded by _links_lock
+_released: set[DeviceLink] = set()
 _links_lock = native.allocate_lock()
 
 
@@ -227,8 +251,15 @@ def release_link(link: DeviceLink) -> Event | None:
             return None
         if _links.get(_key(link.device)) is link:
             del _links[_key(link.device)]
+        _released.add(link)
     link.health.close()
     link.actions.shutdown()
     link.pool.submit(link.drop_proxy)
     link.pool.shutdown()
     return link.ended
+
+
+def released_links() -> list[DeviceLink]:
+    """Return the released links whose threads have not all ended yet."""
+    with _links_lock:
+        return list(_released)

@@ -31,7 +31,16 @@ from ...CommandContainer import Quality
 from ...errors import BridgeClosedError
 from ._errors import stack_of
 
-__all__ = ["BUSY_BATCH", "BUSY_LINGER", "LINGER", "QUALITIES", "EventItem", "EventSink"]
+__all__ = [
+    "BUSY_BATCH",
+    "BUSY_LINGER",
+    "LINGER",
+    "MAX_DEPTH",
+    "QUALITIES",
+    "READ_BACK",
+    "EventItem",
+    "EventSink",
+]
 
 #: seconds the hub waits after a batch for more events before it stops draining
 LINGER = 0.002
@@ -40,6 +49,9 @@ LINGER = 0.002
 #: busy machine cost more than the events themselves
 BUSY_LINGER = 0.010
 BUSY_BATCH = 100
+#: the most events queued for one channel; beyond it the oldest are dropped
+#: (counted in :attr:`EventSink.dropped`) so a stalled hub cannot exhaust memory
+MAX_DEPTH = 50_000
 
 #: Tango's attribute quality -> the package's.
 QUALITIES: dict[Any, Quality] = {
@@ -61,6 +73,12 @@ QUALITIES: dict[Any, Quality] = {
 EventItem = tuple[Any, Any, float, "tuple[tuple[str, str, str], ...] | None"]
 
 
+#: The ``errors`` field of an item that is not an event but a value the
+#: channel read itself (:meth:`EventSink.push_read_back`); compared by
+#: identity (a real error event's errors are a new tuple).
+READ_BACK: tuple[tuple[str, str, str], ...] = (("READ_BACK", "", ""),)
+
+
 class EventSink:
     """The callback object a channel subscribes with.
 
@@ -70,8 +88,11 @@ class EventSink:
 
     ``handler`` is called in the hub thread, in a greenlet, with the sink's
     deque of :data:`EventItem`: it must take items with ``popleft()`` and handle
-    them in that order until the deque is empty (events appended meanwhile are
-    part of the same call), or clear the deque to drop them. It may wait
+    them in that order, until the deque is empty (events appended meanwhile are
+    part of the same call) or its time slice is spent: it then returns
+    ``True`` and is called again, with the rest, once the hub has run other
+    work (so one channel's backlog never holds the hub for long). It may
+    clear the deque to drop the events. It may wait
     cooperatively; later events wait for it. An exception it raises is logged
     with its traceback and the events still queued are handed over again.
 
@@ -82,7 +103,7 @@ class EventSink:
     :param handler: a bound method of the channel.
     """
 
-    def __init__(self, handler: Callable[[deque[EventItem]], None]) -> None:
+    def __init__(self, handler: Callable[[deque[EventItem]], bool | None]) -> None:
         self._handler = weakref.WeakMethod(handler)
         self._items: deque[EventItem] = deque()
         self._append = self._items.append
@@ -93,6 +114,8 @@ class EventSink:
         self._scheduled = False
         #: events received so far (any thread writes; for diagnostics)
         self.received = 0
+        #: events dropped, oldest first, because :data:`MAX_DEPTH` were queued
+        self.dropped = 0
 
     def push_event(self, event: tango.EventData) -> None:
         """Take one Tango event; called by Tango in its threads."""
@@ -105,6 +128,12 @@ class EventSink:
             value = event.attr_value
             self._append((value.value, value.quality, value.time.totime(), None))
         self.received += 1
+        if len(self._items) > MAX_DEPTH:
+            try:
+                self._items.popleft()
+                self.dropped += 1
+            except IndexError:
+                pass  # the hub took them meanwhile
         self._wake()
 
     def push_value(self, value: Any, quality: Any, timestamp: float) -> None:
@@ -117,6 +146,24 @@ class EventSink:
             return
         self._append((value, quality, timestamp, None))
         self._wake()
+
+    def push_read_back(
+        self, value: Any, quality: Any, timestamp: float, received_before: int
+    ) -> bool:
+        """Queue a value the channel read, unless an event came in meanwhile.
+
+        The item's ``errors`` is :data:`READ_BACK`. If any event was received
+        since ``received_before`` (the :attr:`received` count taken before the
+        read), the stream is live and the read may be older than an event
+        already queued: it is dropped. Any thread.
+
+        :returns: whether the value was queued.
+        """
+        if self._closed or self.received != received_before:
+            return False
+        self._append((value, quality, timestamp, READ_BACK))
+        self._wake()
+        return True
 
     def _wake(self) -> None:
         if self._scheduled:
@@ -141,8 +188,9 @@ class EventSink:
                     items.clear()
                     return
                 batch = len(items)
-                if batch:
-                    handler(items)
+                if batch and handler(items):
+                    gevent.sleep(0)  # the handler's slice is spent: let others run
+                    continue
                 # Linger: events streaming in are taken in one batch a moment
                 # later instead of waking the hub (and trading the GIL with
                 # Tango's thread) for every few events; longer during a burst.
@@ -162,6 +210,11 @@ class EventSink:
                 self._scheduled = True
                 self._trigger.send()
             raise
+
+    @property
+    def depth(self) -> int:
+        """The number of events queued for the hub now."""
+        return len(self._items)
 
     def close(self) -> None:
         """Drop later and pending events; hub thread."""

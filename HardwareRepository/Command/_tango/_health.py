@@ -100,6 +100,11 @@ class DeviceHealth:
         return self._alive
 
     @property
+    def pinging(self) -> bool:
+        """Whether a ping is in flight now."""
+        return self._ping_started is not None
+
+    @property
     def why(self) -> str:
         """What the current verdict rests on (for messages)."""
         return self._why

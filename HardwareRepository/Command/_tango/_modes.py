@@ -17,7 +17,6 @@ reads and subscriptions run in the link's worker threads or the Poller's.
 from __future__ import annotations
 
 import logging
-import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -200,6 +199,8 @@ class EventMode(ChannelMode):
         server sends no change events for the attribute.
     :param post: hands a call to the channel's hub (``bridge.post``).
     :param source: names the channel in log messages.
+    :param on_subscribed: hub handler called after each subscription that
+        reached the device (not a stateless one).
     """
 
     name = "events"
@@ -209,17 +210,19 @@ class EventMode(ChannelMode):
         link: DeviceLink,
         attribute: str,
         extract: Any,
-        on_events: Callable[[deque[EventItem]], None],
+        on_events: Callable[[deque[EventItem]], bool | None],
         on_failure: FailureHandler,
         on_no_events: Callable[[list[str]], None],
         post: Callable[..., None],
         source: str,
+        on_subscribed: Callable[[], None] | None = None,
     ) -> None:
         self._link = link
         self._attribute = attribute
         self._extract = extract
         self._on_failure = on_failure
         self._on_no_events = on_no_events
+        self._on_subscribed = on_subscribed
         self._post = post
         self._source = source
         self.sink = EventSink(on_events)
@@ -238,11 +241,15 @@ class EventMode(ChannelMode):
         """Cancel the subscription (if any) and subscribe again, in a worker."""
         self._link.pool.submit(self._resubscribe)
 
-    def reread(self, read: Callable[[], Reading]) -> None:
+    def reread(self, read: Callable[[], tuple[Any, Any, float]]) -> None:
         """Read the value in a worker and queue it behind the events received.
 
-        For ``API_MissedEvents``: Tango lost events, so the last one delivered
-        may be stale; the read value takes its place in the event order.
+        For ``API_MissedEvents`` and shortly after each subscription (cppTango
+        joins the event stream a moment after the synchronous first read: an
+        event pushed in between is lost). The value is queued only if no
+        event came in during the read (see :meth:`EventSink.push_read_back`).
+
+        :param read: blocking read returning ``(value, quality, timestamp)``.
         """
         self._link.pool.submit(self._reread, read)
 
@@ -254,13 +261,14 @@ class EventMode(ChannelMode):
         self._link.pool.submit(self._unsubscribe)
 
     # -- worker threads ---------------------------------------------------------
-    def _reread(self, read: Callable[[], Reading]) -> None:
+    def _reread(self, read: Callable[[], tuple[Any, Any, float]]) -> None:
+        before = self.sink.received
         try:
-            reading = read()
+            value, quality, timestamp = read()
         except Exception as exc:
-            log.info("%s: re-reading after lost events failed: %s", self._source, exc)
+            log.info("%s: reading the value again failed: %s", self._source, exc)
             return
-        self.sink.push_value(reading.value, reading.quality, time.time())
+        self.sink.push_read_back(value, quality, timestamp, before)
 
     def _resubscribe(self) -> None:
         self._unsubscribe()
@@ -283,7 +291,7 @@ class EventMode(ChannelMode):
         proxy = self._link.proxy()
         self._event_proxy = proxy
         try:
-            return proxy.subscribe_event(
+            event_id = proxy.subscribe_event(
                 self._attribute,
                 tango.EventType.CHANGE_EVENT,
                 self.sink,
@@ -292,6 +300,10 @@ class EventMode(ChannelMode):
             )
         except tango.DevFailed as exc:
             reasons = [e.reason for e in exc.args]
+        else:
+            if self._on_subscribed is not None:
+                self._post(self._on_subscribed)
+            return event_id
         if FALLBACK_REASONS.intersection(reasons):
             self._post(self._on_no_events, reasons)
             return None

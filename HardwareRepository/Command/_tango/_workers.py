@@ -37,17 +37,19 @@ class Job:
     pool's lock.
     """
 
-    __slots__ = ("args", "func", "result", "state")
+    __slots__ = ("args", "func", "label", "result", "state")
 
     def __init__(
         self,
         func: Callable[..., Any],
         args: tuple[Any, ...],
         result: AsyncResult[Any] | None,
+        label: str | None = None,
     ) -> None:
         self.func = func
         self.args = args
         self.result = result
+        self.label: str = label or str(getattr(func, "__name__", func))
         self.state = "queued"
 
     def __repr__(self) -> str:
@@ -85,6 +87,7 @@ class WorkerPool:
         self._lock = native.allocate_lock()
         # All below guarded by _lock.
         self._jobs: deque[Job] = deque()
+        self._running: set[Job] = set()
         self._parked: list[Any] = []  # one native lock per idle thread
         self._threads = 0
         self._closed = False
@@ -108,15 +111,17 @@ class WorkerPool:
         func: Callable[..., Any],
         *args: Any,
         result: AsyncResult[Any] | None = None,
+        label: str | None = None,
     ) -> Job:
         """Run ``func(*args)`` in a worker thread; safe from any thread.
 
         :param result: set to the return value or the exception raised. Without
             one, an exception is logged with its traceback.
+        :param label: names the call in :meth:`running` (default: its name).
         :returns: the queued job (see :meth:`cancel`).
         :raises BridgeClosedError: the pool was shut down.
         """
-        job = Job(func, args, result)
+        job = Job(func, args, result, label)
         start = False
         with self._lock:
             if self._closed:
@@ -130,6 +135,11 @@ class WorkerPool:
         if start:
             native.start_new_thread(self._worker, ())
         return job
+
+    def running(self) -> list[str]:
+        """Return the labels of the calls running now; safe from any thread."""
+        with self._lock:
+            return sorted(job.label for job in self._running)
 
     def cancel(self, job: Job) -> bool:
         """Take ``job`` back if no thread has started it; safe from any thread.
@@ -154,7 +164,9 @@ class WorkerPool:
                     if job is None:
                         return
                     self._run(job.func, job.args, job.result)
-                    job.state = "done"
+                    with self._lock:
+                        job.state = "done"
+                        self._running.discard(job)
         finally:
             with self._lock:
                 self._threads -= 1
@@ -173,6 +185,7 @@ class WorkerPool:
                 if self._jobs:
                     job = self._jobs.popleft()
                     job.state = "running"
+                    self._running.add(job)
                     return job
                 if self._closed:
                     return None

@@ -20,19 +20,22 @@ Timeouts are cothread's: ``None`` (never), seconds relative to now, or a
 
 Differences from cothread: exceptions of tasks spawned without
 ``raise_on_wait`` are logged (``HardwareRepository.compat.cothread``) instead
-of printed; ``stack_size`` is ignored; ``ThreadedEventQueue`` has no
-``wait_descriptor``; :func:`iqt` uses :mod:`HardwareRepository.qtloop` (no
-polling timer, and ``app.exec_()`` is never run on a coroutine stack).
+of printed; ``stack_size`` is ignored; ``ThreadedEventQueue`` creates its
+``wait_descriptor`` (an eventfd, not a pipe) only when it is first asked for;
+:func:`iqt` uses :mod:`HardwareRepository.qtloop` (no polling timer, and
+``app.exec_()`` is never run on a coroutine stack).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import select as _select
 import signal
 import threading
 import time
 import types
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -41,6 +44,7 @@ import gevent
 import gevent.event
 import gevent.select
 from gevent.monkey import get_original
+from greenlet import getcurrent
 
 from ...bridge import (
     AsyncResult,
@@ -66,6 +70,7 @@ __all__ = [
     "GetDeadline",
     "Pulse",
     "Quit",
+    "RLock",
     "Sleep",
     "SleepUntil",
     "Spawn",
@@ -417,31 +422,139 @@ class EventQueue(_EventBase):
     next = __next__
 
 
+class RLock:
+    """cothread's re-entrant lock, owned by the task (greenlet) that acquired it.
+
+    Cooperative: a task waiting for it lets the other tasks of its thread run.
+    The owner may acquire it again; it is free once released as many times.
+    Waiting tasks get it in the order they asked. Like the other cooperative
+    objects it belongs to the thread that created it
+    (:class:`CrossThreadError` elsewhere); to share a lock between threads use
+    :class:`HardwareRepository.bridge.RLock`.
+
+    Usable as a context manager (``with lock:``).
+    """
+
+    def __init__(self) -> None:
+        self._free = Event(auto_reset=True)  # signalled while nobody owns it
+        self._free.Signal()
+        self._owner: Any = None
+        self._count = 0
+
+    def __repr__(self) -> str:
+        """Say whether the lock is owned, and how often."""
+        state = f"owned x{self._count}" if self._owner is not None else "free"
+        return f"<cothread RLock {state}>"
+
+    def acquire(self, timeout: Timeout_ = None) -> None:
+        """Acquire the lock, waiting cooperatively while another task owns it.
+
+        Args:
+            timeout: ``None``, seconds, or ``(deadline,)``.
+
+        Raises:
+            Timedout: another task still owned it at the deadline.
+            CrossThreadError: called from another thread than the lock's.
+        """
+        me = getcurrent()
+        if self._owner is me:
+            self._count += 1
+            return
+        try:
+            self._free.Wait(timeout)
+        except Timedout:
+            raise Timedout(f"timed out waiting for {self!r}") from None
+        self._owner, self._count = me, 1
+
+    def release(self) -> None:
+        """Release the lock once; the next waiting task gets it when it is free.
+
+        Raises:
+            AssertionError: the calling task does not own the lock (cothread's
+                error).
+        """
+        if self._owner is None or self._owner is not getcurrent():
+            raise AssertionError(f"cannot release un-acquired lock {self!r}")
+        self._count -= 1
+        if self._count == 0:
+            self._owner = None
+            self._free.Signal()
+
+    def __enter__(self) -> None:
+        """Acquire the lock, waiting as long as it takes."""
+        self.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Release the lock once."""
+        self.release()
+
+
 class ThreadedEventQueue:
     """A FIFO between threads: :meth:`Signal` and :meth:`Wait` work from any thread.
 
     :meth:`Wait` is cooperative in a greenlet and blocking in a plain thread; it
     never creates a hub. Built on :class:`HardwareRepository.bridge.Queue` (no
-    pipe byte per value, no blocked producer).
+    pipe byte per value, no blocked producer). :attr:`wait_descriptor` gives a
+    descriptor to ``select``/``poll`` on, made only when first asked for.
     """
 
     def __init__(self) -> None:
         self._queue: _ThreadSafeQueue[Any] = _ThreadSafeQueue()
+        # Guards _pending and the descriptor: a value is counted and signalled
+        # on the descriptor in one step, and taken off both in one step.
+        self._lock = native.allocate_lock()
+        self._pending = 0  # values put and not yet accounted as taken
+        self._descriptor: int | None = None
+        self._close_descriptor: weakref.finalize | None = None
 
     def __len__(self) -> int:
         """Return how many values are queued."""
         return len(self._queue)
 
+    @property
+    def wait_descriptor(self) -> int:
+        """A file descriptor that is readable while values are queued.
+
+        Wait for it with ``select``/``poll`` (or :data:`coselect`), then take a
+        value with :meth:`Wait`. It is a Linux eventfd counting the queued
+        values, created on first use; :meth:`close` (or garbage collection of
+        the queue) closes it. Do not read it yourself.
+        """
+        with self._lock:
+            if self._descriptor is None:
+                flags = os.EFD_SEMAPHORE | os.EFD_NONBLOCK | os.EFD_CLOEXEC
+                self._descriptor = os.eventfd(self._pending, flags)
+                self._close_descriptor = weakref.finalize(
+                    self, os.close, self._descriptor
+                )
+            return self._descriptor
+
+    def close(self) -> None:
+        """Close :attr:`wait_descriptor`, if it was made; the queue still works."""
+        with self._lock:
+            if self._close_descriptor is not None:
+                self._close_descriptor()
+            self._descriptor = self._close_descriptor = None
+
     def Wait(self, timeout: Timeout_ = None) -> Any:
         """Return the oldest value, waiting for one. :raises Timedout: none in time."""
         try:
-            return self._queue.get(timeout=_remaining(GetDeadline(timeout)))
+            value = self._queue.get(timeout=_remaining(GetDeadline(timeout)))
         except Timeout:
             raise Timedout("timed out waiting for ThreadedEventQueue") from None
+        with self._lock:
+            self._pending -= 1
+            if self._descriptor is not None:
+                os.eventfd_read(self._descriptor)
+        return value
 
     def Signal(self, value: Any) -> None:
         """Append ``value``; never blocks."""
-        self._queue.put(value)
+        with self._lock:
+            self._queue.put(value)
+            self._pending += 1
+            if self._descriptor is not None:
+                os.eventfd_write(self._descriptor, 1)
 
 
 def WaitForAll(event_list: Iterable[Any], timeout: Timeout_ = None) -> list[Any]:
