@@ -12,28 +12,50 @@ Signals follow :mod:`HardwareRepository._signals`: bound methods are held
 weakly, other callables strongly; receivers run synchronously in the
 emitter's greenlet; a failing receiver is logged with its traceback and the
 others still run (:func:`~HardwareRepository._signals.set_raise_receiver_errors`
-makes it raise, for tests).
+makes it raise, for tests). The global :mod:`HardwareRepository.dispatcher`
+reaches the same receivers.
+
+mxCuBE compatibility (see ``docs/mxcube.md``): the mxcubecore 2.x names
+(``SPECIFIC_STATES``, ``update_specific_state``, ``log``, ``id``,
+``exported_attributes``...) and the 2012-2019 camelCase ones (``isReady``,
+``setIsReady``, ``connectNotify``...) are here. ``name`` is both mxcubecore's
+string attribute and the older method: ``obj.name`` and ``obj.name()`` give
+the same text. :class:`ConfiguredObject` (the base of YAML-configured objects,
+with a pydantic ``HOConfig``) is imported on first use, so pydantic is loaded
+only by code that needs it.
 """
 
 from __future__ import annotations
 
+import ast
 import enum
+import json
 import logging
+import os
+import typing
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, overload
 
-from ._config import convert_value
+from . import _current, dispatcher
+from ._config import parse_bytes, update_properties
+from ._node import HardwareObjectNode
 from ._signals import SignalEmitter, raise_receiver_errors, set_raise_receiver_errors
 from .bridge import Event
-from .CommandContainer import CommandContainer
-from .errors import Timeout
+from .CommandContainer import ChannelObject, CommandContainer, CommandObject
+from .errors import ConfigError, HardwareRepositoryError, NotReadyTimeout
 
-__all__ = [
+__all__ = [  # and ConfiguredObject, imported on first use (see __getattr__)
+    "DefaultSpecificState",
     "Device",
+    "DeviceContainer",
+    "DeviceContainerNode",
     "Equipment",
     "HardwareObject",
+    "HardwareObjectMixin",
     "HardwareObjectNode",
     "HardwareObjectState",
+    "HardwareObjectYaml",
+    "Null",
     "Procedure",
     "combine_states",
     "raise_receiver_errors",
@@ -41,6 +63,18 @@ __all__ = [
 ]
 
 log = logging.getLogger("HardwareRepository.objects")
+#: mxCuBE's logger names: ``self.log`` is a child of ``HWR``.
+HWR_LOG = logging.getLogger("HWR")
+USER_LOG = logging.getLogger("user_level_log")
+
+
+def __getattr__(name: str) -> Any:
+    # ConfiguredObject needs pydantic; import it only when asked for.
+    if name == "ConfiguredObject":
+        from ._configured import ConfiguredObject
+
+        return ConfiguredObject
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class HardwareObjectState(enum.IntEnum):
@@ -62,207 +96,10 @@ class HardwareObjectState(enum.IntEnum):
         return format(self.name, spec)
 
 
-class HardwareObjectNode:
-    """One element of a configuration: properties, child nodes and roles.
+class DefaultSpecificState(enum.Enum):
+    """The specific states of a class that defines none of its own."""
 
-    Properties come from leaf elements; a repeated leaf element gives a list.
-    Children come from nested elements and references; ``node["tag"]`` returns
-    the child with that tag, or a list when the tag is repeated. Not
-    thread-safe: configure and read it in the owning hub thread.
-
-    :param name: the node's name (the object name for a root object, the tag
-        for a nested node).
-    """
-
-    def __init__(self, name: str) -> None:
-        self._node_name = name
-        self._properties: dict[str, Any] = {}
-        self._objects: dict[str, list[HardwareObjectNode | None]] = {}
-        self._objects_order: list[tuple[str, HardwareObjectNode]] = []
-        self._roles: dict[str, HardwareObjectNode] = {}
-        self._xml_path = ""
-        #: configuration file and line this node was read from, if any
-        self.config_file: str | None = None
-        self.config_line: int | None = None
-
-    def __repr__(self) -> str:
-        """Name the class and the node, for logs."""
-        return f"<{type(self).__name__} {self._node_name}>"
-
-    def name(self) -> str:
-        """Return the node's name (``/eh1/diff-omega`` for a root object)."""
-        return self._node_name
-
-    def set_name(self, name: str) -> None:
-        """Rename the node."""
-        self._node_name = name
-
-    # -- properties -----------------------------------------------------------
-    def get_property(self, name: str, default: Any = None) -> Any:
-        """Return the property ``name``, or ``default`` if it is absent."""
-        return self._properties.get(name, default)
-
-    def set_property(self, name: str, value: Any) -> None:
-        """Set property ``name``; a string is converted (None/int/float/bool/str)."""
-        if isinstance(value, str):
-            value = convert_value(value)
-        self._properties[str(name)] = value
-
-    def _add_property(self, name: str, value: Any) -> None:
-        """Add a value from the XML; a second value with the same name makes a list."""
-        current = self._properties.get(name, _ABSENT)
-        if current is _ABSENT:
-            self._properties[name] = value
-        elif isinstance(current, _PropertyList):
-            current.append(value)
-        else:
-            self._properties[name] = _PropertyList([current, value])
-
-    def get_properties(self) -> dict[str, Any]:
-        """Return a copy of all properties."""
-        return dict(self._properties)
-
-    def has_property(self, name: str) -> bool:
-        """Return whether property ``name`` is set."""
-        return name in self._properties
-
-    getProperty = get_property
-    setProperty = set_property
-    getProperties = get_properties
-
-    def __getattr__(self, attr: str) -> Any:
-        """Return the XML property ``attr`` (mxCuBE's ``node.attr``)."""
-        if attr.startswith("__"):
-            raise AttributeError(attr)
-        props = self.__dict__.get("_properties")
-        if props is not None and attr in props:
-            return props[attr]
-        raise AttributeError(
-            f"{type(self).__name__} {self.__dict__.get('_node_name')!r} has no "
-            f"attribute or property {attr!r}"
-        )
-
-    # -- children and roles ---------------------------------------------------
-    def add_object(
-        self, name: str, hw_object: HardwareObjectNode | None, role: str | None = None
-    ) -> None:
-        """Add a child under tag ``name``, optionally with a ``role``."""
-        self._objects.setdefault(name, []).append(hw_object)
-        if hw_object is not None:
-            self._objects_order.append((name, hw_object))
-            if role:
-                self._roles[str(role).lower()] = hw_object
-
-    def replace_object(self, role: str, hw_object: HardwareObjectNode | None) -> None:
-        """Put ``hw_object`` in place of the child with ``role``."""
-        key = role.lower()
-        old = self._roles.get(key)
-        if hw_object is None:
-            self._roles.pop(key, None)
-        else:
-            self._roles[key] = hw_object
-        if old is None:
-            return
-        for items in self._objects.values():
-            for i, item in enumerate(items):
-                if item is old:
-                    items[i] = hw_object
-        order: list[tuple[str, HardwareObjectNode]] = []
-        for tag, obj in self._objects_order:
-            if obj is not old:
-                order.append((tag, obj))
-            elif hw_object is not None:
-                order.append((tag, hw_object))
-        self._objects_order = order
-
-    def __getitem__(self, key: str | int) -> Any:
-        """Return the child of role ``key`` (a list if several), or child ``key``."""
-        if isinstance(key, int):
-            return self._objects_order[key][1]
-        items = [obj for obj in self._objects.get(key, ()) if obj is not None]
-        if not items:
-            raise KeyError(f"{self._node_name}: no child object {key!r}")
-        return items[0] if len(items) == 1 else items
-
-    def get_objects(self, tag: str) -> Iterator[HardwareObjectNode]:
-        """Yield the children with tag ``tag``."""
-        for obj in self._objects.get(tag, ()):
-            if obj is not None:
-                yield obj
-
-    def has_object(self, tag: str) -> bool:
-        """Return whether a child with tag ``tag`` exists."""
-        return any(obj is not None for obj in self._objects.get(tag, ()))
-
-    def objects_names(self) -> list[str]:
-        """Return the children's names, in configuration order."""
-        return [obj.name() for _, obj in self._objects_order]
-
-    def __iter__(self) -> Iterator[HardwareObjectNode]:
-        """Iterate over the child objects, in configuration order."""
-        for _, obj in self._objects_order:
-            yield obj
-
-    def __len__(self) -> int:
-        """Return how many child objects there are."""
-        return len(self._objects_order)
-
-    def __bool__(self) -> bool:
-        """Return ``True``: a node is truthy even without children."""
-        return True
-
-    def get_object_by_role(self, role: str) -> HardwareObjectNode | None:
-        """Return the child with ``role`` (case-insensitive), searching depth-first.
-
-        :returns: ``None`` if no child has that role (a reference whose target
-            failed to load is reported at load time and has no role here).
-        """
-        key = role.lower()
-        found = self._roles.get(key)
-        if found is not None:
-            return found
-        for _, child in self._objects_order:
-            if isinstance(child, HardwareObjectNode) and child is not self:
-                found = child._find_role(key, {id(self)})
-                if found is not None:
-                    return found
-        return None
-
-    def _find_role(self, key: str, seen: set[int]) -> HardwareObjectNode | None:
-        if id(self) in seen:
-            return None
-        seen.add(id(self))
-        found = self._roles.get(key)
-        if found is not None:
-            return found
-        for _, child in self._objects_order:
-            found = child._find_role(key, seen)
-            if found is not None:
-                return found
-        return None
-
-    def get_roles(self) -> list[str]:
-        """Return the roles of the direct children."""
-        return list(self._roles)
-
-    getObjectByRole = get_object_by_role
-    getObjects = get_objects
-    hasObject = has_object
-
-    def set_path(self, path: str) -> None:
-        """Record the XPath-like location of the node in its file."""
-        self._xml_path = path
-
-    def get_xml_path(self) -> str:
-        """Return the XPath-like location of the node in its file."""
-        return self._xml_path
-
-
-class _PropertyList(list):
-    """A property given several times in XML (a list marked as such)."""
-
-
-_ABSENT: Any = object()
+    UNKNOWN = "UNKNOWN"
 
 
 class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
@@ -276,6 +113,11 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
     """
 
     STATES = HardwareObjectState
+    #: the class's own states (an ``enum.Enum``); override in subclasses
+    SPECIFIC_STATES: ClassVar[type[enum.Enum]] = DefaultSpecificState
+    #: ``True`` keeps the native lookup face even in a compatible repository
+    #: (classes written for this package, which expect absent items to raise)
+    STRICT_LOOKUPS: ClassVar[bool] = False
     #: whether the class maintains a state (see :meth:`reports_state`); false
     #: only for the plain base class, true for every subclass unless it says
     #: otherwise.
@@ -293,9 +135,25 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
         self._state = HardwareObjectState.UNKNOWN
         self._state_reported = False
         self._ready_event = Event()
+        self._specific_state: enum.Enum | None = None
         # (sender, signal, slot) made through self.connect(); used by discard
         # and reload to undo them.
         self._connections: list[tuple[Any, str, Callable[..., Any]]] = []
+        #: mxCuBE's record of the last connection made per sender
+        self.connect_dict: dict[Any, dict[str, Any]] = {}
+        #: logger for this object (mxCuBE: a child of ``HWR`` named by the class)
+        self.log = HWR_LOG.getChild(type(self).__name__)
+        #: logger for messages meant for the user (mxCuBE's ``user_level_log``)
+        self.user_log = USER_LOG
+        # Lookup face (docs/mxcube.md): False raises on an absent item (native),
+        # True returns None and reports the miss once (mxcubecore). The
+        # repository sets both before init().
+        self._compatible_lookups = False
+        self._report_miss: Callable[[str], None] | None = None
+        self._misses_reported: set[tuple[str, str]] = set()
+        self._exports: dict[str, list[str]] | None = None
+        self._exported_attributes: dict[str, Any] = {}
+        self._pydantic_models: dict[str, Any] = {}
 
     def _where(self) -> tuple[str | None, str | None]:
         return self.config_file, self._node_name
@@ -325,6 +183,125 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
                 remove(signal, slot)
         self._connections.clear()
 
+    # -- lookups: the strict and the compatible face ----------------------------
+    def _missed(self, kind: str, name: str, what: str | None = None) -> None:
+        """Report, once per item, a lookup answered with ``None`` (mxcubecore face).
+
+        :param what: the message; default: the channel or command is absent.
+        """
+        key = (kind, name)
+        if key in self._misses_reported:
+            return
+        self._misses_reported.add(key)
+        if what is None:
+            known = self._channels if kind == "channel" else self._commands
+            failed = self._item_errors.get((kind, name))
+            what = f"{kind} {name!r} " + (
+                f"failed to load ({failed.message})"
+                if isinstance(failed, ConfigError)
+                else f"not configured (known: {', '.join(sorted(known)) or 'none'})"
+            )
+        error = ConfigError(
+            f"{what} -> None (mxcubecore lookup)",
+            file=self.config_file,
+            line=self.config_line,
+            obj=self._node_name,
+        )
+        log.error("%s", error)
+        if self._report_miss is not None:
+            self._report_miss(str(error))
+
+    def set_lookup_face(
+        self, compatible: bool, report: Callable[[str], None] | None = None
+    ) -> None:
+        """Choose how lookups of absent items answer (the repository calls it).
+
+        :param compatible: ``True``: ``None``, logged once per item (the
+            mxcubecore face); ``False``: raise (native). A class that sets
+            :attr:`STRICT_LOOKUPS` always raises.
+        :param report: called with each miss's message (the load summary).
+        """
+        self._compatible_lookups = compatible
+        self._report_miss = report
+
+    def _compatible_face(self) -> bool:
+        return self._compatible_lookups and not self.STRICT_LOOKUPS
+
+    @overload
+    def get_channel_object(
+        self, name: str, optional: Literal[False] = False
+    ) -> ChannelObject: ...
+
+    @overload
+    def get_channel_object(self, name: str, optional: bool) -> ChannelObject | None: ...
+
+    def get_channel_object(
+        self, name: str, optional: bool = False
+    ) -> ChannelObject | None:
+        """Return the channel ``name``.
+
+        Native face (default): an absent channel raises. mxcubecore face (an
+        object loaded by a compatible repository, unless its class sets
+        :attr:`STRICT_LOOKUPS`; see ``docs/mxcube.md``): it gives ``None``, and
+        the miss is logged once with file, line and object and counted in the
+        repository's load summary.
+
+        :param optional: return ``None`` for an absent channel, silently.
+        :raises ConfigError: native face: no such channel, or it failed to load.
+        """
+        if self._compatible_face() and not optional:
+            channel = super().get_channel_object(name, optional=True)
+            if channel is None:
+                self._missed("channel", str(name))
+            return channel
+        return super().get_channel_object(name, optional)
+
+    @overload
+    def get_command_object(
+        self, name: str, optional: Literal[False] = False
+    ) -> CommandObject: ...
+
+    @overload
+    def get_command_object(self, name: str, optional: bool) -> CommandObject | None: ...
+
+    def get_command_object(
+        self, name: str, optional: bool = False
+    ) -> CommandObject | None:
+        """Return the command ``name``; faces as :meth:`get_channel_object`.
+
+        :raises ConfigError: native face: no such command, or it failed to load.
+        """
+        if self._compatible_face() and not optional:
+            command = super().get_command_object(name, optional=True)
+            if command is None:
+                self._missed("command", str(name))
+            return command
+        return super().get_command_object(name, optional)
+
+    def getChannels(self) -> Iterator[ChannelObject]:
+        """Pre-2020 name of :meth:`get_channels`."""
+        return self.get_channels()
+
+    def getCommands(self) -> Iterator[CommandObject]:
+        """Pre-2020 name of :meth:`get_commands`."""
+        return self.get_commands()
+
+    def getChannelNamesList(self) -> list[str]:
+        """Pre-2020 name of :meth:`get_channel_names_list`."""
+        return self.get_channel_names_list()
+
+    def getCommandNamesList(self) -> list[str]:
+        """Pre-2020 name of :meth:`get_command_names_list`."""
+        return self.get_command_names_list()
+
+    def getChannelObject(self, name: str, optional: bool = False) -> Any:
+        """Pre-2020 name of :meth:`get_channel_object`."""
+        return self.get_channel_object(name, optional)
+
+    def getCommandObject(self, name: str, optional: bool = False) -> Any:
+        """Pre-2020 name of :meth:`get_command_object`."""
+        return self.get_command_object(name, optional)
+
     # -- attribute access: commands, then properties ---------------------------
     def __getattr__(self, attr: str) -> Any:
         """Return the command ``attr``, else the XML property ``attr``."""
@@ -336,9 +313,12 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
         props = self.__dict__.get("_properties")
         if props is not None and attr in props:
             return props[attr]
+        roles = self.__dict__.get("_roles")
+        if roles is not None and attr in roles:  # YAML: container.<role>
+            return roles[attr]
         raise AttributeError(
             f"{type(self).__name__} {self.__dict__.get('_node_name')!r} has no "
-            f"attribute, command or property {attr!r}"
+            f"attribute, command or property {attr!r} (nor a role)"
         )
 
     # -- signals --------------------------------------------------------------
@@ -369,27 +349,71 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
         Forms: ``connect(signal, slot)`` and ``connect(sender, signal, slot)``.
 
         With two arguments the sender is this object. The sender's
-        ``connect_notify(signal)`` is called afterwards, so objects can re-emit
-        their current value to the new receiver.
+        ``connect_notify(signal)`` (and a pre-2020 ``connectNotify(signal)``
+        the class defines) is called afterwards, so objects can re-emit their
+        current value to the new receiver. A sender that is not a hardware
+        object, command or channel goes through the global
+        :mod:`~HardwareRepository.dispatcher` (it sends with
+        ``dispatcher.send``).
+
+        A ``None`` sender (mxCuBE code connecting to a role that is not
+        configured): in the mxcubecore face nothing is connected and the miss
+        is logged once and counted; in the native face it is a ``TypeError``.
 
         :param weak: hold a bound-method slot weakly (default); other callables
             are always held strongly until disconnected.
-        :raises TypeError: the sender cannot emit signals or ``slot`` is not
-            callable.
+        :raises TypeError: the sender is ``None`` (native face) or ``slot`` is
+            not callable.
         """
         if slot is None:
             sender, signal, slot = self, sender, signal
+        signal = str(signal)
+        if sender is None:
+            if not self._compatible_face():
+                raise TypeError(
+                    f"{self._node_name}: cannot connect {signal!r} of None "
+                    "(a role that is not configured?)"
+                )
+            self._missed(
+                "sender",
+                signal,
+                f"connect(None, {signal!r}, ...): no sender (a role not "
+                "configured?); nothing connected",
+            )
+            return
         add = getattr(sender, "_add_receiver", None)
         if add is None:
-            raise TypeError(f"{sender!r} cannot emit signals (connecting {signal!r})")
-        signal = str(signal)
+            dispatcher.connect(slot, signal, sender, weak)
+            self.connect_dict[sender] = {"signal": signal, "slot": slot}
+            return
         if add(signal, slot, weak):
             if sender is not self:
                 self._connections.append((sender, signal, slot))
+            self.connect_dict[sender] = {"signal": signal, "slot": slot}
             if isinstance(sender, HardwareObject):
-                sender.connect_notify(signal)
+                sender.receiver_connected(signal)
             elif hasattr(sender, "connect_notify"):  # a command or channel
                 sender.connect_notify(signal, slot)
+
+    def receiver_connected(self, signal: str) -> None:
+        """Run the hooks for a new receiver of ``signal``.
+
+        :meth:`connect_notify`, then ``connectNotify`` if the class defines
+        its own (code written before 2020). Called by :meth:`connect` and the
+        global dispatcher.
+        """
+        self.connect_notify(signal)
+        if type(self).connectNotify is not HardwareObject.connectNotify:
+            self.connectNotify(signal)
+
+    def connectNotify(self, signal: str) -> None:
+        """Pre-2020 name of :meth:`connect_notify`; a subclass may define either."""
+        if type(self).connect_notify is not HardwareObject.connect_notify:
+            self.connect_notify(signal)
+
+    def disconnectNotify(self, signal: str) -> None:
+        """Pre-2020 name of :meth:`disconnect_notify`."""
+        self.disconnect_notify(signal)
 
     def disconnect(
         self, sender: Any, signal: Any, slot: Callable[..., Any] | None = None
@@ -397,10 +421,13 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
         """Undo :meth:`connect` (same argument forms); a no-op if not connected."""
         if slot is None:
             sender, signal, slot = self, sender, signal
+        if sender is None:
+            return
+        signal = str(signal)
         remove = getattr(sender, "_remove_receiver", None)
         if remove is None:
-            raise TypeError(f"{sender!r} cannot emit signals")
-        signal = str(signal)
+            dispatcher.disconnect(slot, signal, sender)
+            return
         if remove(signal, slot):
             self._connections = [
                 c
@@ -409,6 +436,8 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
             ]
             if isinstance(sender, HardwareObject):
                 sender.disconnect_notify(signal)
+                if type(sender).disconnectNotify is not HardwareObject.disconnectNotify:
+                    sender.disconnectNotify(signal)
 
     def connect_notify(self, signal: str) -> None:
         """Hook run when a receiver connects to ``signal``; re-emit state here.
@@ -439,13 +468,76 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
     def update_state(self, state: HardwareObjectState | None = None) -> None:
         """Set the state; emit ``stateChanged(state)`` if it changed.
 
-        :param state: the new state; ``None`` re-emits nothing and keeps it.
+        :param state: the new state; ``None`` re-reads :meth:`get_state` (so a
+            subclass that reads its hardware there updates from it; the base
+            keeps its state).
         :raises ValueError: ``state`` is not a :class:`HardwareObjectState`.
         """
         if state is None:
-            return
+            state = self.get_state()
         self._state_reported = True
         self._set_state(self._check_state(state))
+
+    def get_specific_state(self) -> enum.Enum | None:
+        """Return the class's own state (one of :attr:`SPECIFIC_STATES`), if any."""
+        return self._specific_state
+
+    def update_specific_state(self, state: enum.Enum | None = None) -> None:
+        """Set the specific state; emit ``specificStateChanged(state)`` if it changed.
+
+        :param state: a member of :attr:`SPECIFIC_STATES`; ``None`` re-reads
+            :meth:`get_specific_state`.
+        :raises ValueError: ``state`` is not a member of :attr:`SPECIFIC_STATES`.
+        """
+        if state is None:
+            state = self.get_specific_state()
+        if state == self._specific_state:
+            return
+        if not isinstance(state, self.SPECIFIC_STATES):
+            raise ValueError(
+                f"{self._node_name}: {state!r} is not one of "
+                f"{self.SPECIFIC_STATES.__name__}"
+            )
+        self._specific_state = state
+        self._send("specificStateChanged", (state,))
+
+    def set_is_ready(self, ready: bool) -> None:
+        """Set the state to ``READY``, or ``OFF`` if not ``ready`` (as mxcubecore)."""
+        self.update_state(
+            HardwareObjectState.READY if ready else HardwareObjectState.OFF
+        )
+
+    def setIsReady(self, ready: bool) -> None:
+        """Pre-2020 name of :meth:`set_is_ready`."""
+        self.set_is_ready(ready)
+
+    def isReady(self) -> bool:
+        """Pre-2020 name of :meth:`is_ready`."""
+        return self.is_ready()
+
+    def abort(self) -> None:
+        """Stop what the object is doing at once; the base does nothing.
+
+        Subclasses that move or acquire override it.
+        """
+
+    def stop(self) -> None:
+        """Stop what the object is doing; the base calls :meth:`abort`."""
+        self.abort()
+
+    def clear_gevent(self) -> None:
+        """Forget running work before the object is disconnected: state ``UNKNOWN``.
+
+        Subclasses kill their greenlets here, then call ``super()``.
+        """
+        self.update_state(HardwareObjectState.UNKNOWN)
+
+    def userName(self) -> str:
+        """Return the ``username`` property, else the name."""
+        username = self.get_property("username")
+        return str(self._node_name) if username is None else str(username)
+
+    clearGevent = clear_gevent
 
     def _check_state(self, state: Any) -> HardwareObjectState:
         if isinstance(state, HardwareObjectState):
@@ -478,10 +570,12 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
         Safe from any thread and any greenlet except the hub itself.
 
         :param timeout: seconds; ``None`` waits for ever.
-        :raises Timeout: not ready within ``timeout``.
+        :raises NotReadyTimeout: not ready within ``timeout`` (a
+            :class:`~HardwareRepository.errors.Timeout` and, as mxcubecore
+            raises, a ``RuntimeError``).
         """
         if not self._ready_event.wait(timeout):
-            raise Timeout(
+            raise NotReadyTimeout(
                 f"{self._node_name} not ready after {timeout} s "
                 f"(state {self._state.name})"
             )
@@ -490,22 +584,158 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
         """Emit the current values again (the base: ``stateChanged``)."""
         self._send("stateChanged", (self._state,))
 
-    force_emit_signals = re_emit_values
+    def force_emit_signals(self) -> None:
+        """Emit the current values again (mxcubeqt calls it at start-up)."""
+        self.re_emit_values()
+
+    reEmitValues = re_emit_values
 
     def __getstate__(self) -> str:
         """Pickle a hardware object as its name in the repository."""
-        return self._node_name
+        return self._load_name
 
     def __setstate__(self, name: str) -> None:
         """Unpickle by taking the state of the repository's object of that name."""
-        from .HardwareRepository import get_hardware_repository
-
-        obj = get_hardware_repository().get_hardware_object(name)
+        repository = _current.get_current()
+        if repository is None:
+            raise HardwareRepositoryError(
+                f"cannot unpickle hardware object {name!r}: no repository"
+            )
+        obj = repository.get_hardware_object(name)
         self.__dict__.update(obj.__dict__)
+
+    # -- configuration file -----------------------------------------------------
+    def xml_source(self) -> str:
+        """Return the text of the XML file the object was loaded from.
+
+        :raises ConfigError: the object was not loaded from a file.
+        """
+        if not self.config_file:
+            raise ConfigError(f"{self._node_name} was not loaded from a file")
+        with open(self.config_file, encoding="utf-8") as handle:
+            return handle.read()
+
+    def rewrite_xml(self, xml: str | bytes) -> None:
+        """Replace the object's XML file with ``xml`` (used on the next load).
+
+        The text is checked (it must parse, safely) before the file is
+        written, atomically.
+
+        :raises ConfigError: not loaded from a file, or ``xml`` does not parse.
+        """
+        if not self.config_file:
+            raise ConfigError(f"{self._node_name} was not loaded from a file")
+        text = xml.decode("utf-8") if isinstance(xml, bytes) else str(xml)
+        parse_bytes(text.encode("utf-8"), self.config_file)
+        temporary = f"{self.config_file}.new"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, self.config_file)
+
+    def commit_changes(self) -> None:
+        """Write the properties changed with ``set_property`` back to the file.
+
+        Each changed leaf element of the object's root element gets the new
+        text; a property the file does not have is appended. Then the file is
+        rewritten as by :meth:`rewrite_xml`.
+
+        :raises ConfigError: not loaded from a file.
+        """
+        if not self._changed_properties:
+            return
+        changes = {n: self._properties.get(n) for n in sorted(self._changed_properties)}
+        self.rewrite_xml(
+            update_properties(self.xml_source(), self.config_file, changes)
+        )
+        self._changed_properties.clear()
+
+    xmlSource = xml_source
+    rewriteXml = rewrite_xml
+    commitChanges = commit_changes
+
+    # -- mxcubeweb: exported methods ----------------------------------------------
+    def _collect_exports(self) -> dict[str, list[str]]:
+        """Find the exported methods: the ``exports`` property and ``__exported__``."""
+        if self._exports is not None:
+            return self._exports
+        names: list[str] = []
+        configured = self.get_property("exports")
+        if configured:
+            try:
+                parsed = ast.literal_eval(str(configured).strip())
+            except (ValueError, SyntaxError) as exc:
+                raise ConfigError(
+                    f"property exports={configured!r} is not a list of names",
+                    file=self.config_file,
+                    obj=self._node_name,
+                ) from exc
+            names.extend(str(n) for n in parsed)
+        for attr in dir(type(self)):
+            if getattr(getattr(type(self), attr, None), "__exported__", False):
+                names.append(attr)
+        self._exports = {}
+        for attr in dict.fromkeys(names):
+            method = getattr(self, attr, None)
+            if not callable(method):
+                log.error("%s: exported %r is not a method", self._node_name, attr)
+                continue
+            hints = typing.get_type_hints(method)
+            self._exports[attr] = [n for n in hints if n != "return"]
+        return self._exports
+
+    def _build_models(self) -> None:
+        from pydantic import Field, create_model
+
+        exports = self._collect_exports()
+        members: dict[str, Any] = {}
+        for attr, arg_names in exports.items():
+            hints = typing.get_type_hints(getattr(self, attr))
+            fields: Any = {n: (hints[n], Field(alias=n)) for n in arg_names}
+            model = create_model(attr, **fields)
+            self._pydantic_models[attr] = model
+            members[attr] = (model, Field(alias=attr))
+            self._exported_attributes[attr] = {
+                "display": True,
+                "signature": arg_names,
+                "schema": json.dumps(model.model_json_schema()),
+            }
+        self._pydantic_models["all"] = create_model(type(self).__name__, **members)
+
+    @property
+    def exported_attributes(self) -> dict[str, Any]:
+        """The exported methods: ``{name: {"signature": [...], "schema": json}}``.
+
+        Methods are exported by the ``exports`` property (a list of names) or
+        by an ``__exported__`` attribute; their type hints give the schema
+        (built with pydantic on first use).
+        """
+        if not self._pydantic_models and self._collect_exports():
+            self._build_models()
+        return self._exported_attributes
+
+    @property
+    def pydantic_model(self) -> dict[str, Any]:
+        """The pydantic model of each exported method's arguments, and ``"all"``."""
+        if not self._pydantic_models and self._collect_exports():
+            self._build_models()
+        return self._pydantic_models
+
+    def execute_exported_command(self, cmd_name: str, args: dict[str, Any]) -> Any:
+        """Call exported method ``cmd_name`` with keyword arguments ``args``.
+
+        :raises AttributeError: ``cmd_name`` is not exported.
+        """
+        if cmd_name not in self._collect_exports():
+            raise AttributeError(f"{self._node_name}: {cmd_name!r} is not exported")
+        return getattr(self, cmd_name)(**args)
 
 
 class Device(HardwareObject):
     """Legacy mxCuBE device: ``deviceReady`` / ``deviceNotReady`` signals."""
+
+    #: mxCuBE's device readiness values (``Device.READY``)
+    NOTREADY: ClassVar[int] = 0
+    READY: ClassVar[int] = 1
 
     def set_is_ready(self, ready: bool) -> None:
         """Set READY (or UNKNOWN) and emit ``deviceReady`` / ``deviceNotReady``."""
@@ -546,7 +776,44 @@ def combine_states(states: Iterable[HardwareObjectState]) -> HardwareObjectState
     return HardwareObjectState.WARNING
 
 
-class Equipment(HardwareObject):
+class DeviceContainer:
+    """Lookups of the devices among an object's members (mxCuBE's mixin)."""
+
+    def get_devices(self) -> list[Device]:
+        """Return the member devices (none in the bare mixin)."""
+        return []
+
+    def get_device(self, device_name: str) -> Device | None:
+        """Return the member device named ``device_name`` (its name or load name)."""
+        for device in self.get_devices():
+            if device_name in (device.name(), device.load_name):
+                return device
+        return None
+
+    def get_device_by_role(self, role: str) -> Device | None:
+        """Return the child with ``role`` if it is a :class:`Device`, else ``None``."""
+        finder = getattr(self, "get_object_by_role", None)
+        item = finder(role) if finder is not None else None
+        return item if isinstance(item, Device) else None
+
+    def getDevices(self) -> list[Device]:
+        """Pre-2020 name of :meth:`get_devices`."""
+        return self.get_devices()
+
+    def getDevice(self, device_name: str) -> Device | None:
+        """Pre-2020 name of :meth:`get_device`."""
+        return self.get_device(device_name)
+
+    def getDeviceByRole(self, role: str) -> Device | None:
+        """Pre-2020 name of :meth:`get_device_by_role`."""
+        return self.get_device_by_role(role)
+
+
+class DeviceContainerNode(HardwareObjectNode, DeviceContainer):
+    """A plain configuration node that is also a :class:`DeviceContainer`."""
+
+
+class Equipment(DeviceContainer, HardwareObject):
     """A group of hardware objects whose state is derived from its members'.
 
     Members are the hardware objects directly inside the equipment: nested
@@ -594,6 +861,12 @@ class Equipment(HardwareObject):
         (Real instances, unlike mxCuBE's ``dir()``-based version.)
         """
         return [obj for obj in self.get_members() if isinstance(obj, Device)]
+
+    def is_valid(self) -> bool:
+        """Return ``True``: an equipment that loaded is valid (mxCuBE's hook)."""
+        return True
+
+    isValid = is_valid
 
     def _collect(self) -> tuple[list[HardwareObject], int]:
         """Return (members, number of references whose target failed)."""
@@ -676,3 +949,48 @@ class Equipment(HardwareObject):
 
 class Procedure(HardwareObject):
     """Legacy mxCuBE procedure (a hardware object with commands)."""
+
+
+class Null:
+    """An object that accepts every call and attribute and does nothing.
+
+    mxCuBE's stand-in for an absent collaborator: calls return the ``Null``
+    itself, it is false in a boolean test.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        del args, kwargs
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Null:
+        """Return this ``Null``, whatever the arguments."""
+        return self
+
+    def __bool__(self) -> bool:
+        """Return ``False``: a ``Null`` stands for something absent."""
+        return False
+
+    def __getattr__(self, name: str) -> Null:
+        """Return this ``Null`` for any attribute."""
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Ignore the assignment."""
+
+    def __delattr__(self, name: str) -> None:
+        """Ignore the deletion."""
+
+    def __repr__(self) -> str:
+        """Return ``<Null>``."""
+        return "<Null>"
+
+    def __str__(self) -> str:
+        """Return ``Null``."""
+        return "Null"
+
+
+#: mxcubecore's name of the hardware-object base (the mixin of YAML objects).
+HardwareObjectMixin = HardwareObject
+#: mxcubecore 2.x: YAML-configured objects are plain hardware objects.
+HardwareObjectYaml = HardwareObject

@@ -7,7 +7,11 @@ import CommandObject``).
 """
 
 from .commands import (
+    ARGUMENT_TYPE_JSON_SCHEMA,
+    ARGUMENT_TYPE_LIST,
     NOT_INITIALIZED,
+    PROCEDURE_COMMAND_T,
+    TWO_STATE_COMMAND_T,
     ChannelObject,
     CommandContainer,
     CommandObject,
@@ -15,7 +19,11 @@ from .commands import (
 )
 
 __all__ = [
+    "ARGUMENT_TYPE_JSON_SCHEMA",
+    "ARGUMENT_TYPE_LIST",
     "NOT_INITIALIZED",
+    "PROCEDURE_COMMAND_T",
+    "TWO_STATE_COMMAND_T",
     "ChannelObject",
     "CommandContainer",
     "CommandObject",

@@ -1,7 +1,10 @@
 """Signals: named notifications from an emitter to its receivers.
 
-Every emitter (hardware object, command, channel) owns its own receiver table;
-there is no global dispatcher. The semantics, in one place:
+Every emitter (hardware object, command, channel) owns its own receiver table.
+The global :mod:`HardwareRepository.dispatcher` (mxCuBE's
+``dispatcher.connect/send``) is a face of these same tables, plus one table of
+receivers that listen to a signal from *any* sender (:func:`any_sender_table`).
+The semantics, in one place:
 
 * **References.** A bound method is held *weakly*: connecting
   ``widget.on_value`` does not keep ``widget`` alive, and the receiver is
@@ -40,6 +43,7 @@ from .bridge import native
 
 __all__ = [
     "SignalEmitter",
+    "any_sender_table",
     "raise_receiver_errors",
     "receiver_errors_raise",
     "set_raise_receiver_errors",
@@ -76,6 +80,23 @@ def raise_receiver_errors(flag: bool = True) -> Iterator[None]:
         yield
     finally:
         set_raise_receiver_errors(previous)
+
+
+# Receivers of a signal from any sender (dispatcher.connect(slot, signal)).
+# Created on first use; read on every emission, so kept as one module global.
+_any_sender: SignalEmitter | None = None
+
+
+def any_sender_table() -> SignalEmitter:
+    """Return the emitter holding the receivers of a signal from any sender.
+
+    Every :meth:`SignalEmitter._send` also calls its receivers for the signal
+    sent, after the sender's own receivers.
+    """
+    global _any_sender
+    if _any_sender is None:
+        _any_sender = SignalEmitter()
+    return _any_sender
 
 
 class _Receiver:
@@ -135,7 +156,7 @@ class SignalEmitter:
         def on_dead(_ref: Any, signal: str = signal) -> None:
             emitter = self_ref()
             if emitter is not None:
-                emitter._prune(signal)  # noqa: SLF001 (self, held weakly)
+                emitter._prune(signal)
 
         receiver = _Receiver(func, weak, on_dead)
         with self._receivers_lock():
@@ -192,17 +213,30 @@ class SignalEmitter:
             return 0
         return sum(1 for r in table.get(signal, ()) if r.get() is not None)
 
-    def _send(self, signal: str, args: tuple[Any, ...]) -> None:
+    def _send(
+        self,
+        signal: str,
+        args: tuple[Any, ...],
+        responses: list[tuple[Callable[..., Any], Any]] | None = None,
+    ) -> None:
         """Call every receiver of ``signal`` with ``args``, exactly as given.
 
+        Then the receivers of ``signal`` from any sender (see
+        :func:`any_sender_table`).
+
+        :param responses: if given, ``(receiver, returned value)`` is appended
+            for each receiver that returned (the dispatcher's ``send`` result).
         :raises Exception: the first receiver exception, only when
             :func:`set_raise_receiver_errors` is on; otherwise receiver errors
             are logged with their traceback.
         """
         table = self._signal_table
-        if not table:
-            return
-        receivers = table.get(signal)
+        receivers = table.get(signal) if table else None
+        anywhere = _any_sender
+        if anywhere is not None and anywhere is not self:
+            any_table = anywhere._signal_table
+            if any_table and signal in any_table:
+                receivers = [*(receivers or ()), *any_table[signal]]
         if not receivers:
             return
         first_error: BaseException | None = None
@@ -214,7 +248,7 @@ class SignalEmitter:
                 if func is None:
                     continue
             try:
-                func(*args)
+                result = func(*args)
             except Exception as exc:
                 if _raise_errors and first_error is None:
                     first_error = exc
@@ -222,6 +256,9 @@ class SignalEmitter:
                     log.exception(
                         "receiver %r of signal %r from %r failed", func, signal, self
                     )
+            else:
+                if responses is not None:
+                    responses.append((func, result))
         if first_error is not None:
             raise first_error
 

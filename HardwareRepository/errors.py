@@ -16,6 +16,7 @@ __all__ = [
     "HardwareRepositoryError",
     "InvalidThreadUseError",
     "NotConnectedError",
+    "NotReadyTimeout",
     "Timeout",
 ]
 
@@ -29,6 +30,14 @@ class Timeout(TimeoutError):  # noqa: N818 (the name the issues give)
 
     A timeout never cancels work already running in another thread: it only
     stops the caller from waiting for it.
+    """
+
+
+class NotReadyTimeout(Timeout, RuntimeError):  # noqa: N818 (a Timeout)
+    """``wait_ready`` ran out of time.
+
+    Also a ``RuntimeError``, the exception mxcubecore raises in that case, so
+    code written for mxcubecore catches it.
     """
 
 

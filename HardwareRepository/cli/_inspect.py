@@ -115,6 +115,7 @@ def _check_one(args: argparse.Namespace, path: str, source: str) -> int:
             "source": source,
             "objects": [r.as_dict() for r in records],
             "not_connected": missing,
+            "missing_lookups": repo.missing_lookups(),
         }
         lines = [f"configuration: {os.pathsep.join(directories)} (from {source})"]
         lines.append(_table(records))
@@ -125,6 +126,11 @@ def _check_one(args: argparse.Namespace, path: str, source: str) -> int:
         lines += [
             f"NOT CONNECTED: {name}: {', '.join(channels)}"
             for name, channels in missing.items()
+        ]
+        lines += [  # mxcubecore face: absent items answered with None
+            f"MISSING LOOKUP: {message}"
+            for messages in data["missing_lookups"].values()
+            for message in messages
         ]
         lines.append(
             f"{len(records)} object(s): {len(records) - len(failed) - len(warned)} "

@@ -8,6 +8,7 @@ keep flowing while they wait.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterable, Iterator
@@ -39,13 +40,24 @@ __all__ = [
 
 @contextmanager
 def repository(path: str) -> Iterator[Any]:
-    """Create the process-wide repository on ``path``; shut it down afterwards."""
+    """Create the process-wide repository on ``path``; shut it down afterwards.
+
+    A configuration with a ``beamline_config.yml`` is an mxCuBE one: it gets
+    the mxcubecore lookup face, so ``hwr check`` lists the lookups of absent
+    items its classes make (``MISSING LOOKUP``) instead of failing them.
+    """
     from ..HardwareRepository import (
+        BEAMLINE_CONFIG_FILE,
         init_hardware_repository,
         uninit_hardware_repository,
     )
 
-    repo = init_hardware_repository(path)
+    mxcube = any(
+        os.path.isfile(os.path.join(d, BEAMLINE_CONFIG_FILE))
+        for d in path.split(os.pathsep)
+        if d
+    )
+    repo = init_hardware_repository(path, compatible=True if mxcube else None)
     try:
         yield repo
     finally:

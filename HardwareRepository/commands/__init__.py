@@ -149,7 +149,13 @@ from ._backend import (
     ReadingListener,
 )
 from ._channel import ChannelObject
-from ._command import CommandObject
+from ._command import (
+    ARGUMENT_TYPE_JSON_SCHEMA,
+    ARGUMENT_TYPE_LIST,
+    PROCEDURE_COMMAND_T,
+    TWO_STATE_COMMAND_T,
+    CommandObject,
+)
 from ._container import CommandContainer
 from ._quality import Quality
 from ._registry import (
@@ -161,7 +167,11 @@ from ._registry import (
 )
 
 __all__ = [
+    "ARGUMENT_TYPE_JSON_SCHEMA",
+    "ARGUMENT_TYPE_LIST",
     "NOT_INITIALIZED",
+    "PROCEDURE_COMMAND_T",
+    "TWO_STATE_COMMAND_T",
     "ChannelBackend",
     "ChannelObject",
     "CommandBackend",

@@ -12,7 +12,20 @@ from ..errors import InvalidThreadUseError, NotConnectedError, Timeout
 from ._backend import CommandBackend
 from ._item import _Item
 
-__all__ = ["CommandObject"]
+__all__ = [
+    "ARGUMENT_TYPE_JSON_SCHEMA",
+    "ARGUMENT_TYPE_LIST",
+    "PROCEDURE_COMMAND_T",
+    "TWO_STATE_COMMAND_T",
+    "CommandObject",
+]
+
+#: mxcubecore's values of ``CommandObject.argument_type``
+ARGUMENT_TYPE_LIST = "List"
+ARGUMENT_TYPE_JSON_SCHEMA = "JSONSchema"
+#: mxcubecore's kinds of beamline-action commands (mxcubeqt's action panel)
+PROCEDURE_COMMAND_T = "CONTROLLER"
+TWO_STATE_COMMAND_T = "INOUT"
 
 # Extra time a plain thread waits beyond a command's timeout before giving up on
 # a hub that does not answer (the timeout itself fires inside the hub).
@@ -47,6 +60,8 @@ class CommandObject(_Item):
         super().__init__(name, username)
         self.timeout = timeout
         self._arguments: list[dict[str, Any]] = []
+        #: mxcubecore's description of the arguments: a list (``"List"``)
+        self.argument_type = ARGUMENT_TYPE_LIST
         self._running: set[gevent.Greenlet] = set()  # hub thread only
         self._connected = True
         self._backend = backend
@@ -92,6 +107,11 @@ class CommandObject(_Item):
             if arg["name"] == argName:
                 return arg["items"]
         return None
+
+    # pre-2020 names
+    addArgument = add_argument
+    getArguments = get_arguments
+    getComboArgumentItems = get_combo_argument_items
 
     # -- execution ------------------------------------------------------------
     def _execute(self, *args: Any, **kwargs: Any) -> Any:
