@@ -45,11 +45,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ServedDevice", "TangoServerProcess", "find_free_port"]
+__all__ = [
+    "ServedDevice",
+    "TangoServerProcess",
+    "find_free_port",
+    "wait_for_ready_line",
+]
 
 log = logging.getLogger("HardwareRepository.demo.launcher")
 
@@ -61,6 +66,55 @@ def find_free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def wait_for_ready_line(
+    process: subprocess.Popen[bytes],
+    marker: str,
+    timeout: float,
+    what: str,
+    log_tail: Callable[[], str],
+) -> None:
+    """Wait until a child process prints ``marker`` on its stdout, then close it.
+
+    Blocks the calling thread (start-up only, never from a hub that must keep
+    running).
+
+    Args:
+        process: the child, started with ``stdout=PIPE``.
+        marker: the text the child prints once it serves.
+        timeout: seconds to wait in all.
+        what: names the child in errors ("Tango server 127.0.0.1:1234").
+        log_tail: returns the end of the child's log, appended to errors.
+
+    Raises:
+        RuntimeError: the child did not print ``marker`` within ``timeout``, or
+            exited first (its exit code and log tail are in the message).
+    """
+    if process.stdout is None:
+        raise RuntimeError(f"{what}: started without a stdout pipe")
+    deadline = time.monotonic() + timeout
+    received = b""
+    try:
+        while marker.encode() not in received:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise RuntimeError(
+                    f"{what} did not start within {timeout} s{log_tail()}"
+                )
+            readable, _, _ = select.select([process.stdout], [], [], remaining)
+            if not readable:
+                continue
+            chunk = os.read(process.stdout.fileno(), 4096)
+            if not chunk:
+                process.wait(5)
+                raise RuntimeError(
+                    f"{what} exited during start-up "
+                    f"(exit code {process.returncode}){log_tail()}"
+                )
+            received += chunk
+    finally:
+        process.stdout.close()
 
 
 def _class_path(cls: type | str) -> str:
@@ -205,31 +259,15 @@ class TangoServerProcess:
 
     def _wait_ready(self, timeout: float) -> None:
         process = self._process
-        if process is None or process.stdout is None:
+        if process is None:
             raise RuntimeError(f"{self!r}: no server process to wait for")
-        deadline = time.monotonic() + timeout
-        received = b""
-        try:
-            while _READY.encode() not in received:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise RuntimeError(
-                        f"Tango server {self.host}:{self.port} did not start within "
-                        f"{timeout} s{self._log_tail()}"
-                    )
-                readable, _, _ = select.select([process.stdout], [], [], remaining)
-                if not readable:
-                    continue
-                chunk = os.read(process.stdout.fileno(), 4096)
-                if not chunk:
-                    process.wait(5)
-                    raise RuntimeError(
-                        f"Tango server {self.host}:{self.port} exited during start-up "
-                        f"(exit code {process.returncode}){self._log_tail()}"
-                    )
-                received += chunk
-        finally:
-            process.stdout.close()
+        wait_for_ready_line(
+            process,
+            _READY,
+            timeout,
+            f"Tango server {self.host}:{self.port}",
+            self._log_tail,
+        )
 
     def _log_tail(self, lines: int = 30) -> str:
         try:

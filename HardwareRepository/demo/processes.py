@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 import os
-import select
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Mapping
+
+from .launcher import wait_for_ready_line
 
 __all__ = [
     "IOC_READY_LINE",
@@ -158,31 +158,15 @@ class ServerProcess:
 
     def _wait_ready(self) -> None:
         process = self._process
-        if process is None or process.stdout is None:
+        if process is None:
             raise RuntimeError(f"{self!r}: no process to wait for")
-        deadline = time.monotonic() + self.start_timeout
-        received = b""
-        try:
-            while self.ready.encode() not in received:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise RuntimeError(
-                        f"{self.label} on {self.address} did not start within "
-                        f"{self.start_timeout} s{self.log_tail()}"
-                    )
-                readable, _, _ = select.select([process.stdout], [], [], remaining)
-                if not readable:
-                    continue
-                chunk = os.read(process.stdout.fileno(), 4096)
-                if not chunk:
-                    process.wait(5)
-                    raise RuntimeError(
-                        f"{self.label} on {self.address} exited during start-up "
-                        f"(exit code {process.returncode}){self.log_tail()}"
-                    )
-                received += chunk
-        finally:
-            process.stdout.close()
+        wait_for_ready_line(
+            process,
+            self.ready,
+            self.start_timeout,
+            f"{self.label} on {self.address}",
+            self.log_tail,
+        )
 
     def log_tail(self, lines: int = 20) -> str:
         """Return the end of the child's log, for messages."""
