@@ -47,13 +47,13 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-import numpy
 import tango
 from greenlet import getcurrent
 
 from ..bridge import Inbox, InboxStatistics, native, sink_for
 from ..CommandContainer import NOT_INITIALIZED, ChannelObject, CommandObject, Quality
 from ..errors import BridgeClosedError, ConfigError, NotConnectedError, Timeout
+from ..policies import ConnectionHealth, values_equal
 from ._tango import (
     FALLBACK_REASONS,
     MAX_DEPTH,
@@ -344,17 +344,6 @@ def _await(
         raise error from exc
 
 
-def _same(old: Any, new: Any) -> bool:
-    if isinstance(old, numpy.ndarray) or isinstance(new, numpy.ndarray):
-        return (
-            isinstance(old, numpy.ndarray)
-            and isinstance(new, numpy.ndarray)
-            and old.shape == new.shape
-            and bool(numpy.array_equal(old, new))
-        )
-    return type(old) is type(new) and bool(old == new)
-
-
 def _can_wait(bridge: Any) -> bool:
     return getcurrent() is not bridge.hub
 
@@ -641,10 +630,13 @@ class TangoChannel(ChannelObject):
         self._extract = tango.ExtractAs.String if read_as_str else tango.ExtractAs.Numpy
         self._enum_labels: list[str] | None = None
         self._stopping = False
-        self._retry_delay = RETRY_DELAY_MIN
         self._retry_timer = _HubTimer(self._bridge)
         self._read_back_timer = _HubTimer(self._bridge)
-        self._outage_logged = False  # hub thread only
+        # Outages logged once, their recovery, and the retry back-off; the
+        # shared policy, used in the hub thread only.
+        self._outages: ConnectionHealth[str] = ConnectionHealth(
+            self.source, log, RETRY_DELAY_MIN, RETRY_DELAY_MAX
+        )
         #: how many ``API_MissedEvents`` reports Tango sent (events it lost)
         self.missed_event_reports = 0
         #: error events received (``API_MissedEvents``, ``API_EventTimeout``...)
@@ -777,7 +769,7 @@ class TangoChannel(ChannelObject):
                 "%s: the device answers again; getting a fresh value", self.source()
             )
             self._retry_timer.cancel()
-            self._retry_delay = RETRY_DELAY_MIN
+            self._outages.backoff.reset()
             self._mode.restart()
 
     def _on_subscribed(self) -> None:
@@ -846,7 +838,7 @@ class TangoChannel(ChannelObject):
                 self._on_error_event(errors)
             return
         quality = QUALITIES.get(tango_quality, Quality.INVALID)
-        if quality is Quality.INVALID or self._outage_logged or not self._connected:
+        if quality is Quality.INVALID or self._outages.in_outage or not self._connected:
             self._deliver(value, tango_quality, timestamp)
             return
         self.update(value, quality, timestamp)
@@ -894,10 +886,8 @@ class TangoChannel(ChannelObject):
             # A value read or sent before the device died or froze: it must
             # not make the channel look live. The recovery reads afresh.
             return
-        if self._outage_logged:
-            log.info("%s: connected again", self.source())
-            self._outage_logged = False
-        self._retry_delay = RETRY_DELAY_MIN
+        self._outages.back()
+        self._outages.backoff.reset()
         self.set_connected(True)
         quality = QUALITIES.get(tango_quality, Quality.INVALID)
         if quality is Quality.INVALID:
@@ -924,11 +914,7 @@ class TangoChannel(ChannelObject):
             self._mode.reread(self._read_stamped)
 
     def _disconnected(self, why: str) -> None:
-        if not self._outage_logged:
-            log.warning("%s: disconnected: %s", self.source(), why)
-            self._outage_logged = True
-        else:
-            log.debug("%s: still disconnected: %s", self.source(), why)
+        self._outages.lost(why, why)
         self.set_connected(False)
 
     def _on_reading(self, reading: Reading) -> None:
@@ -945,9 +931,8 @@ class TangoChannel(ChannelObject):
         if self._retry_timer.pending:  # a retry is already due
             self._disconnected(str(exc))
             return
-        delay = self._retry_delay
+        delay = self._outages.backoff.next_delay()
         self._disconnected(f"{exc}; retrying in {delay:g} s")
-        self._retry_delay = min(delay * 2, RETRY_DELAY_MAX)
         self._retry_timer.start(delay, self._retry)
 
     def _retry(self) -> None:
@@ -1025,7 +1010,7 @@ class TangoChannel(ChannelObject):
         if (
             self._value is NOT_INITIALIZED
             or quality is not self._quality
-            or not _same(self._value, value)
+            or not values_equal(self._value, value)
         ):
             self._deliver(value, tango_quality, timestamp)
             return True
