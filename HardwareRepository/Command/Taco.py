@@ -65,7 +65,7 @@ from ._common import (
     call_in_thread,
     parse_args,
 )
-from ._polled import PolledReads
+from ._subscription import Subscription
 
 __all__ = [
     "CLIENT_MODULE",
@@ -468,10 +468,14 @@ class TacoChannelBackend(ClientChannelBackend[BaseException]):
         super().__init__(_LIBRARY, name, str(target), client, retry, retry_max)
         self.target = target
         self.link = target.link(self.client)
-        self._polls = PolledReads(
-            self._execute, polling, self._on_value, self._on_error, compare=compare
+        self._subscription = Subscription()
+        self._subscription.poll(
+            self._execute,
+            polling,
+            self._on_error,
+            compare=compare,
+            on_value=self._on_value,
         )
-        self._on_reading: ReadingListener[Any] | None = None  # hub thread only
 
     def _execute(self) -> Any:
         """Poller or worker thread: execute the command once."""
@@ -505,16 +509,13 @@ class TacoChannelBackend(ClientChannelBackend[BaseException]):
 
     def subscribe(self, on_reading: ReadingListener[Any]) -> None:
         """Start polling; deliver each (new) value to ``on_reading`` in the hub."""
-        self._on_reading = on_reading
-        self._polls.start(0.0)
+        self._subscription.open(on_reading)
 
     def _on_value(self, value: Any) -> None:
         """Hub: a (new) value was polled."""
         self.backoff.reset()
         self.report_back()
-        listener = self._on_reading
-        if listener is not None:
-            listener(Reading(value))
+        self._subscription.deliver_value(value)
 
     def _on_error(self, exc: BaseException) -> float:
         """Hub: a poll raised; report it and poll again after a growing delay."""
@@ -524,8 +525,7 @@ class TacoChannelBackend(ClientChannelBackend[BaseException]):
 
     def unsubscribe(self) -> None:
         """Stop polling; a poll in flight finishes, its result is dropped."""
-        self._on_reading = None
-        self._polls.stop()
+        self._subscription.close()
 
     def close(self) -> None:
         """Stop polling and reporting; idempotent."""
