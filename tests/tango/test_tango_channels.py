@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import gevent
 import numpy
@@ -10,6 +11,7 @@ import pytest
 import tango
 
 from HardwareRepository import Poller
+from HardwareRepository.bridge import native
 from HardwareRepository.Command import Tango
 from HardwareRepository.Command._tango import _device
 from HardwareRepository.Command.Tango import (
@@ -307,3 +309,47 @@ def test_a_channel_that_fails_to_start_releases_its_device(monkeypatch):
     with pytest.raises(ValueError, match="refused"):
         Tango.TangoChannel("x", "X", "a/b/c", polling=100)
     assert not _device._links
+
+
+def test_coalescing_merges_queued_values_but_never_a_change_of_quality(
+    values_url, tango_items, recorder, monkeypatch
+):
+    # Issue 12: the channel's events enter the hub through an inbox of the
+    # bridge's sink, with the Tango quality as merge kind. The hub is held
+    # (the main greenlet joins a plain thread natively) while the server
+    # pushes, so what queues up is exact.
+    monkeypatch.setattr(Tango, "READ_BACK_DELAY", 60.0)  # no read-back barrier
+    channel = tango_items(
+        "channel", "reading", "Reading", tangoname=values_url, polling="events"
+    )
+    push = tango_items("command", "push", "PushReading", tangoname=values_url)
+    rec = recorder(channel, ("update", "qualityChanged"))
+    rec.wait_until_events_flow(lambda: push([0.5, int(tango.AttrQuality.ATTR_VALID)]))
+    channel.coalesce = True
+    valid, alarm = tango.AttrQuality.ATTR_VALID, tango.AttrQuality.ATTR_ALARM
+    pushed = [(1.0, valid), (2.0, valid), (3.0, alarm), (4.0, alarm), (5.0, valid)]
+    sink = channel.sink
+    received_before = sink.received
+    merged_before = channel.statistics()["merged"]
+    updates_before = len(rec.values())
+    arrived = threading.Event()
+
+    def push_while_the_hub_is_held() -> None:
+        proxy = tango.DeviceProxy(values_url)
+        for value, quality in pushed:
+            proxy.command_inout("PushReading", [value, int(quality)])
+        deadline = native.monotonic() + 10
+        while sink.received < received_before + len(pushed):
+            if native.monotonic() > deadline:
+                return
+            native.sleep(0.005)  # a plain thread: wait for Tango's event thread
+        arrived.set()
+
+    thread = threading.Thread(target=push_while_the_hub_is_held)
+    thread.start()
+    thread.join(20)
+    assert arrived.is_set(), "the events did not reach the channel's callback"
+    rec.wait_for(lambda: rec.values()[-1] == 5.0, 10, "the last pushed value")
+    assert rec.values()[updates_before:] == [2.0, 4.0, 5.0]
+    assert rec.values("qualityChanged")[-2:] == [Quality.ALARM, Quality.VALID]
+    assert channel.statistics()["merged"] - merged_before == 2
