@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import enum
+import functools
 import json
 import logging
 import os
@@ -66,6 +67,12 @@ log = logging.getLogger("HardwareRepository.objects")
 #: mxCuBE's logger names: ``self.log`` is a child of ``HWR``.
 HWR_LOG = logging.getLogger("HWR")
 USER_LOG = logging.getLogger("user_level_log")
+
+
+@functools.cache
+def _class_logger(class_name: str) -> logging.Logger:
+    # One look-up per class, not per object (getChild takes logging's lock).
+    return HWR_LOG.getChild(class_name)
 
 
 def __getattr__(name: str) -> Any:
@@ -142,7 +149,7 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
         #: mxCuBE's record of the last connection made per sender
         self.connect_dict: dict[Any, dict[str, Any]] = {}
         #: logger for this object (mxCuBE: a child of ``HWR`` named by the class)
-        self.log = HWR_LOG.getChild(type(self).__name__)
+        self.log = _class_logger(type(self).__name__)
         #: logger for messages meant for the user (mxCuBE's ``user_level_log``)
         self.user_log = USER_LOG
         # Lookup face (docs/mxcube.md): False raises on an absent item (native),

@@ -106,7 +106,14 @@ _DEFAULT_CLASSES: dict[str, type[HardwareObject]] = {
 
 
 def _normalise(name: str) -> str:
-    name = str(name).strip()
+    return _normalise_text(str(name))
+
+
+# The same names are normalised at every look-up; the result depends on the
+# text only (a ConfigError raised for a bad name is not cached).
+@functools.lru_cache(maxsize=4096)
+def _normalise_text(name: str) -> str:
+    name = name.strip()
     if name.endswith(".xml"):
         name = name[:-4]
     if not name.startswith("/"):
@@ -318,12 +325,15 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
         found: set[str] = set()
         for directory in self.path:
             for dirpath, _dirnames, filenames in os.walk(directory):
+                # os.walk's dirpath starts with ``directory``: the relative
+                # part is a slice (os.path.relpath costs more than the walk).
+                rel_dir = os.path.relpath(dirpath, directory)
+                prefix = "/" if rel_dir == os.curdir else f"/{rel_dir}/"
+                if os.sep != "/":
+                    prefix = prefix.replace(os.sep, "/")
                 for filename in filenames:
                     if filename.endswith(".xml"):
-                        rel = os.path.relpath(
-                            os.path.join(dirpath, filename), directory
-                        )
-                        found.add("/" + rel[:-4].replace(os.sep, "/"))
+                        found.add(prefix + filename[:-4])
         return sorted(found)
 
     # -- access ---------------------------------------------------------------

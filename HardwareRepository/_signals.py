@@ -231,8 +231,10 @@ class SignalEmitter:
             are logged with their traceback.
         """
         table = self._signal_table
-        receivers = table.get(signal) if table else None
         anywhere = _any_sender
+        if table is None and anywhere is None:
+            return  # the usual case while a configuration loads
+        receivers = table.get(signal) if table else None
         if anywhere is not None and anywhere is not self:
             any_table = anywhere._signal_table
             if any_table and signal in any_table:

@@ -198,15 +198,16 @@ class CommandContainer:
     def _create_item(
         self, kind: str, attrs: dict[str, Any], text: str, line: int | None
     ) -> Any:
-        file, obj = self._where()
         type_name = attrs.pop("type", None)
         name = attrs.pop("name", None)
         if name is None or name == "":
+            file, obj = self._where()
             raise ConfigError(
                 f"{kind} without a name= attribute", file=file, line=line, obj=obj
             )
         name = str(name)
         if type_name is None:
+            file, obj = self._where()
             raise ConfigError(
                 f"{kind} {name!r} has no type= attribute", file=file, line=line, obj=obj
             )
@@ -223,6 +224,7 @@ class CommandContainer:
                 item.add_argument(**arg)
         except Exception as exc:
             reason = exc.message if isinstance(exc, ConfigError) else repr(exc)
+            file, obj = self._where()
             error = ConfigError(
                 f"cannot create {type_name} {kind} {name!r}: {reason}",
                 file=file,
@@ -243,6 +245,8 @@ class CommandContainer:
 
     def _inherit_device_names(self, provider: Any, attrs: dict[str, Any]) -> None:
         wanted = getattr(provider, "INHERITED_PROPERTIES", ())
+        if not wanted:
+            return
         pairs = (
             wanted.items()
             if isinstance(wanted, Mapping)
