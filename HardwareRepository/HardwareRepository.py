@@ -759,12 +759,11 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
             obj.set_lookup_face(
                 self.compatible, functools.partial(self._record_miss, name)
             )
-            for error in obj._add_channels_and_commands():
+            for error in obj.create_declared_items():
                 self._problem(record, error)
         for obj in built.objects:
             try:
-                obj._init()
-                obj.init()
+                obj.run_init_steps()
             except Exception as exc:
                 raise ConfigError(
                     f"{type(obj).__name__}.init() of {obj.name()} raised {exc!r}",
@@ -873,7 +872,7 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
         """
         key = _normalise(name)
         old = self._objects.get(key)
-        table = dict(old._signal_table or {}) if old is not None else {}
+        table = old.receivers_snapshot() if old is not None else {}
         self.discard_hardware_object(key)
         new = self._get(key)
         if old is None:
@@ -881,28 +880,14 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
         # References first, so that receivers re-notified below (an Equipment
         # recomputing its state) already see the new instance.
         for node in self._all_nodes():
-            if node is new:
-                continue
-            for role in node.get_roles():
-                if node._roles[role] is old:
-                    node.replace_object(role, new)
-            for items in node._objects.values():  # references without a role
-                items[:] = [new if item is old else item for item in items]
-            node._objects_order = [
-                (tag, new if child is old else child)
-                for tag, child in node._objects_order
-            ]
-            if isinstance(node, HardwareObject):
-                node._connections = [
-                    (new if sender is old else sender, sig, slot)
-                    for sender, sig, slot in node._connections
-                ]
+            if node is not new:
+                node.replace_references(old, new)
         for signal, receivers in table.items():
             for receiver in receivers:
                 func = receiver.get()
                 if func is None or getattr(func, "__self__", None) is old:
                     continue
-                new._add_receiver(signal, func, receiver.strong is None)
+                new.add_signal_receiver(signal, func, receiver.weak is not None)
             new.connect_notify(signal)
         return new
 
@@ -920,7 +905,7 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
                 nodes.append(node)
                 pending.extend(
                     child
-                    for _tag, child in node._objects_order
+                    for child in node.child_nodes()
                     if not isinstance(child, HardwareObject)
                 )
         return nodes

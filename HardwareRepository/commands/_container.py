@@ -20,7 +20,7 @@ class CommandContainer:
     """The commands and channels of one object (mixin of every hardware object).
 
     Hub thread only. Items are declared by the XML loader with ``add_now=False``
-    and created by :meth:`_add_channels_and_commands` when the object is
+    and created by :meth:`create_declared_items` when the object is
     loaded (after its references, before ``init()``).
     """
 
@@ -261,10 +261,12 @@ class CommandContainer:
                     attrs[attr] = value
                     break
 
-    def _add_channels_and_commands(self) -> list[HardwareRepositoryError]:
-        """Create the declared items; return the errors (the caller reports them).
+    def create_declared_items(self) -> list[HardwareRepositoryError]:
+        """Create the items declared with ``add_now=False``; return the errors.
 
-        One failing item never stops the others.
+        The loader calls it once the object's references are attached and
+        before ``init()``, and reports the errors (one failing item never
+        stops the others). Hub thread.
         """
         pending, self._pending_items = self._pending_items, []
         errors: list[HardwareRepositoryError] = []
@@ -274,6 +276,9 @@ class CommandContainer:
             except HardwareRepositoryError as exc:
                 errors.append(exc)
         return errors
+
+    #: mxCuBE's name of :meth:`create_declared_items`
+    _add_channels_and_commands = create_declared_items
 
     def close_commands_and_channels(self) -> None:
         """Close every channel and command (subscriptions, pollers, proxies).
