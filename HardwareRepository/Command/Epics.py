@@ -40,8 +40,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from .. import Poller
-from ..bridge import native as _native
 from ..commands import (
     ChannelObject,
     CommandObject,
@@ -51,7 +49,8 @@ from ..commands import (
     ReadingListener,
 )
 from ..errors import ConfigError, NotConnectedError
-from ._common import parse_args
+from ._common import parse_args, pop_milliseconds, pop_polling, warn_unread
+from ._subscription import Subscription
 from .channel_access import (
     PVLink,
     call_blocking,
@@ -92,15 +91,6 @@ def _flag(attrs: dict[str, Any], key: str, default: bool) -> bool:
     raise ConfigError(f"{key}={raw!r} must be true or false")
 
 
-def _milliseconds(attrs: dict[str, Any], key: str) -> float | None:
-    raw = attrs.pop(key, None)
-    if raw is None:
-        return None
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
-        raise ConfigError(f"{key}={raw!r} must be a positive number of milliseconds")
-    return raw / 1000.0
-
-
 def _pv_name(text: str, name: str, kind: str) -> str:
     if not text:
         raise ConfigError(f"epics {kind} {name!r} has no PV name (the element text)")
@@ -112,11 +102,6 @@ def _start_channel_access(owner: Any) -> None:
     if addresses:
         default_address_list(str(addresses))
     load_pyepics()
-
-
-def _warn_unread(attrs: dict[str, Any], what: str) -> None:
-    if attrs:
-        log.warning("%s: ignoring unknown attributes %s", what, sorted(attrs))
 
 
 def make_command(
@@ -132,10 +117,10 @@ def make_command(
         wait=_flag(attrs, "wait", False),
         read_as_str=_flag(attrs, "read_as_str", False),
         args=parse_args(attrs.pop("args", None)),
-        timeout=_milliseconds(attrs, "timeout"),
+        timeout=pop_milliseconds(attrs, "timeout", None),
     )
     attrs.pop("auto_monitor", None)  # a command never monitors
-    _warn_unread(attrs, f"epics command {name!r}")
+    warn_unread(log, attrs, f"epics command {name!r}")
     return command
 
 
@@ -145,28 +130,18 @@ def make_channel(
     """Create an :class:`EpicsChannel` from its XML element (see module doc)."""
     attrs = dict(attrs)
     _start_channel_access(owner)
-    polling = attrs.pop("polling", None)
-    if polling in ("events", "event"):
-        polling = None
-    if polling is not None and (
-        isinstance(polling, bool)
-        or not isinstance(polling, (int, float))
-        or polling <= 0
-    ):
-        raise ConfigError(
-            f"polling={polling!r} must be a period in milliseconds or 'events'"
-        )
+    polling = pop_polling(attrs)
     channel = EpicsChannel(
         name,
         _pv_name(text, name, "channel"),
         username=attrs.pop("username", None),
-        polling=None if polling is None else polling / 1000.0,
+        polling=polling,
         auto_monitor=_flag(attrs, "auto_monitor", True),
         read_as_str=_flag(attrs, "read_as_str", False),
-        timeout=_milliseconds(attrs, "timeout"),
+        timeout=pop_milliseconds(attrs, "timeout", None),
     )
     attrs.pop("args", None)  # mxCuBE accepted it on channels and ignored it
-    _warn_unread(attrs, f"epics channel {name!r}")
+    warn_unread(log, attrs, f"epics channel {name!r}")
     return channel
 
 
@@ -307,11 +282,10 @@ class EpicsChannelBackend:
         self.read_as_str = read_as_str
         self.timeout = timeout
         self.link: PVLink | None = None
-        self._lock = _native.allocate_lock()
-        # guarded by _lock: the listener, and a monitor value that came first
-        self._on_reading: ReadingListener[Any] | None = None
-        self._held: Reading[Any] | None = None
-        self._poller: Poller.Poller | None = None  # hub thread only
+        # monitor values that came first are held until subscribe()
+        self._subscription = Subscription()
+        if polling is not None:
+            self._subscription.poll(self._poll_once, polling, self._on_poll_error)
         self._closed = False
 
     def source(self) -> str:
@@ -335,13 +309,7 @@ class EpicsChannelBackend:
 
     def _from_monitor(self, value: Any, severity: int, timestamp: float) -> None:
         quality = _QUALITY_BY_SEVERITY[min(max(severity, 0), 3)]
-        reading = Reading(value, quality, timestamp)
-        with self._lock:
-            listener = self._on_reading
-            if listener is None:
-                self._held = reading  # delivered by subscribe()
-                return
-        listener(reading)
+        self._subscription.deliver(Reading(value, quality, timestamp))
 
     def read(self, timeout: float | None) -> Reading[Any]:
         """Read the PV now (in a worker thread, waiting cooperatively)."""
@@ -370,51 +338,20 @@ class EpicsChannelBackend:
         A monitor value that arrived before (between :meth:`connect` and this
         call) is delivered at once.
         """
-        with self._lock:
-            self._on_reading = on_reading
-            held, self._held = self._held, None
-        if held is not None:
-            on_reading(held)
-        if self.polling is not None:
-            self._start_polling(0.0)
-
-    def _start_polling(self, delay: float) -> None:
-        assert self.polling is not None
-        self._poller = Poller.poll(
-            self._poll_once,
-            (),
-            self.polling * 1000.0,
-            self._on_polled,
-            self._on_poll_error,
-            compare=True,
-            start_delay=delay * 1000.0,
-        )
+        self._subscription.open(on_reading)
 
     def _poll_once(self) -> Any:
         """Poller thread: read the PV once."""
         return self._live().get(self.timeout)
 
-    def _on_polled(self, value: Any) -> None:
-        listener = self._on_reading
-        if listener is not None:
-            listener(Reading(value))
-
-    def _on_poll_error(self, exc: BaseException, poller_id: int) -> None:
-        failed = Poller.get_poller(poller_id)
-        if failed is not None:
-            failed.stop()
-        if self._on_reading is None or self._closed:
-            return
+    def _on_poll_error(self, exc: BaseException) -> float:
+        """Hub: a poll failed; poll again after a period (a second at least)."""
         log.debug("%s: poll failed: %s", self.source(), exc)
-        self._start_polling(max(self.polling or 1.0, 1.0))
+        return max(self.polling or 1.0, 1.0)
 
     def unsubscribe(self) -> None:
         """Stop delivering values."""
-        with self._lock:
-            self._on_reading = None
-        poller, self._poller = self._poller, None
-        if poller is not None:
-            poller.stop()
+        self._subscription.close()
 
     def close(self) -> None:
         """Stop polling and disconnect the PV; idempotent."""

@@ -34,21 +34,32 @@ cooperatively (``wait=False`` and ``timeout=`` as for every command); an
 :class:`~HardwareRepository.errors.CommandFailedError`, a reply that does not
 come raises :class:`~HardwareRepository.errors.Timeout`, both naming the
 server and the method.
+
+The items are on the typed backend contract (:class:`ExporterChannelBackend`,
+:class:`ExporterCommandBackend`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import gevent
 
-from .. import Poller
 from ..bridge import HubBridge, get_bridge, sink_for
 from ..bridge import native as _native
-from ..commands import NOT_INITIALIZED, ChannelObject, CommandObject, Quality
+from ..commands import (
+    ChannelObject,
+    CommandObject,
+    ConnectionListener,
+    Quality,
+    Reading,
+    ReadingListener,
+)
 from ..errors import BridgeClosedError, ConfigError, NotConnectedError
+from ._common import pop_milliseconds, pop_polling, warn_unread
+from ._subscription import Subscription
 from .exporter import ExporterClient, Request, parse_value
 from .exporter.protocol import EventMessage
 
@@ -56,7 +67,9 @@ __all__ = [
     "INHERITED_PROPERTIES",
     "Exporter",
     "ExporterChannel",
+    "ExporterChannelBackend",
     "ExporterCommand",
+    "ExporterCommandBackend",
     "make_channel",
     "make_command",
     "parse_address",
@@ -95,7 +108,7 @@ class _HubDispatch:
     def __init__(self, server: _Server, bridge: HubBridge) -> None:
         self.server = server
         self.bridge = bridge
-        self.channels: dict[str, list[ExporterChannel]] = {}  # hub thread only
+        self.channels: dict[str, list[ExporterChannelBackend]] = {}  # hub thread
         self.callbacks: dict[str, list[Callable[[Any], None]]] = {}  # hub thread
         self._refresh: gevent.Greenlet | None = None  # hub thread only
         self.connected = False  # hub thread only
@@ -130,8 +143,10 @@ class _HubDispatch:
         if not channels and not callbacks:
             return
         value = parse_value(event.text)
-        for channel in channels or ():
-            channel.update(value, Quality.VALID, event.timestamp)
+        if channels:
+            reading = Reading(value, Quality.VALID, event.timestamp)
+            for channel in channels:
+                channel.deliver(reading)
         for callback in callbacks or ():
             try:
                 callback(value)
@@ -147,7 +162,7 @@ class _HubDispatch:
         self.connected = connected
         for channels in list(self.channels.values()):
             for channel in list(channels):
-                channel.set_connected(connected)
+                channel.report_connection(connected)
         if connected and self.channels:
             self.refresh()
 
@@ -173,16 +188,17 @@ class _HubDispatch:
                     "Exporter %s: reading %s failed: %s", self.server.address, name, exc
                 )
                 continue
+            reading = Reading(value)
             for channel in list(self.channels.get(name, ())):
-                channel.update(value)
+                channel.deliver(reading)
 
-    def add_channel(self, channel: ExporterChannel) -> None:
+    def add_channel(self, channel: ExporterChannelBackend) -> None:
         self.channels.setdefault(channel.property_name, []).append(channel)
-        channel.set_connected(self.connected)
+        channel.report_connection(self.connected)
         if self.connected:
             self.refresh()
 
-    def remove_channel(self, channel: ExporterChannel) -> None:
+    def remove_channel(self, channel: ExporterChannelBackend) -> None:
         listed = self.channels.get(channel.property_name, [])
         if channel in listed:
             listed.remove(channel)
@@ -398,28 +414,9 @@ def _server_address(attrs: dict[str, Any], what: str) -> tuple[str, int]:
     )
 
 
-def _timeout(attrs: dict[str, Any]) -> float:
-    raw = attrs.pop("timeout", None)
-    if raw is None:
-        return _DEFAULT_TIMEOUT
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
-        raise ConfigError(f"timeout={raw!r} must be a positive number of milliseconds")
-    return raw / 1000.0
-
-
-def _polling(attrs: dict[str, Any]) -> float | None:
-    raw = attrs.pop("polling", None)
-    if raw is None or raw in ("events", "event"):
-        return None
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
-        raise ConfigError(f"polling={raw!r} must be a period in ms or 'events'")
-    return raw / 1000.0
-
-
 def _warn_unread(attrs: dict[str, Any], what: str) -> None:
     attrs.pop("retries", None)
-    if attrs:
-        log.warning("%s: ignoring unknown attributes %s", what, sorted(attrs))
+    warn_unread(log, attrs, what)
 
 
 def make_command(
@@ -435,7 +432,7 @@ def make_command(
         username=attrs.pop("username", None),
         address=host,
         port=port,
-        timeout=_timeout(attrs),
+        timeout=pop_milliseconds(attrs, "timeout", _DEFAULT_TIMEOUT),
     )
     _warn_unread(attrs, what)
     return command
@@ -454,11 +451,68 @@ def make_channel(
         username=attrs.pop("username", None),
         address=host,
         port=port,
-        timeout=_timeout(attrs),
-        polling=_polling(attrs),
+        timeout=pop_milliseconds(attrs, "timeout", _DEFAULT_TIMEOUT),
+        polling=pop_polling(attrs),
     )
     _warn_unread(attrs, what)
     return channel
+
+
+def _host_port(
+    kind: str, name: str, address: str | None, port: int | None
+) -> tuple[str, int]:
+    if address is None or port is None:
+        raise ConfigError(f"exporter {kind} {name!r} needs address and port")
+    return str(address), int(port)
+
+
+class ExporterCommandBackend:
+    """The Exporter side of an :class:`ExporterCommand` (a ``CommandBackend``).
+
+    Hub thread, as every command backend: a call waits for the server's reply
+    cooperatively. Holds a share of the server's connection until
+    :meth:`close`.
+
+    Args:
+        name: the command's name.
+        method: the server's method.
+        exporter: the client of the server (closed with the backend).
+    """
+
+    def __init__(self, name: str, method: str, exporter: Exporter) -> None:
+        self.name = name
+        self.method = method
+        self.exporter = exporter
+        self._source = f"exporter command {name!r} ({method} on {exporter.address})"
+
+    def source(self) -> str:
+        """Name the command, its method and server, for messages."""
+        return self._source
+
+    def call(
+        self, args: tuple[Any, ...], kwargs: Mapping[str, Any], timeout: float | None
+    ) -> Any:
+        """Call the method with ``args`` and return its converted reply.
+
+        The object layer's ``timeout`` bounds the wait; the request itself
+        has no limit of its own.
+
+        Raises:
+            CommandFailedError: the server answered ``ERR:``.
+            NotConnectedError: the server is not connected.
+        """
+        return self.exporter.execute(self.method, args, timeout=None)
+
+    def abort(self) -> None:
+        """Do nothing on the server: the protocol cannot cancel one call.
+
+        The object layer still ends the waiting greenlets; stopping what the
+        MD does is its own ``abort`` method (an ``exporter`` command).
+        """
+
+    def close(self) -> None:
+        """Release the share of the server's connection; idempotent."""
+        self.exporter.close()
 
 
 class ExporterCommand(CommandObject):
@@ -481,28 +535,18 @@ class ExporterCommand(CommandObject):
         timeout: float = _DEFAULT_TIMEOUT,
         **kwargs: Any,
     ) -> None:
-        super().__init__(name, username, timeout=timeout)
-        if address is None or port is None:
-            raise ConfigError(f"exporter command {name!r} needs address and port")
+        host, number = _host_port("command", name, address, port)
+        self._exporter = Exporter(host, number, timeout)
+        super().__init__(
+            name,
+            username,
+            timeout=timeout,
+            backend=ExporterCommandBackend(name, command, self._exporter),
+        )
         self.command = command
-        self._exporter = Exporter(address, int(port), timeout)
         #: the server, ``host:port``
         self.address = self._exporter.address
         self._connected = self._exporter.is_connected()
-
-    def source(self) -> str:
-        """Name the command, its method and server, for messages."""
-        return f"exporter command {self._name!r} ({self.command} on {self.address})"
-
-    def _execute(self, *args: Any, **kwargs: Any) -> Any:
-        return self._exporter.execute(self.command, args, timeout=None)
-
-    def _abort(self) -> None:
-        """Do nothing on the server: the protocol cannot cancel one call.
-
-        :meth:`abort` still ends the waiting greenlets; stopping what the MD
-        does is its own ``abort`` method (an ``exporter`` command).
-        """
 
     def is_connected(self) -> bool:
         """Return whether the server is connected."""
@@ -514,12 +558,113 @@ class ExporterCommand(CommandObject):
         """Return the server's application state (``getState``)."""
         return self._exporter.get_state()
 
+
+class ExporterChannelBackend:
+    """The Exporter side of an :class:`ExporterChannel` (a ``ChannelBackend``).
+
+    Hub thread, as every channel backend; its listeners are called in the hub
+    too (the server's dispatcher delivers events and connection changes
+    there, and the Poller its values). Holds a share of the server's
+    connection until :meth:`close`. Its arguments are those of
+    :class:`ExporterChannel`.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        property_name: str,
+        address: str,
+        port: int,
+        timeout: float,
+        polling: float | None,
+    ) -> None:
+        self.property_name = property_name
+        self.timeout = timeout
+        self.polling = polling
+        self._server: _Server | None = _acquire(address, port)
+        #: the server, ``host:port``
+        self.address = self._server.address
+        self._source = f"exporter channel {name!r} ({property_name} on {self.address})"
+        self._dispatch: _HubDispatch | None = None  # hub thread only
+        self._on_connection: ConnectionListener | None = None  # hub thread only
+        self._subscription = Subscription()
+        if polling is not None:
+            self._subscription.poll(self._poll_once, polling, self._on_poll_error)
+
+    def source(self) -> str:
+        """Name the channel, its property and server, for messages."""
+        return self._source
+
+    def _live(self) -> _Server:
+        if self._server is None:
+            raise NotConnectedError(f"{self._source} is closed")
+        return self._server
+
+    def connect(self, on_connection: ConnectionListener) -> None:
+        """Follow the property's events; report the server's connection."""
+        self._on_connection = on_connection
+        self._dispatch = self._live().dispatcher(get_bridge())
+        self._dispatch.add_channel(self)
+
+    def report_connection(self, connected: bool) -> None:
+        """Hub: the server was connected or lost (from its dispatcher)."""
+        listener = self._on_connection
+        if listener is not None:
+            listener(connected)
+
+    def deliver(self, reading: Reading[Any]) -> None:
+        """Hub: a new value of the property (an event or a refresh)."""
+        self._subscription.deliver(reading)
+
+    def read(self, timeout: float | None) -> Reading[Any]:
+        """Read the property, waiting cooperatively (natively in a thread).
+
+        Raises:
+            NotConnectedError: the server is not connected.
+            Timeout: no reply in time.
+            CommandFailedError: the server refused (unknown property).
+        """
+        limit = self.timeout if timeout is None else timeout
+        text = self._live().client.call(Request.READ, self.property_name, (), limit)
+        return Reading(parse_value(text))
+
+    def write(self, value: Any, timeout: float | None) -> None:
+        """Write the property and wait for the server's reply.
+
+        Raises:
+            NotConnectedError: the server is not connected.
+            Timeout: no reply in time.
+            CommandFailedError: the server refused the value.
+        """
+        limit = self.timeout if timeout is None else timeout
+        self._live().client.call(Request.WRTE, self.property_name, (value,), limit)
+
+    def subscribe(self, on_reading: ReadingListener[Any]) -> None:
+        """Deliver every event of the property, and polled values with ``polling``."""
+        self._subscription.open(on_reading)
+
+    def _poll_once(self) -> Any:
+        """Poller thread: read the property once (waits natively)."""
+        return self.read(self.timeout).value
+
+    def _on_poll_error(self, exc: BaseException) -> float:
+        """Hub: a poll failed; poll again after a period (half a second at least)."""
+        return max(self.polling or 1.0, 0.5)
+
+    def unsubscribe(self) -> None:
+        """Stop delivering values; stop polling."""
+        self._subscription.close()
+
     def close(self) -> None:
-        """Abort running calls, release the connection; hub thread; idempotent."""
-        if self._closed:
+        """Stop following the property; release the connection; idempotent."""
+        self.unsubscribe()
+        self._on_connection = None
+        server, self._server = self._server, None
+        if server is None:
             return
-        super().close()
-        self._exporter.close()
+        if self._dispatch is not None:
+            self._dispatch.remove_channel(self)
+        _release(server)
 
 
 class ExporterChannel(ChannelObject):
@@ -548,101 +693,13 @@ class ExporterChannel(ChannelObject):
         polling: float | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(name, username)
-        if address is None or port is None:
-            raise ConfigError(f"exporter channel {name!r} needs address and port")
+        host, number = _host_port("channel", name, address, port)
+        self._exporter = ExporterChannelBackend(
+            name, property_name, host, number, timeout, polling
+        )
         self.property_name = property_name
         self.io_timeout = timeout
         self.polling = polling
-        self._server = _acquire(str(address), int(port))
         #: the server, ``host:port``
-        self.address = self._server.address
-        self._dispatch = self._server.dispatcher(self._bridge)
-        self._dispatch.add_channel(self)
-        self._poller: Poller.Poller | None = None  # hub thread only
-        if polling is not None:
-            self._start_polling(0.0)
-
-    def source(self) -> str:
-        """Name the channel, its property and server, for messages."""
-        return (
-            f"exporter channel {self._name!r} ({self.property_name} on {self.address})"
-        )
-
-    # -- polling ------------------------------------------------------------
-    def _start_polling(self, delay: float) -> None:
-        assert self.polling is not None
-        self._poller = Poller.poll(
-            self._poll_once,
-            (),
-            self.polling * 1000.0,
-            self._on_polled,
-            self._on_poll_error,
-            compare=True,
-            start_delay=delay * 1000.0,
-        )
-
-    def _poll_once(self) -> Any:
-        """Poller thread: read the property once (waits natively)."""
-        return self._read(self.io_timeout)
-
-    def _read(self, timeout: float | None) -> Any:
-        return parse_value(
-            self._server.client.call(Request.READ, self.property_name, (), timeout)
-        )
-
-    def _on_polled(self, value: Any) -> None:
-        if not self._closed:
-            self.update(value)
-
-    def _on_poll_error(self, exc: BaseException, poller_id: int) -> None:
-        failed = Poller.get_poller(poller_id)
-        if failed is not None:
-            failed.stop()
-        if not self._closed:
-            self._start_polling(max(self.polling or 1.0, 0.5))
-
-    # -- API ------------------------------------------------------------------
-    def get_value(self, force: bool = False, timeout: float | None = None) -> Any:
-        """Return the value; read the property when ``force`` or none is cached.
-
-        Raises:
-            NotConnectedError: the server is not connected.
-            Timeout: no reply in time.
-            CommandFailedError: the server refused (unknown property).
-        """
-        if not force and self._value is not NOT_INITIALIZED:
-            return self._value
-        value = self._read(self.io_timeout if timeout is None else timeout)
-        self.update(value)
-        return value
-
-    getValue = get_value
-
-    def set_value(self, value: Any, timeout: float | None = None) -> None:
-        """Write ``value`` to the property and wait for the server's reply.
-
-        Raises:
-            NotConnectedError: the server is not connected.
-            Timeout: no reply in time.
-            CommandFailedError: the server refused the value.
-        """
-        self._server.client.call(
-            Request.WRTE,
-            self.property_name,
-            (value,),
-            self.io_timeout if timeout is None else timeout,
-        )
-
-    setValue = set_value
-
-    def close(self) -> None:
-        """Stop polling and following events; release the connection; idempotent."""
-        if self._closed:
-            return
-        poller, self._poller = self._poller, None
-        if poller is not None:
-            poller.stop()
-        self._dispatch.remove_channel(self)
-        super().close()
-        _release(self._server)
+        self.address = self._exporter.address
+        super().__init__(name, username, backend=self._exporter)

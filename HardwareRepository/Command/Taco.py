@@ -43,13 +43,21 @@ library is not thread-safe (mxCuBE's ``TacoDevice_MTSafe`` did the same).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from .. import Poller
 from ..bridge import native
+from ..commands import (
+    ChannelObject,
+    CommandObject,
+    ConnectionListener,
+    Reading,
+    ReadingListener,
+)
 from ..errors import CommandFailedError, ConfigError, NotConnectedError
-from ._client_items import ClientCall, ClientChannel, ClientCommand, ClientItem
+from ._client_backends import ClientCall, ClientChannelBackend, ClientCommandBackend
 from ._common import (
     ClientLibrary,
     XmlAttributes,
@@ -57,13 +65,17 @@ from ._common import (
     call_in_thread,
     parse_args,
 )
+from ._subscription import Subscription
 
 __all__ = [
     "CLIENT_MODULE",
     "INHERITED_PROPERTIES",
     "SIMULATION_ENV",
     "TacoChannel",
+    "TacoChannelBackend",
     "TacoCommand",
+    "TacoCommandBackend",
+    "TacoTarget",
     "load_client",
     "make_channel",
     "make_command",
@@ -226,37 +238,147 @@ def make_channel(
     )
 
 
-class _TacoItem(ClientItem):
-    """What Taco commands and channels share: the device and its command."""
+@dataclass(frozen=True)
+class TacoTarget:
+    """One command of one Taco device, as the XML names it.
 
-    LIBRARY = _LIBRARY
+    Attributes:
+        device_name: the Taco device.
+        command: the Taco command.
+        arglist: the XML arguments, parsed (commands with them take no
+            call-time arguments).
+        dc: read through the data collector (``TacoDeviceC``).
+        timeout: seconds: the client's RPC timeout; ``None``: the client's.
+    """
 
-    def _use_device(
-        self,
-        command: str,
+    device_name: str
+    command: str
+    arglist: tuple[Any, ...] = ()
+    dc: bool = False
+    timeout: float | None = None
+
+    @classmethod
+    def from_config(
+        cls,
+        what: str,
         taconame: str | None,
+        command: str,
         args: Any,
         dc: bool,
         timeout: float | None,
-        client: ModuleType | None,
-    ) -> None:
-        if not taconame:
-            raise ConfigError(f"taco {self.KIND} {self._name!r} has no device name")
-        #: the Taco command
-        self.command = command
-        #: the Taco device
-        self.device_name = str(taconame)
-        #: the XML arguments, parsed
-        self.arglist = parse_args(args)
-        self.dc = bool(dc)
-        self._use_client(client)
-        self._link = _TacoLink(self.client, self.device_name, self.dc, timeout)
+    ) -> TacoTarget:
+        """Check and parse an item's configuration.
 
-    def _where(self) -> str:
+        Args:
+            what: the item, for messages (``taco channel 'flux'``).
+            taconame: the device name (XML or inherited property).
+            command: the Taco command (the element text).
+            args: XML ``args``: comma-separated literals, or one value.
+            dc: read through the data collector.
+            timeout: seconds: the client's RPC timeout, or ``None``.
+
+        Raises:
+            ConfigError: no device name, or ``args`` is not a list of literals.
+        """
+        if not taconame:
+            raise ConfigError(f"{what} has no device name")
+        return cls(str(taconame), command, parse_args(args), bool(dc), timeout)
+
+    def link(self, client: ModuleType) -> _TacoLink:
+        """Return a new handle on the device, through ``client``."""
+        return _TacoLink(client, self.device_name, self.dc, self.timeout)
+
+    def __str__(self) -> str:
+        """Name the device and the command, for messages."""
         return f"{self.device_name} {self.command}"
 
 
-class TacoCommand(_TacoItem, ClientCommand):
+class TacoCommandBackend(ClientCommandBackend):
+    """The Taco side of a :class:`TacoCommand` (a ``CommandBackend``).
+
+    Hub thread, as every command backend; the blocking Taco calls run in
+    worker threads. It reports the device's connection to the listener given
+    to :meth:`connect`: after importing the device, and after each call.
+
+    Args:
+        name: the command's name.
+        target: the device and its command.
+        client: the client module; ``None``: as the environment selects.
+    """
+
+    def __init__(
+        self, name: str, target: TacoTarget, client: ModuleType | None
+    ) -> None:
+        super().__init__(_LIBRARY, "command", name, str(target), client)
+        self.target = target
+        self.link = target.link(self.client)
+        self._on_connection: ConnectionListener | None = None
+
+    def connect(self, on_connection: ConnectionListener) -> None:
+        """Import the device in a worker thread; report connection changes."""
+        self._on_connection = on_connection
+        call_in_thread(self._probe, name=f"{self.source()} import")
+
+    def _tell(self, connected: bool) -> None:
+        listener = self._on_connection
+        if listener is not None:
+            listener(connected)
+
+    def _probe(self) -> None:
+        """Worker thread: import the device and report the connection."""
+        try:
+            self.link.connect()
+        except NotConnectedError as exc:
+            log.warning("%s: %s", self.source(), exc)
+            self._tell(False)
+        else:
+            self._tell(True)
+
+    def client_call(
+        self, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+    ) -> ClientCall:
+        """Return the Taco call: the command with the call's or the XML arguments.
+
+        Raises:
+            TypeError: keyword arguments, or arguments besides the XML ones.
+        """
+        if kwargs:
+            raise TypeError(
+                f"{self.source()}: Taco commands take no keyword arguments "
+                f"({', '.join(kwargs)})"
+            )
+        fixed = self.target.arglist
+        if args and fixed:
+            raise TypeError(
+                f"{self.source()}: arguments are fixed by the XML args="
+                f"{fixed!r}; call it without arguments"
+            )
+        return "command", self.link.call, (self.target.command, args or fixed)
+
+    def call(
+        self, args: tuple[Any, ...], kwargs: Mapping[str, Any], timeout: float | None
+    ) -> Any:
+        """Execute the command in a worker thread; report the connection.
+
+        Raises:
+            NotConnectedError: the device cannot be imported or reached.
+            CommandFailedError: the device refused or failed the command.
+            TypeError: the arguments do not suit the command.
+        """
+        try:
+            value = super().call(args, kwargs, timeout)
+        except NotConnectedError:
+            self._tell(False)
+            raise
+        self._tell(True)
+        return value
+
+    def close(self) -> None:
+        """Stop reporting connection changes; idempotent."""
+        self._on_connection = None
+
+
+class TacoCommand(CommandObject):
     """A command of a Taco device; call it to execute it.
 
     Construct it in the owning hub thread: it never blocks there. The device
@@ -295,45 +417,123 @@ class TacoCommand(_TacoItem, ClientCommand):
         client: ModuleType | None = None,
         **kwargs: Any,
     ) -> None:
+        target = TacoTarget.from_config(
+            f"taco command {name!r}", taconame, command, args, dc, timeout
+        )
+        self._taco = TacoCommandBackend(name, target, client)
         limit = None if timeout is None else timeout + _GRACE
-        super().__init__(name, username, timeout=limit)
-        self._use_device(command, taconame, args, dc, timeout, client)
-        call_in_thread(self._probe, name=f"{self.source()} import")
-
-    def _probe(self) -> None:
-        """Worker thread: import the device and report the connection."""
-        try:
-            self._link.connect()
-        except NotConnectedError as exc:
-            log.warning("%s: %s", self.source(), exc)
-            self.set_connected_threadsafe(False)
-        else:
-            self.set_connected_threadsafe(True)
-
-    def _client_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> ClientCall:
-        if kwargs:
-            raise TypeError(
-                f"{self.source()}: Taco commands take no keyword arguments "
-                f"({', '.join(kwargs)})"
-            )
-        if args and self.arglist:
-            raise TypeError(
-                f"{self.source()}: arguments are fixed by the XML args="
-                f"{self.arglist!r}; call it without arguments"
-            )
-        return "command", self._link.call, (self.command, args or self.arglist)
-
-    def _execute(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            value = super()._execute(*args, **kwargs)
-        except NotConnectedError:
-            self.set_connected(False)
-            raise
-        self.set_connected(True)
-        return value
+        super().__init__(name, username, timeout=limit, backend=self._taco)
+        #: the Taco command
+        self.command = command
+        #: the Taco device
+        self.device_name = target.device_name
+        #: the XML arguments, parsed
+        self.arglist = target.arglist
+        self.dc = target.dc
+        #: the client module in use (real or simulated)
+        self.client = self._taco.client
+        #: whether :attr:`client` is the SIMULATED client
+        self.simulated = self._taco.simulated
+        self._taco.connect(self.set_connected_threadsafe)
 
 
-class TacoChannel(_TacoItem, ClientChannel[BaseException]):
+class TacoChannelBackend(ClientChannelBackend[BaseException]):
+    """The Taco side of a :class:`TacoChannel` (a ``ChannelBackend``).
+
+    Hub thread, as every channel backend; the command is executed in Poller
+    threads (polling) or worker threads (:meth:`read`), and its values and
+    connection changes are reported in the hub.
+
+    Args:
+        name: the channel's name.
+        target: the device and the command read each period.
+        polling: the period in seconds.
+        compare: deliver only values that differ from the previous one.
+        retry: seconds before the first retry after a failure.
+        retry_max: the largest delay between retries, seconds.
+        client: the client module; ``None``: as the environment selects.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        target: TacoTarget,
+        *,
+        polling: float,
+        compare: bool,
+        retry: float,
+        retry_max: float,
+        client: ModuleType | None,
+    ) -> None:
+        super().__init__(_LIBRARY, name, str(target), client, retry, retry_max)
+        self.target = target
+        self.link = target.link(self.client)
+        self._subscription = Subscription()
+        self._subscription.poll(
+            self._execute,
+            polling,
+            self._on_error,
+            compare=compare,
+            on_value=self._on_value,
+        )
+
+    def _execute(self) -> Any:
+        """Poller or worker thread: execute the command once."""
+        return self.link.call(self.target.command, self.target.arglist)
+
+    def read(self, timeout: float | None) -> Reading[Any]:
+        """Execute the command once in a worker thread, waiting cooperatively.
+
+        Args:
+            timeout: seconds; ``None``: one second more than the client's RPC
+                timeout, or no limit of our own.
+
+        Raises:
+            NotConnectedError: the device cannot be reached.
+            CommandFailedError: the device failed the command.
+            Timeout: the client did not return in time.
+        """
+        if timeout is None and self.target.timeout is not None:
+            timeout = self.target.timeout + _GRACE
+        return Reading(
+            call_and_wait(self._execute, source=self.source(), limit=timeout)
+        )
+
+    def write(self, value: Any, timeout: float | None) -> None:
+        """Refuse: a Taco channel is read-only.
+
+        Raises:
+            NotImplementedError: always.
+        """
+        raise NotImplementedError(f"{self.source()} is read-only")
+
+    def subscribe(self, on_reading: ReadingListener[Any]) -> None:
+        """Start polling; deliver each (new) value to ``on_reading`` in the hub."""
+        self._subscription.open(on_reading)
+
+    def _on_value(self, value: Any) -> None:
+        """Hub: a (new) value was polled."""
+        self.backoff.reset()
+        self.report_back()
+        self._subscription.deliver_value(value)
+
+    def _on_error(self, exc: BaseException) -> float:
+        """Hub: a poll raised; report it and poll again after a growing delay."""
+        delay = self.backoff.next_delay()
+        self.report_lost(exc, f"{exc}; retrying in {delay:g} s")
+        return delay
+
+    def unsubscribe(self) -> None:
+        """Stop polling; a poll in flight finishes, its result is dropped."""
+        self._subscription.close()
+
+    def close(self) -> None:
+        """Stop polling and reporting; idempotent."""
+        self.unsubscribe()
+        super().close()
+
+
+class TacoChannel(ChannelObject):
     """A Taco device command polled on :mod:`HardwareRepository.Poller`.
 
     Every ``polling`` period a Poller thread executes the command (with the
@@ -378,77 +578,37 @@ class TacoChannel(_TacoItem, ClientChannel[BaseException]):
         client: ModuleType | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(name, username, retry, retry_max)
         if not polling or polling <= 0:
             raise ConfigError(f"taco channel {name!r} needs a polling period")
+        target = TacoTarget.from_config(
+            f"taco channel {name!r}", taconame, command, args, dc, timeout
+        )
+        self._taco = TacoChannelBackend(
+            name,
+            target,
+            polling=float(polling),
+            compare=bool(compare),
+            retry=retry,
+            retry_max=retry_max,
+            client=client,
+        )
+        #: the Taco command
+        self.command = command
+        #: the Taco device
+        self.device_name = target.device_name
+        #: the XML arguments, parsed
+        self.arglist = target.arglist
+        self.dc = target.dc
         self.polling = float(polling)
         self.compare = bool(compare)
         self.timeout = timeout
-        self._poller: Poller.Poller | None = None  # hub thread only
-        self._use_device(command, taconame, args, dc, timeout, client)
-        self._start_polling(0.0)
+        #: the client module in use (real or simulated)
+        self.client = self._taco.client
+        #: whether :attr:`client` is the SIMULATED client
+        self.simulated = self._taco.simulated
+        super().__init__(name, username, backend=self._taco)
 
-    # -- polling ------------------------------------------------------------------
-    def _start_polling(self, delay: float) -> None:
-        self._poller = Poller.poll(
-            self._poll_once,
-            (),
-            self.polling * 1000.0,
-            self._on_value,
-            self._on_error,
-            compare=self.compare,
-            start_delay=delay * 1000.0,
-        )
-
-    def _poll_once(self) -> Any:
-        """Poller thread: execute the command once."""
-        return self._link.call(self.command, self.arglist)
-
-    def _on_value(self, value: Any) -> None:
-        """Hub: a (new) value was polled."""
-        if self._closed:
-            return
-        self._backoff.reset()
-        self._report_back()
-        self.update(value)
-
-    def _on_error(self, exc: BaseException, poller_id: int) -> None:
-        """Hub: a poll raised; polling stopped. Report, then poll again later."""
-        failed = Poller.get_poller(poller_id)
-        if failed is not None:
-            failed.stop()
-        if self._closed:
-            return
-        delay = self._backoff.next_delay()
-        self._report_lost(exc, f"{exc}; retrying in {delay:g} s")
-        self._start_polling(delay)
-
-    # -- reading --------------------------------------------------------------------
-    def _read(self, timeout: float | None) -> Any:
-        """Execute the command once in a worker thread (see :meth:`get_value`).
-
-        :param timeout: seconds; default one second more than the XML
-            ``timeout`` (the client's RPC timeout), or no limit of our own.
-        :raises CommandFailedError: the device failed the command.
-        """
-        if timeout is None and self.timeout is not None:
-            timeout = self.timeout + _GRACE
-        return call_and_wait(
-            self._link.call,
-            self.command,
-            self.arglist,
-            source=self.source(),
-            limit=timeout,
-        )
-
-    def close(self) -> None:
-        """Stop polling and disconnect receivers; hub thread; idempotent.
-
-        A poll in flight finishes in its thread; its result is dropped.
-        """
-        if self._closed:
-            return
-        poller, self._poller = self._poller, None
-        if poller is not None:
-            poller.stop()
-        super().close()
+    @property
+    def last_error(self) -> BaseException | None:
+        """The last failure, ``None`` once a good reading arrives."""
+        return self._taco.last_error

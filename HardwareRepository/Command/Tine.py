@@ -46,27 +46,33 @@ Threads: ``get``, ``set`` and ``attach`` block, so they run in worker threads
 and the caller waits cooperatively; ``detach`` and ``tolerance`` are local and
 run in the hub thread. Link callbacks arrive in TINE's threads; they compare
 the value with the last one and hand changes to the hub through the bridge
-(:meth:`ChannelObject.update_threadsafe`): no polling, no sleeping drain loop.
+(the channel's inbox of the hub sink): no polling, no sleeping drain loop.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
 import gevent
 
 from ..bridge import native, spawn_logged
-from ..commands import NOT_INITIALIZED
+from ..commands import (
+    NOT_INITIALIZED,
+    ChannelObject,
+    CommandObject,
+    Reading,
+    ReadingListener,
+)
 from ..errors import (
     CommandFailedError,
     CommunicationError,
     ConfigError,
-    NotConnectedError,
 )
 from ..policies import values_equal
-from ._client_items import ClientCall, ClientChannel, ClientCommand, ClientItem
+from ._client_backends import ClientCall, ClientChannelBackend, ClientCommandBackend
 from ._common import (
     ClientLibrary,
     XmlAttributes,
@@ -81,7 +87,9 @@ __all__ = [
     "INHERITED_PROPERTIES",
     "SIMULATION_ENV",
     "TineChannel",
+    "TineChannelBackend",
     "TineCommand",
+    "TineCommandBackend",
     "load_client",
     "make_channel",
     "make_command",
@@ -201,45 +209,83 @@ def make_channel(
     )
 
 
-class _TineItem(ClientItem):
-    """What TINE commands and channels share: the server and its property."""
+def _server(kind: str, name: str, tinename: str | None) -> str:
+    if not tinename:
+        raise ConfigError(f"tine {kind} {name!r} has no server address")
+    return str(tinename)
 
-    LIBRARY = _LIBRARY
 
-    def _use_property(
-        self, tinename: str | None, prop: str, client: ModuleType | None
+def _tine_get(
+    client: ModuleType, tinename: str, prop: str, timeout: float, source: str
+) -> Any:
+    """``tine.get`` in a worker thread; cooperative wait.
+
+    :param timeout: seconds: the client's timeout; the wait is abandoned
+        :data:`_GRACE` s later.
+    :raises CommunicationError: the read failed (``IOError`` as cause).
+    :raises Timeout: the client did not return in time.
+    """
+    return call_and_wait(
+        client.get,
+        tinename,
+        prop,
+        int(timeout * 1000),
+        source=source,
+        limit=timeout + _GRACE,
+        failure=CommunicationError,
+        action="get",
+    )
+
+
+class TineCommandBackend(ClientCommandBackend):
+    """The TINE side of a :class:`TineCommand` (a ``CommandBackend``).
+
+    Args:
+        name: the command's name.
+        tinename: the server address.
+        prop: the TINE property written.
+        default_argument: what a call without argument sends.
+        timeout: seconds: the client timeout of each call.
+        client: the client module; ``None``: as the environment selects.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        tinename: str,
+        prop: str,
+        default_argument: Any,
+        timeout: float,
+        client: ModuleType | None,
     ) -> None:
-        if not tinename:
-            raise ConfigError(f"tine {self.KIND} {self._name!r} has no server address")
-        #: the server address
-        self.tinename = str(tinename)
-        self._property = prop
-        self._use_client(client)
+        super().__init__(_LIBRARY, "command", name, f"{tinename} {prop}", client)
+        self.tinename = tinename
+        self.prop = prop
+        self.default_argument = default_argument
+        self.timeout = timeout
 
-    def _where(self) -> str:
-        return f"{self.tinename} {self._property}"
+    def client_call(
+        self, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+    ) -> ClientCall:
+        """Return ``tine.set`` of the first argument (default: the XML one).
 
-    def _tine_get(self, timeout: float) -> Any:
-        """``tine.get`` in a worker thread; cooperative wait.
-
-        :param timeout: seconds: the client's timeout; the wait is abandoned
-            :data:`_GRACE` s later.
-        :raises CommunicationError: the read failed (``IOError`` as cause).
-        :raises Timeout: the client did not return in time.
+        Raises:
+            TypeError: keyword arguments or more than one argument.
         """
-        return call_and_wait(
-            self.client.get,
-            self.tinename,
-            self._property,
-            int(timeout * 1000),
-            source=self.source(),
-            limit=timeout + _GRACE,
-            failure=CommunicationError,
-            action="get",
-        )
+        if kwargs or len(args) > 1:
+            raise TypeError(
+                f"{self.source()}: a TINE command takes one argument (the data)"
+            )
+        data = args[0] if args else self.default_argument
+        timeout_ms = int(self.timeout * 1000)
+        return "set", self.client.set, (self.tinename, self.prop, data, timeout_ms)
+
+    def get(self, timeout: float) -> Any:
+        """Read the property (``tine.get``); see :class:`TineCommand`."""
+        return _tine_get(self.client, self.tinename, self.prop, timeout, self.source())
 
 
-class TineCommand(_TineItem, ClientCommand):
+class TineCommand(CommandObject):
     """A TINE property written as a command: ``tine.set(server, property, arg)``.
 
     Calling: see :meth:`CommandObject.__call__` (``wait=``, ``timeout=``, the
@@ -270,33 +316,31 @@ class TineCommand(_TineItem, ClientCommand):
         client: ModuleType | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(name, username, timeout=timeout + _GRACE)
-        #: the TINE property
-        self.command_name = command_name
-        #: seconds: the client timeout of each call
-        self.client_timeout = float(timeout)
         defaults = parse_args(list_args, "list_args")
-        self.default_argument: Any = (
+        default_argument: Any = (
             []
             if not defaults
             else defaults[0]
             if len(defaults) == 1
             else list(defaults)
         )
-        self._use_property(tinename, command_name, client)
-
-    def _client_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> ClientCall:
-        if kwargs or len(args) > 1:
-            raise TypeError(
-                f"{self.source()}: a TINE command takes one argument (the data)"
-            )
-        data = args[0] if args else self.default_argument
-        timeout_ms = int(self.client_timeout * 1000)
-        return (
-            "set",
-            self.client.set,
-            (self.tinename, self.command_name, data, timeout_ms),
+        server = _server("command", name, tinename)
+        self._tine = TineCommandBackend(
+            name, server, command_name, default_argument, float(timeout), client
         )
+        super().__init__(name, username, timeout=timeout + _GRACE, backend=self._tine)
+        #: the TINE property
+        self.command_name = command_name
+        #: the server address
+        self.tinename = server
+        #: seconds: the client timeout of each call
+        self.client_timeout = float(timeout)
+        #: what a call without argument sends
+        self.default_argument = default_argument
+        #: the client module in use (real or simulated)
+        self.client = self._tine.client
+        #: whether :attr:`client` is the SIMULATED client
+        self.simulated = self._tine.simulated
 
     def get(self, timeout: float | None = None) -> Any:
         """Read the property synchronously (``tine.get``); cooperative wait.
@@ -305,74 +349,48 @@ class TineCommand(_TineItem, ClientCommand):
         :raises CommunicationError: the read failed (``IOError`` as cause).
         :raises Timeout: the client did not return in time.
         """
-        return self._tine_get(self.client_timeout if timeout is None else timeout)
+        return self._tine.get(self.client_timeout if timeout is None else timeout)
 
 
-class TineChannel(_TineItem, ClientChannel[tuple[int, str]]):
-    """A TINE property followed through a link (timer, event or data change).
+class TineChannelBackend(ClientChannelBackend[tuple[int, str]]):
+    """The TINE side of a :class:`TineChannel` (a ``ChannelBackend``).
 
-    The link's callbacks arrive in TINE's threads with a completion code:
+    The contract's methods run in the hub thread; the link callbacks
+    (:meth:`_on_callback`) in TINE's threads. See :class:`TineChannel` for
+    the behaviour and the arguments.
 
-    * ``cc == 0``: the value is compared with the previous one; a change (and
-      the first value after the link was lost) is handed to the hub, which
-      stores it and emits ``update(value)``. Connected from the first value.
-    * ``cc == 103``: ignored (as mxCuBE did).
-    * any other code: the link is lost: the channel becomes disconnected
-      (quality ``INVALID``, ``disconnected`` emitted), ``(cc, text)`` is kept
-      in :attr:`last_error` and logged once per outage (and sent to the user
-      log with ``verbose``). TINE re-establishes the link itself; the next
-      value reconnects the channel and is always emitted.
-
-    If opening the link fails (unknown server, no such property), the channel
-    stays disconnected and retries after ``retry`` s, doubling up to
-    ``retry_max`` s. :meth:`close` detaches the link (the repository closes
-    channels at shutdown; there is no ``atexit`` hook).
-
-    Construct it in the owning hub thread; it never blocks there.
-
-    :param attribute_name: the TINE property.
-    :param tinename: the server address.
-    :param timeout: seconds: client timeout of gets/sets and link interval.
-    :param attach: ``"timer"``, ``"event"`` or ``"datachange"``.
-    :param size: number of elements of an array property, or ``None``.
-    :param tolerance: ``(absolute, relative_percent)`` for ``datachange``.
-    :param verbose: also report link errors to ``user_level_log``.
-    :param message: the user-log text for link errors.
-    :param retry: seconds before the first new attempt to open the link.
-    :param retry_max: the largest delay between attempts, seconds.
-    :param client: the client module (see :class:`TineCommand`).
+    Args:
+        display_name: the channel's display name, for the user log.
     """
 
     def __init__(
         self,
         name: str,
-        attribute_name: str,
-        tinename: str | None = None,
-        username: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        attach: str = "timer",
-        size: int | None = None,
-        tolerance: tuple[float, float] = (0.0, 0.0),
-        verbose: bool = False,
-        message: str | None = None,
-        retry: float = 1.0,
-        retry_max: float = 30.0,
-        client: ModuleType | None = None,
-        **kwargs: Any,
+        display_name: str,
+        tinename: str,
+        prop: str,
+        *,
+        timeout: float,
+        attach: str,
+        size: int | None,
+        tolerance: tuple[float, float],
+        verbose: bool,
+        message: str | None,
+        retry: float,
+        retry_max: float,
+        client: ModuleType | None,
     ) -> None:
-        super().__init__(name, username, retry, retry_max)
-        if attach not in ATTACH_MODES:
-            raise ConfigError(
-                f"tine channel {name!r}: attach={attach!r} is not one of "
-                f"{', '.join(ATTACH_MODES)}"
-            )
-        #: the TINE property
-        self.attribute_name = attribute_name
-        self.timeout = float(timeout)
+        super().__init__(
+            _LIBRARY, name, f"{tinename} {prop}, {attach}", client, retry, retry_max
+        )
+        self.display_name = display_name
+        self.tinename = tinename
+        self.prop = prop
+        self.timeout = timeout
         self.mode = attach
         self.size = size
         self.tolerance = tolerance
-        self.verbose = bool(verbose)
+        self.verbose = verbose
         self.message = message
         self._lock = native.allocate_lock()
         # Guarded by _lock (TINE threads and the hub):
@@ -380,12 +398,8 @@ class TineChannel(_TineItem, ClientChannel[tuple[int, str]]):
         self._stopping = False
         self._last: Any = NOT_INITIALIZED
         self._link_ok = False
+        self._on_reading: ReadingListener[Any] | None = None
         self._opener: gevent.Greenlet | None = None  # hub thread only
-        self._use_property(tinename, attribute_name, client)
-        self._opener = spawn_logged(self._open_link)
-
-    def _where(self) -> str:
-        return f"{super()._where()}, {self.mode}"
 
     @property
     def link_id(self) -> int | None:
@@ -393,6 +407,15 @@ class TineChannel(_TineItem, ClientChannel[tuple[int, str]]):
         return self._link_id
 
     # -- opening the link (hub greenlet + worker thread) -------------------------
+    def subscribe(self, on_reading: ReadingListener[Any]) -> None:
+        """Open the link in the background; deliver changed values to ``on_reading``.
+
+        Called once: the link is not opened again after :meth:`unsubscribe`.
+        """
+        with self._lock:
+            self._on_reading = on_reading
+        self._opener = spawn_logged(self._open_link)
+
     def _open_link(self) -> None:
         try:
             while not self._stopping:
@@ -403,12 +426,12 @@ class TineChannel(_TineItem, ClientChannel[tuple[int, str]]):
                         limit=self.timeout + _GRACE,
                     )
                 except Exception as exc:
-                    delay = self._backoff.next_delay()
+                    delay = self.backoff.next_delay()
                     why = f"cannot attach: {exc}; retrying in {delay:g} s"
-                    self._report_lost((-1, why), why)
+                    self.report_lost((-1, why), why)
                     gevent.sleep(delay)
                 else:
-                    self._backoff.reset()
+                    self.backoff.reset()
                     return
         finally:
             self._opener = None
@@ -418,9 +441,7 @@ class TineChannel(_TineItem, ClientChannel[tuple[int, str]]):
         opener = getattr(self.client, ATTACH_MODES[self.mode])
         interval = int(self.timeout * 1000)
         size = () if self.size is None else (self.size,)
-        link_id = opener(
-            self.tinename, self.attribute_name, self._on_callback, interval, *size
-        )
+        link_id = opener(self.tinename, self.prop, self._on_callback, interval, *size)
         if not isinstance(link_id, int) or link_id <= 0:
             raise CommunicationError(f"attach returned link id {link_id!r}")
         with self._lock:
@@ -454,45 +475,52 @@ class TineChannel(_TineItem, ClientChannel[tuple[int, str]]):
             if cc == 0:
                 self._last = data
             self._link_ok = cc == 0
+            listener = self._on_reading
         if cc != 0:
             why = f"link error, completion code {cc}"
-            self._report_lost((cc, why), why)
+            self.report_lost((cc, why), why)
             return
         if recovered:
-            self._report_back()
-        if changed:
-            self.update_threadsafe(data)
+            self.report_back()
+        if changed and listener is not None:
+            listener(Reading(data))
 
-    def _on_outage(self, why: str) -> None:
+    def on_outage(self, why: str) -> None:
+        """Send the first failure of an outage to the user log, with ``verbose``."""
         if self.verbose:
             user_log.error(
                 "%s (%s %s: %s)",
-                self.message or f"TINE channel {self.userName()} failed",
+                self.message or f"TINE channel {self.display_name} failed",
                 self.tinename,
-                self.attribute_name,
+                self.prop,
                 why,
             )
 
     # -- reading and writing ---------------------------------------------------------
-    def _read(self, timeout: float | None) -> Any:
-        """``tine.get`` (see :meth:`get_value`); default timeout: the XML one."""
-        return self._tine_get(self.timeout if timeout is None else timeout)
+    def read(self, timeout: float | None) -> Reading[Any]:
+        """``tine.get`` in a worker thread; default timeout: the XML one.
 
-    def set_value(self, value: Any, timeout: float | None = None) -> None:
-        """Write ``value`` (``tine.set`` in a worker thread, cooperative wait).
-
-        :param timeout: seconds; default the XML ``timeout``.
-        :raises CommandFailedError: the server refused it (``IOError`` as cause).
-        :raises NotConnectedError: the channel is closed.
-        :raises Timeout: the client did not return in time.
+        Raises:
+            CommunicationError: the read failed (``IOError`` as cause).
+            Timeout: the client did not return in time.
         """
-        if self._closed:
-            raise NotConnectedError(f"{self.source()} is closed")
+        limit = self.timeout if timeout is None else timeout
+        return Reading(
+            _tine_get(self.client, self.tinename, self.prop, limit, self.source())
+        )
+
+    def write(self, value: Any, timeout: float | None) -> None:
+        """``tine.set`` in a worker thread; default timeout: the XML one.
+
+        Raises:
+            CommandFailedError: the server refused it (``IOError`` as cause).
+            Timeout: the client did not return in time.
+        """
         limit = self.timeout if timeout is None else timeout
         call_and_wait(
             self.client.set,
             self.tinename,
-            self.attribute_name,
+            self.prop,
             value,
             int(limit * 1000),
             source=self.source(),
@@ -501,25 +529,19 @@ class TineChannel(_TineItem, ClientChannel[tuple[int, str]]):
             action="set",
         )
 
-    setValue = set_value
-
     def set_old_value(self, value: Any) -> None:
-        """Set the value the next callback is compared with (mxCuBE API)."""
+        """Set the value the next callback is compared with; any thread."""
         with self._lock:
             self._last = value
 
-    setOldValue = set_old_value
+    def unsubscribe(self) -> None:
+        """Detach the link; no callback delivers a value after it returns.
 
-    def close(self) -> None:
-        """Detach the link and disconnect receivers; hub thread; idempotent.
-
-        After ``close`` returns no callback of this channel runs any more
-        (one already running in a TINE thread has its value dropped).
+        One already running in a TINE thread has its value dropped.
         """
-        if self._closed:
-            return
         with self._lock:
             self._stopping = True
+            self._on_reading = None
             link_id, self._link_id = self._link_id, None
         opener = self._opener
         if opener is not None:
@@ -529,4 +551,117 @@ class TineChannel(_TineItem, ClientChannel[tuple[int, str]]):
                 self.client.detach(link_id)
             except OSError:
                 log.exception("%s: detach of link %d failed", self.source(), link_id)
+
+    def close(self) -> None:
+        """Detach the link and stop reporting; idempotent."""
+        self.unsubscribe()
         super().close()
+
+
+class TineChannel(ChannelObject):
+    """A TINE property followed through a link (timer, event or data change).
+
+    The link's callbacks arrive in TINE's threads with a completion code:
+
+    * ``cc == 0``: the value is compared with the previous one; a change (and
+      the first value after the link was lost) is handed to the hub, which
+      stores it and emits ``update(value)``. Connected from the first value.
+    * ``cc == 103``: ignored (as mxCuBE did).
+    * any other code: the link is lost: the channel becomes disconnected
+      (quality ``INVALID``, ``disconnected`` emitted), ``(cc, text)`` is kept
+      in :attr:`last_error` and logged once per outage (and sent to the user
+      log with ``verbose``). TINE re-establishes the link itself; the next
+      value reconnects the channel and is always emitted.
+
+    If opening the link fails (unknown server, no such property), the channel
+    stays disconnected and retries after ``retry`` s, doubling up to
+    ``retry_max`` s. :meth:`close` detaches the link (the repository closes
+    channels at shutdown; there is no ``atexit`` hook).
+
+    Construct it in the owning hub thread; it never blocks there.
+    ``get_value`` and ``set_value`` (default timeout: the XML one) run
+    ``tine.get`` and ``tine.set`` in a worker thread; a refused write raises
+    :class:`~HardwareRepository.errors.CommandFailedError`.
+
+    :param attribute_name: the TINE property.
+    :param tinename: the server address.
+    :param timeout: seconds: client timeout of gets/sets and link interval.
+    :param attach: ``"timer"``, ``"event"`` or ``"datachange"``.
+    :param size: number of elements of an array property, or ``None``.
+    :param tolerance: ``(absolute, relative_percent)`` for ``datachange``.
+    :param verbose: also report link errors to ``user_level_log``.
+    :param message: the user-log text for link errors.
+    :param retry: seconds before the first new attempt to open the link.
+    :param retry_max: the largest delay between attempts, seconds.
+    :param client: the client module (see :class:`TineCommand`).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        attribute_name: str,
+        tinename: str | None = None,
+        username: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        attach: str = "timer",
+        size: int | None = None,
+        tolerance: tuple[float, float] = (0.0, 0.0),
+        verbose: bool = False,
+        message: str | None = None,
+        retry: float = 1.0,
+        retry_max: float = 30.0,
+        client: ModuleType | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if attach not in ATTACH_MODES:
+            raise ConfigError(
+                f"tine channel {name!r}: attach={attach!r} is not one of "
+                f"{', '.join(ATTACH_MODES)}"
+            )
+        server = _server("channel", name, tinename)
+        self._tine = TineChannelBackend(
+            name,
+            username or name,
+            server,
+            attribute_name,
+            timeout=float(timeout),
+            attach=attach,
+            size=size,
+            tolerance=tolerance,
+            verbose=bool(verbose),
+            message=message,
+            retry=retry,
+            retry_max=retry_max,
+            client=client,
+        )
+        #: the TINE property
+        self.attribute_name = attribute_name
+        #: the server address
+        self.tinename = server
+        self.timeout = float(timeout)
+        self.mode = attach
+        self.size = size
+        self.tolerance = tolerance
+        self.verbose = bool(verbose)
+        self.message = message
+        #: the client module in use (real or simulated)
+        self.client = self._tine.client
+        #: whether :attr:`client` is the SIMULATED client
+        self.simulated = self._tine.simulated
+        super().__init__(name, username, backend=self._tine)
+
+    @property
+    def link_id(self) -> int | None:
+        """The TINE link id while a link is open, else ``None``."""
+        return self._tine.link_id
+
+    @property
+    def last_error(self) -> tuple[int, str] | None:
+        """The last failure, ``(completion code, text)``; ``None`` after a value."""
+        return self._tine.last_error
+
+    def set_old_value(self, value: Any) -> None:
+        """Set the value the next callback is compared with (mxCuBE API)."""
+        self._tine.set_old_value(value)
+
+    setOldValue = set_old_value

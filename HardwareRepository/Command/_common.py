@@ -1,15 +1,17 @@
-"""What the Taco and TINE modules share: client selection, XML, blocking calls.
+"""What the type modules share: client selection, XML, blocking calls.
 
 * :class:`ClientLibrary` -- the real client library, imported on first use, or
   the simulated one when it was asked for explicitly (:func:`wants_simulation`);
 * :class:`XmlAttributes` -- an item's XML attributes, consumed as they are
   read (flags, milliseconds, retry delays, the device name), the rest warned
   about;
+* :func:`pop_milliseconds`, :func:`pop_polling`, :func:`warn_unread` -- the
+  same for the other types' plain attribute dictionaries (EPICS, Exporter);
 * :func:`parse_args` -- XML ``args`` as Python literals (never evaluated);
 * :func:`call_in_thread` -- one blocking client call in a new real thread;
   :func:`call_and_wait` -- the same, waited for, with the errors named;
 
-The item classes built on these are in :mod:`._client_items`. Private to
+The backend classes built on these are in :mod:`._client_backends`. Private to
 :mod:`HardwareRepository.Command`.
 """
 
@@ -34,7 +36,10 @@ __all__ = [
     "call_and_wait",
     "call_in_thread",
     "parse_args",
+    "pop_milliseconds",
+    "pop_polling",
     "wants_simulation",
+    "warn_unread",
 ]
 
 T = TypeVar("T")
@@ -191,14 +196,7 @@ class XmlAttributes:
         :param default: seconds when the attribute is absent.
         :raises ConfigError: not a positive number.
         """
-        raw = self._attrs.pop(key, None)
-        if raw is None:
-            return default
-        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
-            raise ConfigError(
-                f"{key}={raw!r} must be a positive number of milliseconds"
-            )
-        return raw / 1000.0
+        return pop_milliseconds(self._attrs, key, default)
 
     def retry(self) -> tuple[float, float]:
         """Return ``(retry, retry_max)`` in seconds (XML ms; 1 s and 30 s)."""
@@ -232,11 +230,55 @@ class XmlAttributes:
         item = factory(
             self.name, target or self.name, username=username, client=client, **kwargs
         )
-        if self._attrs:
-            logging.getLogger(self.library.logger).warning(
-                "%s: ignoring unknown attributes %s", self.what, sorted(self._attrs)
-            )
+        warn_unread(logging.getLogger(self.library.logger), self._attrs, self.what)
         return item
+
+
+@overload
+def pop_milliseconds(attrs: dict[str, Any], key: str, default: float) -> float: ...
+@overload
+def pop_milliseconds(
+    attrs: dict[str, Any], key: str, default: None
+) -> float | None: ...
+def pop_milliseconds(
+    attrs: dict[str, Any], key: str, default: float | None
+) -> float | None:
+    """Remove the attribute ``key`` (ms in XML) from ``attrs``; return it in seconds.
+
+    :param default: seconds when the attribute is absent.
+    :raises ConfigError: not a positive number.
+    """
+    raw = attrs.pop(key, None)
+    if raw is None:
+        return default
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
+        raise ConfigError(f"{key}={raw!r} must be a positive number of milliseconds")
+    return raw / 1000.0
+
+
+def pop_polling(attrs: dict[str, Any]) -> float | None:
+    """Remove ``polling`` from ``attrs``; return the period in seconds.
+
+    ``None`` when absent or ``"events"`` (follow the control system's events).
+
+    :raises ConfigError: neither a positive number of ms nor ``"events"``.
+    """
+    raw = attrs.get("polling")
+    if raw in ("events", "event"):
+        attrs.pop("polling")
+        return None
+    try:
+        return pop_milliseconds(attrs, "polling", None)
+    except ConfigError:
+        raise ConfigError(
+            f"polling={raw!r} must be a period in milliseconds or 'events'"
+        ) from None
+
+
+def warn_unread(logger: logging.Logger, attrs: dict[str, Any], what: str) -> None:
+    """Log a warning naming the attributes of ``what`` that nobody read."""
+    if attrs:
+        logger.warning("%s: ignoring unknown attributes %s", what, sorted(attrs))
 
 
 def parse_args(raw: Any, what: str = "args") -> tuple[Any, ...]:

@@ -118,11 +118,11 @@ def test_retries_back_off_while_the_device_stays_down(taco, record, watch_log):
         retries.wait_count(5)
     try:
         rec = record(channel)
-        assert channel._backoff.next_delay() == pytest.approx(0.04)
+        assert channel.backend.backoff.next_delay() == pytest.approx(0.04)
         assert not channel.is_connected()
         device.start()
         rec.wait_for(lambda: rec.values == [5])
-        assert channel._backoff.failures == 0
+        assert channel.backend.backoff.failures == 0
     finally:
         channel.close()
 

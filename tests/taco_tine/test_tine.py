@@ -36,14 +36,14 @@ class CallbackSpy:
     def __init__(self, channel):
         self.threads = set()
         self.codes = []
-        inner = channel._on_callback
+        inner = channel.backend._on_callback
 
         def spy(link_id, cc, data):
             self.threads.add(threading.get_ident())
             self.codes.append(cc)
             inner(link_id, cc, data)
 
-        channel._on_callback = spy
+        channel.backend._on_callback = spy
 
 
 # -- attach modes --------------------------------------------------------------
@@ -218,9 +218,9 @@ def test_value_loss_and_recovery_queued_while_the_hub_is_busy_keep_their_order(
         done.acquire()
 
         def tine_thread():
-            channel._on_callback(link_id, 0, 5)
-            channel._on_callback(link_id, 117, None)
-            channel._on_callback(link_id, 0, 6)
+            channel.backend._on_callback(link_id, 0, 5)
+            channel.backend._on_callback(link_id, 117, None)
+            channel.backend._on_callback(link_id, 0, 6)
             done.release()
 
         native.start_new_thread(tine_thread, ())
@@ -295,7 +295,7 @@ def test_attach_failure_is_retried_with_backoff(tine, record, watch_log):
     try:
         assert not channel.is_connected()
         assert "non existent server" in channel.last_error[1]
-        assert channel._backoff.failures >= 3
+        assert channel.backend.backoff.failures >= 3
         tine.define_server(SERVER, {"FILTER": 9})
         rec.wait_for(lambda: rec.values == [9])
         assert channel.is_connected()
