@@ -146,7 +146,7 @@ class _HubDispatch:
         if channels:
             reading = Reading(value, Quality.VALID, event.timestamp)
             for channel in channels:
-                channel.deliver(reading)
+                channel.subscription.deliver(reading)
         for callback in callbacks or ():
             try:
                 callback(value)
@@ -190,7 +190,7 @@ class _HubDispatch:
                 continue
             reading = Reading(value)
             for channel in list(self.channels.get(name, ())):
-                channel.deliver(reading)
+                channel.subscription.deliver(reading)
 
     def add_channel(self, channel: ExporterChannelBackend) -> None:
         self.channels.setdefault(channel.property_name, []).append(channel)
@@ -587,9 +587,10 @@ class ExporterChannelBackend:
         self._source = f"exporter channel {name!r} ({property_name} on {self.address})"
         self._dispatch: _HubDispatch | None = None  # hub thread only
         self._on_connection: ConnectionListener | None = None  # hub thread only
-        self._subscription = Subscription()
+        #: the reading listener, which the server's dispatcher feeds in the hub
+        self.subscription = Subscription()
         if polling is not None:
-            self._subscription.poll(self._poll_once, polling, self._on_poll_error)
+            self.subscription.poll(self._poll_once, polling, self._on_poll_error)
 
     def source(self) -> str:
         """Name the channel, its property and server, for messages."""
@@ -611,10 +612,6 @@ class ExporterChannelBackend:
         listener = self._on_connection
         if listener is not None:
             listener(connected)
-
-    def deliver(self, reading: Reading[Any]) -> None:
-        """Hub: a new value of the property (an event or a refresh)."""
-        self._subscription.deliver(reading)
 
     def read(self, timeout: float | None) -> Reading[Any]:
         """Read the property, waiting cooperatively (natively in a thread).
@@ -641,7 +638,7 @@ class ExporterChannelBackend:
 
     def subscribe(self, on_reading: ReadingListener[Any]) -> None:
         """Deliver every event of the property, and polled values with ``polling``."""
-        self._subscription.open(on_reading)
+        self.subscription.open(on_reading)
 
     def _poll_once(self) -> Any:
         """Poller thread: read the property once (waits natively)."""
@@ -653,7 +650,7 @@ class ExporterChannelBackend:
 
     def unsubscribe(self) -> None:
         """Stop delivering values; stop polling."""
-        self._subscription.close()
+        self.subscription.close()
 
     def close(self) -> None:
         """Stop following the property; release the connection; idempotent."""
