@@ -24,8 +24,11 @@ Threads: no Tango call ever runs in the gevent hub. Commands, reads, writes,
 subscriptions and configuration queries run in a few worker threads per device
 (:mod:`._tango._workers`) and the calling greenlet waits cooperatively for
 their :class:`~HardwareRepository.bridge.AsyncResult`. Polled reads run in the
-Poller's threads. Change events arrive in Tango's threads and reach the hub in
-batches (:mod:`._tango._events`). Every signal is emitted in the hub thread.
+Poller's threads. Change events arrive in Tango's threads; they, the results
+of reads made in worker threads and the device's health verdicts reach the hub
+through the channel's :class:`~HardwareRepository.bridge.Inbox` of the
+bridge's sink (:mod:`._tango._events`), in order. Every signal is emitted in
+the hub thread.
 
 Why not PyTango's gevent green mode: it delivers each event through its own
 async watcher and greenlet, blocks Tango's event thread until the hub has
@@ -40,26 +43,27 @@ from __future__ import annotations
 import logging
 import math
 import weakref
-from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-import numpy
 import tango
 from greenlet import getcurrent
 
-from ..bridge import native
+from ..bridge import Inbox, InboxStatistics, native, sink_for
 from ..CommandContainer import NOT_INITIALIZED, ChannelObject, CommandObject, Quality
 from ..errors import BridgeClosedError, ConfigError, NotConnectedError, Timeout
+from ..policies import ConnectionHealth, values_equal
 from ._tango import (
     FALLBACK_REASONS,
+    MAX_DEPTH,
     QUALITIES,
     READ_BACK,
     ChannelMode,
     DeviceLink,
+    EventCallback,
     EventItem,
     EventMode,
-    EventSink,
     PendingCall,
     PollMode,
     Reading,
@@ -76,11 +80,13 @@ from ._tango import (
 )
 
 __all__ = [
+    "BUSY_LINGER",
     "DEFAULT_CHANNEL_TIMEOUT",
     "DEFAULT_COMMAND_TIMEOUT",
     "FALLBACK_POLLING_PERIOD",
     "HUB_SLICE",
     "INHERITED_PROPERTIES",
+    "LINGER",
     "MAX_TIMEOUT",
     "MIN_POLLING_PERIOD",
     "MIN_TIMEOUT",
@@ -129,6 +135,12 @@ READ_BACK_DELAY = 0.5
 #: seconds; the most the hub spends on one channel's queued events before it
 #: lets other work run (the rest follows at once after)
 HUB_SLICE = 0.005
+#: seconds a channel's inbox stays awake after a batch for more events, and
+#: after a batch of :data:`~HardwareRepository.bridge.BURST` or more (a
+#: burst): each wake-up of the hub costs two GIL hand-overs with Tango's
+#: event thread, which on a busy machine cost more than the events
+LINGER = 0.002
+BUSY_LINGER = 0.010
 # seconds close() waits for a device's worker threads to end
 _CLOSE_WAIT = 5.0
 # seconds between two log messages about events Tango lost
@@ -332,17 +344,6 @@ def _await(
         raise error from exc
 
 
-def _same(old: Any, new: Any) -> bool:
-    if isinstance(old, numpy.ndarray) or isinstance(new, numpy.ndarray):
-        return (
-            isinstance(old, numpy.ndarray)
-            and isinstance(new, numpy.ndarray)
-            and old.shape == new.shape
-            and bool(numpy.array_equal(old, new))
-        )
-    return type(old) is type(new) and bool(old == new)
-
-
 def _can_wait(bridge: Any) -> bool:
     return getcurrent() is not bridge.hub
 
@@ -381,23 +382,19 @@ def lingering(timeout: float = 0.0) -> list[str]:
 
 
 def _health_listener(
-    handler: Callable[[bool, str], None], bridge: Any
+    handler: Callable[[bool, str], None],
 ) -> Callable[[bool, str], None]:
-    """Return a health listener that hands verdicts to ``handler`` in its hub.
+    """Return a health listener that calls ``handler`` in the health thread.
 
-    ``handler`` (a bound method) is held weakly: the device's health must not
-    keep a forgotten item alive.
+    ``handler`` (a bound method that hands the verdict to its hub, any thread)
+    is held weakly: the device's health must not keep a forgotten item alive.
     """
     ref = weakref.WeakMethod(handler)
 
     def listener(alive: bool, why: str) -> None:
         method = ref()
-        if method is None or bridge.closed:
-            return
-        try:
-            bridge.post(method, alive, why)
-        except BridgeClosedError:
-            pass  # the hub is shutting down: nobody to tell
+        if method is not None:
+            method(alive, why)
 
     return listener
 
@@ -455,16 +452,13 @@ class TangoCommand(CommandObject):
         self._link: DeviceLink = acquire_link(tangoname)
         self._link.want_timeout(timeout)
         health = self._link.health
-        self._health_token = health.watch(
-            _health_listener(self._on_health, self._bridge)
-        )
+        self._health_token = health.watch(_health_listener(self._on_health))
         if health.alive:
             self._connected = True
 
     def _on_health(self, alive: bool, why: str) -> None:
-        """Hub: the device answers pings again, or stopped answering."""
-        if not self._closed:
-            self.set_connected(alive)
+        """Health thread: the device answers pings again, or stopped answering."""
+        self.set_connected_threadsafe(alive)
 
     def source(self) -> str:
         """Name the command, its device and its Tango command, for messages."""
@@ -636,30 +630,38 @@ class TangoChannel(ChannelObject):
         self._extract = tango.ExtractAs.String if read_as_str else tango.ExtractAs.Numpy
         self._enum_labels: list[str] | None = None
         self._stopping = False
-        self._retry_delay = RETRY_DELAY_MIN
         self._retry_timer = _HubTimer(self._bridge)
         self._read_back_timer = _HubTimer(self._bridge)
-        self._outage_logged = False  # hub thread only
+        # Outages logged once, their recovery, and the retry back-off; the
+        # shared policy, used in the hub thread only.
+        self._outages: ConnectionHealth[str] = ConnectionHealth(
+            self.source, log, RETRY_DELAY_MIN, RETRY_DELAY_MAX
+        )
         #: how many ``API_MissedEvents`` reports Tango sent (events it lost)
         self.missed_event_reports = 0
-        #: opt-in: deliver only the latest of the values queued for the hub
-        #: (receivers that show a value, like a GUI, need no intermediate one)
-        self.coalesce = False
-        #: values skipped by :attr:`coalesce`
-        self.merged_updates = 0
         #: error events received (``API_MissedEvents``, ``API_EventTimeout``...)
         self.error_events = 0
         #: values read back after a subscription or lost events and delivered
         #: because they changed something (they are not events)
         self.read_backs = 0
         self._missed_logged_at = -_MISSED_LOG_INTERVAL  # hub thread only
+        # Everything other threads hand to this channel (events, reads made in
+        # workers, health verdicts, failures) enters the hub here, in order.
+        self._hub_inbox: Inbox = sink_for(self._bridge).inbox(
+            self._on_hub_item,
+            label=self.source(),
+            capacity=MAX_DEPTH,
+            budget=HUB_SLICE,
+            linger=LINGER,
+            burst_linger=BUSY_LINGER,
+        )
         self._link: DeviceLink = acquire_link(tangoname)
         self._link.want_timeout(timeout)
         # The device's verdict as last handed to this hub: None (not known
         # yet), True (answers pings), False (dead or frozen); hub thread only.
         self._device_alive: bool | None = None
         self._health_token = self._link.health.watch(
-            _health_listener(self._on_health, self._bridge)
+            _health_listener(self._on_health_threadsafe)
         )
         try:
             self._mode = self._make_mode(kind)
@@ -668,16 +670,17 @@ class TangoChannel(ChannelObject):
             # A channel that fails to be created releases what it opened.
             self._link.health.unwatch(self._health_token)
             release_link(self._link)
+            self._hub_inbox.close()
             raise
 
     def _make_mode(self, kind: str) -> ChannelMode:
-        post = self._bridge.post
+        post = self._call_in_hub
         if kind == "events":
             return EventMode(
                 self._link,
                 self.attribute_name,
                 self._extract,
-                self._on_events,
+                EventCallback(self._hub_inbox),
                 self._on_failure,
                 self._fall_back_to_polling,
                 post,
@@ -700,9 +703,50 @@ class TangoChannel(ChannelObject):
         return self._mode.name
 
     @property
-    def sink(self) -> EventSink | None:
-        """The event sink of an ``events`` channel (``None`` in other modes)."""
-        return self._mode.sink if isinstance(self._mode, EventMode) else None
+    def sink(self) -> EventCallback | None:
+        """The event callback of an ``events`` channel (``None`` in other modes).
+
+        Tango calls its ``push_event``; it puts each event into the channel's
+        inbox of the bridge's sink.
+        """
+        return self._mode.callback if isinstance(self._mode, EventMode) else None
+
+    @property
+    def coalesce(self) -> bool:
+        """Whether queued values merge: the hub delivers only the latest.
+
+        Opt-in (default off), for receivers that show a value, like a GUI,
+        and need no intermediate one. Only values of the same quality merge;
+        error events and read-backs are never merged. Any thread.
+        """
+        return self._hub_inbox.coalesce
+
+    @coalesce.setter
+    def coalesce(self, on: bool) -> None:
+        self._hub_inbox.coalesce = bool(on)
+
+    @property
+    def merged_updates(self) -> int:
+        """Values merged into a later one before the hub delivered them."""
+        return self._hub_inbox.statistics().merged
+
+    def delivery_statistics(self) -> InboxStatistics:
+        """Return the counters of the channel's inbox into the hub; any thread."""
+        return self._hub_inbox.statistics()
+
+    def _call_in_hub(self, func: Callable[..., None], *args: Any) -> None:
+        """Run ``func(*args)`` in the hub, in order with the events; any thread.
+
+        Ignored once the channel or the hub's bridge is closed.
+        """
+        try:
+            self._hub_inbox.put_barrier(partial(func, *args))
+        except BridgeClosedError:
+            pass  # the hub is shutting down: nobody to tell
+
+    def _on_health_threadsafe(self, alive: bool, why: str) -> None:
+        """Health thread: hand the device's verdict to the hub."""
+        self._call_in_hub(self._on_health, alive, why)
 
     def source(self) -> str:
         """Name the channel, its device and attribute, for messages."""
@@ -725,7 +769,7 @@ class TangoChannel(ChannelObject):
                 "%s: the device answers again; getting a fresh value", self.source()
             )
             self._retry_timer.cancel()
-            self._retry_delay = RETRY_DELAY_MIN
+            self._outages.backoff.reset()
             self._mode.restart()
 
     def _on_subscribed(self) -> None:
@@ -769,71 +813,58 @@ class TangoChannel(ChannelObject):
         return attr.value, attr.quality, attr.time.totime()
 
     # -- hub-side delivery ---------------------------------------------------------
-    def _on_events(self, items: deque[EventItem]) -> bool:
-        """Hub: handle the sink's queued events in order (see :class:`EventSink`).
+    def _on_hub_item(self, item: EventItem | partial[None], merged: int) -> None:
+        """Dispatcher greenlet: handle one item of the channel's inbox.
 
-        The common case (a value of a known quality other than ``INVALID`` while
-        connected) goes straight to :meth:`update`; everything else takes the
-        general path of :meth:`_deliver` and :meth:`_on_error_event`. With
-        :attr:`coalesce` on, a value followed in the queue by another value of
-        the same quality is skipped (counted in :attr:`merged_updates`).
-
-        :returns: ``True`` when :data:`HUB_SLICE` s were spent with events left.
+        An :data:`EventItem` is an event or a read-back; anything else is a
+        call handed over by :meth:`_call_in_hub`. The common case (a value of
+        a known quality other than ``INVALID`` while connected) goes straight
+        to :meth:`update`; everything else takes the general path of
+        :meth:`_deliver` and :meth:`_on_error_event`. ``merged`` (values this
+        one replaced) is counted by the inbox.
         """
-        popleft = items.popleft
-        qualities = QUALITIES
-        invalid = Quality.INVALID
-        update = self.update
-        coalesce = self.coalesce
-        clock = native.monotonic
-        deadline = clock() + HUB_SLICE
-        handled = 0
-        while items:
-            if self._stopping:
-                items.clear()
-                return False
-            handled += 1
-            if not handled & 7 and clock() > deadline:
-                return True
-            value, tango_quality, timestamp, errors = popleft()
-            if errors is not None:
-                if errors is READ_BACK:
-                    if self._deliver_if_changed(value, tango_quality, timestamp):
-                        self.read_backs += 1
-                else:
-                    self.error_events += 1
-                    self._on_error_event(errors)
-                continue
-            if coalesce and items:
-                following = items[0]
-                if following[3] is None and following[1] == tango_quality:
-                    self.merged_updates += 1
-                    continue
-            quality = qualities.get(tango_quality, invalid)
-            if quality is invalid or self._outage_logged or not self._connected:
-                self._deliver(value, tango_quality, timestamp)
-                continue
-            update(value, quality, timestamp)
-        return False
+        if self._stopping:
+            return
+        if not isinstance(item, tuple):
+            item()
+            return
+        value, tango_quality, timestamp, errors = item
+        if errors is not None:
+            if errors is READ_BACK:
+                if self._deliver_if_changed(value, tango_quality, timestamp):
+                    self.read_backs += 1
+            else:
+                self.error_events += 1
+                self._on_error_event(errors)
+            return
+        quality = QUALITIES.get(tango_quality, Quality.INVALID)
+        if quality is Quality.INVALID or self._outages.in_outage or not self._connected:
+            self._deliver(value, tango_quality, timestamp)
+            return
+        self.update(value, quality, timestamp)
 
     def statistics(self) -> dict[str, int]:
         """Return the event counts of this channel (zeros outside ``events``).
 
         ``received``: events Tango handed over (values and errors);
-        ``queued``: waiting for the hub now; ``merged``: values skipped by
-        coalescing (a later value of the same quality was delivered instead);
-        ``dropped``: the oldest events discarded because the queue held
-        :data:`~._tango._events.MAX_DEPTH`; ``errors``: error events;
+        ``queued``: waiting for the hub now (events and other items of the
+        channel's inbox); ``merged``: values replaced by a later one before
+        the hub delivered them (by :attr:`coalesce`, or because the queue held
+        :data:`~._tango._events.MAX_DEPTH` items); ``dropped``: events
+        discarded because the queue was full of items that never merge
+        (counted by the inbox, see :meth:`delivery_statistics`); ``errors``:
+        error events;
         ``missed_reports``: ``API_MissedEvents`` reports among them (events
         Tango itself lost); ``read_backs``: values the channel read itself and
         delivered because they changed something (not in ``received``).
         """
         sink = self.sink
+        inbox = self._hub_inbox.statistics()
         return {
             "received": sink.received if sink else 0,
-            "queued": sink.depth if sink else 0,
-            "merged": self.merged_updates,
-            "dropped": sink.dropped if sink else 0,
+            "queued": inbox.depth if sink else 0,
+            "merged": inbox.merged,
+            "dropped": inbox.dropped,
             "errors": self.error_events,
             "missed_reports": self.missed_event_reports,
             "read_backs": self.read_backs,
@@ -855,10 +886,8 @@ class TangoChannel(ChannelObject):
             # A value read or sent before the device died or froze: it must
             # not make the channel look live. The recovery reads afresh.
             return
-        if self._outage_logged:
-            log.info("%s: connected again", self.source())
-            self._outage_logged = False
-        self._retry_delay = RETRY_DELAY_MIN
+        self._outages.back()
+        self._outages.backoff.reset()
         self.set_connected(True)
         quality = QUALITIES.get(tango_quality, Quality.INVALID)
         if quality is Quality.INVALID:
@@ -885,11 +914,7 @@ class TangoChannel(ChannelObject):
             self._mode.reread(self._read_stamped)
 
     def _disconnected(self, why: str) -> None:
-        if not self._outage_logged:
-            log.warning("%s: disconnected: %s", self.source(), why)
-            self._outage_logged = True
-        else:
-            log.debug("%s: still disconnected: %s", self.source(), why)
+        self._outages.lost(why, why)
         self.set_connected(False)
 
     def _on_reading(self, reading: Reading) -> None:
@@ -906,9 +931,8 @@ class TangoChannel(ChannelObject):
         if self._retry_timer.pending:  # a retry is already due
             self._disconnected(str(exc))
             return
-        delay = self._retry_delay
+        delay = self._outages.backoff.next_delay()
         self._disconnected(f"{exc}; retrying in {delay:g} s")
-        self._retry_delay = min(delay * 2, RETRY_DELAY_MAX)
         self._retry_timer.start(delay, self._retry)
 
     def _retry(self) -> None:
@@ -970,8 +994,8 @@ class TangoChannel(ChannelObject):
                 # once (in the hub), then retry as after a failed first read.
                 if self._bridge.in_hub_thread():
                     self._on_failure(exc)
-                elif not self._bridge.closed:
-                    self._bridge.post(self._on_failure, exc)
+                else:
+                    self._call_in_hub(self._on_failure, exc)
             raise
         if on_demand and self._bridge.in_hub_thread():
             self._deliver_if_changed(attr.value, attr.quality)
@@ -986,7 +1010,7 @@ class TangoChannel(ChannelObject):
         if (
             self._value is NOT_INITIALIZED
             or quality is not self._quality
-            or not _same(self._value, value)
+            or not values_equal(self._value, value)
         ):
             self._deliver(value, tango_quality, timestamp)
             return True
@@ -1059,6 +1083,7 @@ class TangoChannel(ChannelObject):
         self._read_back_timer.cancel()
         self._link.health.unwatch(self._health_token)
         self._mode.stop()
+        self._hub_inbox.close()
         ended = release_link(self._link)
         super().close()
         _wait_released(self._link, ended, self._bridge)

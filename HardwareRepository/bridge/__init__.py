@@ -13,7 +13,8 @@ drains completely on each wake-up.
 Data from client threads -- values, qualities, connection changes of channels,
 poll results -- enters the hub one way: through an :class:`Inbox` of the hub's
 :class:`HubSink`, which keeps each receiver's items in order, batches them,
-merges values for receivers that ask for it, bounds the time the hub spends on
+merges values for receivers that ask for it, lingers after a batch for
+receivers with a steady stream, bounds the time the hub spends on
 one receiver and the memory a backlog takes, and counts all of it (the
 guarantees are written in :mod:`HardwareRepository.bridge._sink`).
 """
@@ -29,6 +30,7 @@ from ._hub import (
 )
 from ._launch import HubTrigger, Launcher
 from ._sink import (
+    BURST,
     DEFAULT_BUDGET,
     DEFAULT_CAPACITY,
     HubSink,
@@ -41,6 +43,7 @@ from ._sync import AsyncResult, Empty, Event, Full, Lock, Queue, RLock
 from ._thread import Thread, ThreadResource
 
 __all__ = [
+    "BURST",
     "DEFAULT_BUDGET",
     "DEFAULT_CAPACITY",
     "AsyncResult",

@@ -16,11 +16,16 @@ Ordering
 Coalescing (opt-in, per inbox)
     An inbox created with ``coalesce=True`` keeps at most one *value* item at
     the end of its queue: a value put while the last queued item is a value
-    replaces it, and the handler receives the latest value with the number of
-    values it replaced (``merged``). A *barrier* item (:meth:`Inbox.put_barrier`,
-    e.g. a connection change) is never merged and nothing merges across it, so
-    a value put before a barrier is handled before it, and one put after it is
-    handled after it. An inbox without ``coalesce`` hands over every value.
+    of the same *kind* replaces it, and the handler receives the latest value
+    with the number of values it replaced (``merged``). The kind is an
+    optional argument of :meth:`Inbox.put` (compared with ``==``; by default
+    every value has the same kind): a Tango channel passes the value's
+    quality, so a change of quality is never merged away. A *barrier* item
+    (:meth:`Inbox.put_barrier`, e.g. a connection change) is never merged and
+    nothing merges across it, so a value put before a barrier is handled
+    before it, and one put after it is handled after it. An inbox without
+    ``coalesce`` hands over every value. :attr:`Inbox.coalesce` may be
+    changed at any time; it applies to the values put after.
 
 Bounded time
     A dispatcher spends at most ``budget`` seconds (default
@@ -29,9 +34,19 @@ Bounded time
     its timers, I/O and other greenlets. A handler that waits cooperatively
     delays only its own inbox: another dispatcher serves the others.
 
+Lingering (opt-in, per inbox)
+    An inbox created with ``linger`` stays awake that many seconds after the
+    hub handled a batch (``burst_linger`` after a batch of at least
+    :data:`BURST` items): items put meanwhile wake no one and are taken
+    together when it ends. Each wake-up of the hub costs GIL hand-overs with
+    the producing thread, which for a steady stream of small items (Tango
+    events) cost more than the items; an item put into an idle inbox is
+    never delayed.
+
 Bounded memory
     An inbox holds at most ``capacity`` queued items. A value put into a full
-    inbox is merged into the last queued value (counted as merged), or dropped
+    inbox is merged into the last queued value whatever its kind (counted as
+    merged), or dropped
     (counted as dropped, and logged once) when the last item is a barrier.
     Barriers are kept up to twice the capacity, then dropped too.
 
@@ -45,8 +60,11 @@ Shutdown
     :class:`~HardwareRepository.errors.BridgeClosedError`.
 
 Cost
-    A put takes the inbox's lock, appends one small list and, only for the
-    first item of a batch, posts one call through the bridge.
+    A put takes the sink's lock once, appends one small list and, only for
+    the first item of a batch, posts one call through the bridge. The
+    inboxes of one hub share that lock (one lock round per put and per
+    inbox served, as measured by ``python -m benchmarks poller``); it is held
+    only for a few appends and counters, never while a handler runs.
 """
 
 from __future__ import annotations
@@ -55,7 +73,7 @@ import logging
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +85,7 @@ from . import native
 from ._hub import HubBridge, get_bridge
 
 __all__ = [
+    "BURST",
     "DEFAULT_BUDGET",
     "DEFAULT_CAPACITY",
     "HubSink",
@@ -82,15 +101,19 @@ log = logging.getLogger("HardwareRepository.bridge")
 DEFAULT_BUDGET = 0.004
 #: the most items an inbox queues before it merges or drops values
 DEFAULT_CAPACITY = 10_000
+#: a batch of at least this many items makes an inbox linger ``burst_linger``
+BURST = 100
 
 #: what an inbox's handler receives: the item and how many values it replaced
 Handler = Callable[[Any, int], None]
 
-# A queued entry: [item, merged, is_value]; a list so that merging updates the
-# tail in place (under the inbox's lock).
+# A queued entry: [item, merged, kind]; a list so that merging updates the
+# tail in place (under the inbox's lock). ``kind`` is None for a barrier.
 _ITEM = 0
 _MERGED = 1
-_IS_VALUE = 2
+_KIND = 2
+#: the kind of a value put without one
+_VALUE = True
 
 
 @dataclass(frozen=True)
@@ -134,11 +157,22 @@ class Inbox:
         capacity: int,
         budget: float,
         keep_warm: bool,
+        linger: float = 0.0,
+        burst_linger: float | None = None,
     ) -> None:
         if capacity < 1:
             raise ValueError(f"inbox {label!r}: capacity must be >= 1, not {capacity}")
         if not budget > 0:
             raise ValueError(f"inbox {label!r}: budget must be > 0 s, not {budget}")
+        if burst_linger is None:
+            burst_linger = linger
+        if not (0 <= linger < 1 and 0 <= burst_linger < 1):
+            raise ValueError(
+                f"inbox {label!r}: linger and burst_linger must be from 0 to 1 s, "
+                f"not {linger} and {burst_linger}"
+            )
+        self.linger = linger
+        self.burst_linger = burst_linger
         self._sink = sink
         self.handler = handler
         self.label = label
@@ -146,7 +180,8 @@ class Inbox:
         self.capacity = capacity
         self.budget = budget
         self._keep_warm = keep_warm
-        self._lock = native.allocate_lock()
+        # The sink's lock, shared by its inboxes (see "Cost" in the module doc).
+        self._lock = sink._lock
         # Guarded by _lock.
         self._entries: deque[list[Any]] = deque()
         self._closed = False
@@ -154,11 +189,12 @@ class Inbox:
         self._merged = 0
         self._dropped = 0
         self._max_depth = 0
-        # Guarded by the sink's lock: in the ready queue or being served.
+        # Guarded by _lock: in the sink's ready queue or being served.
         self.queued = False
         # Hub thread only: the batch a dispatcher holds, and what it handled.
         self._batch: deque[list[Any]] = deque()
         self._handled = 0
+        self._served = 0  # items handled since the inbox last went idle
         if keep_warm:
             sink.attach()
 
@@ -175,15 +211,22 @@ class Inbox:
         """Whether nothing is queued and no dispatcher is handling this inbox."""
         return not self.queued and not self._entries and not self._batch
 
-    def put(self, item: Any) -> None:
+    def put(self, item: Any, kind: Hashable = _VALUE) -> None:
         """Queue a value for the handler; any thread, never blocks.
 
-        Merged into the last queued value when the inbox coalesces or is full
-        (see the module doc). Ignored once the inbox is closed.
+        Merged into the last queued value when the inbox coalesces and that
+        value is of the same ``kind``, or when the inbox is full (see the
+        module doc). Ignored once the inbox is closed.
 
-        :raises BridgeClosedError: the hub's bridge is closed.
+        Args:
+            item: what the handler receives.
+            kind: values merge only with a queued value whose kind is equal
+                (``==``); must not be ``None``.
+
+        Raises:
+            BridgeClosedError: the hub's bridge is closed.
         """
-        self._put(item, True)
+        self._put(item, kind)
 
     def put_barrier(self, item: Any) -> None:
         """Queue an item that is never merged and that no value merges across.
@@ -192,16 +235,17 @@ class Inbox:
 
         :raises BridgeClosedError: the hub's bridge is closed.
         """
-        self._put(item, False)
+        self._put(item, None)
 
-    def _put(self, item: Any, is_value: bool) -> None:
-        bridge = self._sink.bridge
+    def _put(self, item: Any, kind: Hashable) -> None:
+        sink = self._sink
+        bridge = sink.bridge
         if bridge.closed:
             raise BridgeClosedError(
                 f"{self.label}: the hub bridge of thread {bridge.thread_ident:#x} "
                 "is closed"
             )
-        first_drop = False
+        first_drop = post_drain = False
         with self._lock:
             self._received += 1
             if self._closed:
@@ -211,24 +255,35 @@ class Inbox:
             depth = len(entries)
             if depth:
                 tail = entries[-1]
+                tail_kind = tail[_KIND]
                 if (
-                    is_value
-                    and tail[_IS_VALUE]
-                    and (self.coalesce or depth >= self.capacity)
+                    kind is not None
+                    and tail_kind is not None
+                    and (
+                        depth >= self.capacity
+                        or (self.coalesce and (tail_kind is kind or tail_kind == kind))
+                    )
                 ):
                     tail[_ITEM] = item
+                    tail[_KIND] = kind
                     tail[_MERGED] += 1
                     self._merged += 1
                     return
-                limit = self.capacity if is_value else 2 * self.capacity
+                limit = self.capacity if kind is not None else 2 * self.capacity
                 if depth >= limit:
                     self._dropped += 1
                     first_drop = self._dropped == 1
                     depth = -1
             if depth >= 0:
-                entries.append([item, 0, is_value])
+                entries.append([item, 0, kind])
                 if depth + 1 > self._max_depth:
                     self._max_depth = depth + 1
+                if not self.queued:
+                    # Ready for service; the hub is woken once per batch.
+                    self.queued = True
+                    sink._ready.append(self)
+                    if not sink._drain_pending:
+                        sink._drain_pending = post_drain = True
         if first_drop:
             log.warning(
                 "%s: inbox full (%d items): dropping items the hub cannot keep up "
@@ -236,11 +291,8 @@ class Inbox:
                 self.label,
                 self.capacity,
             )
-            return
-        # Unlocked read, safe after the append: a dispatcher that has not yet
-        # cleared ``queued`` will find the new entry when it finishes.
-        if depth >= 0 and not self.queued:
-            self._sink._ready_up(self)
+        elif post_drain:
+            sink._post_drain()
 
     def statistics(self) -> InboxStatistics:
         """Return the inbox's counters now (see :class:`InboxStatistics`)."""
@@ -272,30 +324,36 @@ class Inbox:
 
     # -- hub side ---------------------------------------------------------
 
-    def _serve(self) -> None:
-        """Hand queued items to the handler for at most :attr:`budget` seconds.
+    def _serve(self, now: float) -> float:
+        """Hand the batch to the handler for at most :attr:`budget` seconds.
 
-        Dispatcher greenlet; the sink guarantees one dispatcher per inbox.
+        Dispatcher greenlet, after the sink made the queued items the batch
+        (under the lock); the sink guarantees one dispatcher per inbox.
+
+        :param now: ``time.perf_counter()`` read just before.
+        :returns: ``time.perf_counter()`` read after the last item handled
+            (``now`` if none was).
         """
-        with self._lock:
-            batch, self._entries = self._entries, self._batch
-        self._batch = batch
+        batch = self._batch
         handler = self.handler
         sink = self._sink
         clock = time.perf_counter
-        deadline = clock() + self.budget
+        deadline = now + self.budget
         try:
             while batch and not self._closed:
                 item, merged, _ = batch.popleft()
                 if not sink._armed:
                     sink._arm()
                 self._handled += 1
+                self._served += 1
                 try:
                     handler(item, merged)
                 except Exception:
                     log.exception("%s: handling %r failed", self.label, item)
-                if clock() >= deadline:
+                now = clock()
+                if now >= deadline:
                     break
+            return now
         finally:
             if batch:
                 # Put back what is left, ahead of what arrived meanwhile.
@@ -351,6 +409,8 @@ class HubSink:
         capacity: int = DEFAULT_CAPACITY,
         budget: float = DEFAULT_BUDGET,
         keep_warm: bool = False,
+        linger: float = 0.0,
+        burst_linger: float | None = None,
     ) -> Inbox:
         """Create an inbox whose items reach ``handler(item, merged)`` in the hub.
 
@@ -366,11 +426,27 @@ class HubSink:
             budget: seconds a dispatcher spends on this inbox per turn.
             keep_warm: keep dispatchers parked for reuse while this inbox is
                 open (for steady producers such as pollers).
+            linger: seconds the inbox stays awake after a batch, taking
+                what arrives meanwhile in one later batch (see the module
+                doc); 0 goes idle at once.
+            burst_linger: the linger after a batch of at least :data:`BURST`
+                items; default ``linger``.
 
         Raises:
-            ValueError: ``capacity`` below 1 or ``budget`` not positive.
+            ValueError: ``capacity`` below 1, ``budget`` not positive, or a
+                linger outside [0, 1) s.
         """
-        return Inbox(self, handler, label, coalesce, capacity, budget, keep_warm)
+        return Inbox(
+            self,
+            handler,
+            label,
+            coalesce,
+            capacity,
+            budget,
+            keep_warm,
+            linger,
+            burst_linger,
+        )
 
     def attach(self) -> None:
         """Count one more user that keeps dispatchers parked for reuse."""
@@ -395,16 +471,8 @@ class HubSink:
         except BridgeClosedError:
             log.debug("%r: bridge closed, no dispatcher left to release", self)
 
-    def _ready_up(self, inbox: Inbox) -> None:
-        # Any thread: queue ``inbox`` for service, waking the hub once per batch.
-        with self._lock:
-            if inbox.queued:
-                return
-            inbox.queued = True
-            self._ready.append(inbox)
-            if self._drain_pending:
-                return
-            self._drain_pending = True
+    def _post_drain(self) -> None:
+        # Any thread, without _lock: wake the hub to serve the ready queue.
         try:
             self.bridge.post(self._drain)
         except BaseException:
@@ -453,16 +521,19 @@ class HubSink:
         clock = time.perf_counter
         inbox: Inbox | None = None
         try:
-            turn_started = clock()
+            turn_started = now = clock()
             while True:
+                # One lock round per inbox: finish the last, take the next.
                 with lock:
                     if inbox is not None:
                         self._finish(inbox)
                     inbox = ready.popleft() if ready else None
+                    if inbox is not None:  # what is queued becomes its batch
+                        inbox._entries, inbox._batch = inbox._batch, inbox._entries
                     users = self._users
                 if inbox is not None:
-                    inbox._serve()
-                    if clock() - turn_started >= inbox.budget:
+                    now = inbox._serve(now)
+                    if now - turn_started >= inbox.budget:
                         # Let the hub run its timers and other greenlets.
                         with lock:
                             self._finish(inbox)
@@ -472,7 +543,7 @@ class HubSink:
                             gevent.sleep(0)
                         finally:
                             self._scheduled -= 1
-                        turn_started = clock()
+                        turn_started = now = clock()
                     continue
                 if users == 0 or self._idle:
                     return
@@ -485,7 +556,7 @@ class HubSink:
                         self._idle.remove(waiter)
                     else:
                         self._scheduled -= 1
-                turn_started = clock()
+                turn_started = now = clock()
         finally:
             if inbox is not None:  # killed in a handler
                 with lock:
@@ -493,11 +564,35 @@ class HubSink:
             self._dispatchers -= 1
 
     def _finish(self, inbox: Inbox) -> None:
-        # Caller holds _lock: requeue an inbox that has items left or new ones.
-        if inbox._entries and not inbox.closed:
+        # Caller holds _lock: requeue an inbox that has items left or new ones,
+        # or keep a lingering one queued (producers do not wake the hub) until
+        # its timer looks again.
+        if inbox.closed:
+            inbox.queued = False
+        elif inbox._entries:
             self._ready.append(inbox)
+        elif inbox.linger or inbox.burst_linger:
+            served, inbox._served = inbox._served, 0
+            delay = inbox.burst_linger if served >= BURST else inbox.linger
+            if served and delay:
+                timer = self.bridge.hub.loop.timer(delay)
+                timer.start(self._linger_over, inbox, timer)
+            else:
+                inbox.queued = False
         else:
             inbox.queued = False
+
+    def _linger_over(self, inbox: Inbox, timer: Any) -> None:
+        # Hub (a loop timer callback): serve what came in meanwhile, or let
+        # the inbox go idle (the next put wakes the hub again).
+        timer.close()
+        with self._lock:
+            if inbox._entries and not inbox.closed:
+                self._ready.append(inbox)
+            else:
+                inbox.queued = False
+                return
+        self._ensure_progress()
 
 
 _sinks: weakref.WeakKeyDictionary[HubBridge, HubSink] = weakref.WeakKeyDictionary()

@@ -6,6 +6,6 @@ hardware error (never a traceback, unless ``--log-level DEBUG``). Exit codes:
 130 interrupted by Ctrl-C.
 """
 
-from ._main import main
+from ._main import main, run
 
-__all__ = ["main"]
+__all__ = ["main", "run"]

@@ -17,6 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 from types import ModuleType
 from typing import Any
 
+from ..Command.cpptango_stderr import keep_cpptango_noise_off_stderr
 from ..errors import HardwareRepositoryError
 from . import _commands, _completion, _demo, _inspect, _monitor, _move, _record
 from ._common import (
@@ -133,10 +134,30 @@ def _setup_logging(args: argparse.Namespace) -> None:
     logging.basicConfig(level=level, handlers=[handler])
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``hwr`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+def run() -> int:
+    """Run ``hwr`` as the program (the console script and ``python -m``).
+
+    Like :func:`main` on ``sys.argv``, with cppTango's "not found in event
+    callback map" lines kept off the terminal (see
+    :mod:`HardwareRepository.Command.cpptango_stderr`) unless the log level is
+    ``DEBUG``.
+    """
+    return main(filter_noise=True)
+
+
+def main(argv: Sequence[str] | None = None, *, filter_noise: bool = False) -> int:
+    """Run ``hwr`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    Args:
+        argv: the arguments, without the program name.
+        filter_noise: route this process's stderr through a filter that
+            leaves out cppTango's harmless lines (process-wide; for the
+            program, not for a caller embedding ``hwr``).
+    """
     args = _parser().parse_args(argv)
     _setup_logging(args)
+    if filter_noise and args.log_level != "DEBUG" and args.command != "completion":
+        keep_cpptango_noise_off_stderr()
     prefix = f"hwr {args.command}:"
     try:
         return int(args.run(args))

@@ -7,7 +7,8 @@
 * :class:`ProcessWorker` -- the same in a child process;
 * :class:`Timer` -- one-shot or retriggering timer with a race-free cancel;
 * :func:`green` -- ``wait=``/``timeout=`` keywords for any blocking function,
-  :func:`run_in_thread` -- one call in a new real thread.
+  :func:`run_in_thread` -- one call in a new real thread;
+* :func:`filter_stderr` -- keep known lines of C++ libraries off the terminal.
 
 Every crossing between threads goes through :mod:`HardwareRepository.bridge`
 (``AsyncResult``, ``Event``, ``Queue``, ``HubBridge.post``); worker threads never
@@ -19,6 +20,7 @@ from ._green import green, run_in_thread
 from ._periodic import PeriodicTask
 from ._process import ProcessWorker
 from ._serial import SerialWorker
+from ._stderr_filter import StderrFilter, filter_stderr
 from ._timer import Timer
 
 __all__ = [
@@ -26,7 +28,9 @@ __all__ = [
     "PolledCache",
     "ProcessWorker",
     "SerialWorker",
+    "StderrFilter",
     "Timer",
+    "filter_stderr",
     "green",
     "run_in_thread",
 ]

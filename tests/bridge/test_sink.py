@@ -114,6 +114,69 @@ def test_values_never_merge_across_a_barrier():
     assert rec.items == [(5, 4), ("disconnected", 0), ("connected", 0), (10, 4)]
 
 
+def test_values_merge_only_with_a_queued_value_of_the_same_kind():
+    # A Tango channel passes each value's quality as its kind: a change of
+    # quality is never merged away, a full inbox still merges across kinds.
+    rec = Recorder(lambda items: items[-1][0] == ("alarm", 9))
+    inbox = get_sink().inbox(rec, label="kinds", coalesce=True)
+
+    def produce():
+        for i in range(3):
+            inbox.put(("valid", i), "VALID")
+        for i in range(3, 7):
+            inbox.put(("alarm", i), "ALARM")
+        inbox.put(("valid", 7), "VALID")
+        inbox.put(("alarm", 8), "ALARM")
+        inbox.put(("alarm", 9), "ALARM")
+
+    _in_threads(produce)
+    rec.wait()
+    assert rec.items == [
+        (("valid", 2), 2),
+        (("alarm", 6), 3),
+        (("valid", 7), 0),
+        (("alarm", 9), 1),
+    ]
+    inbox.close()
+
+    full = Recorder(lambda items: items and items[-1][0] == 4)
+    bounded = get_sink().inbox(full, label="kinds-full", capacity=2)
+    _in_threads(lambda: [bounded.put(i, i % 2) for i in range(5)])
+    full.wait()
+    assert full.items == [(0, 0), (4, 3)]
+    assert bounded.statistics().merged == 3
+    bounded.close()
+
+
+def test_a_lingering_inbox_takes_what_arrives_meanwhile_in_one_batch():
+    # Tango channels linger: a steady stream costs one hub wake-up per batch.
+    seen = []
+    first = Event()
+    rest = Event()
+
+    def handler(item, merged):
+        seen.append(item)
+        if item == 0:
+            first.set()
+        elif item == 50:
+            rest.set()
+
+    inbox = get_sink().inbox(handler, label="linger", linger=0.5)
+    started = time.perf_counter()
+    inbox.put(0)
+    assert first.wait(TIMEOUT)
+    assert time.perf_counter() - started < 0.4  # an idle inbox delays nothing
+    # The inbox lingers: these puts do not wake the hub, the timer takes them.
+    _in_threads(lambda: [inbox.put(i) for i in range(1, 51)])
+    assert not inbox.settled
+    assert rest.wait(TIMEOUT)
+    assert seen == list(range(51))
+    inbox.close()
+    assert inbox.statistics().handled == 51
+    with pytest.raises(ValueError, match="linger"):
+        get_sink().inbox(handler, label="bad", linger=2.0)
+
+
 def test_the_hub_spends_a_bounded_time_on_one_inbox_per_turn():
     # Inbox "slow" has 400 items of 1 ms each queued before "quick" gets one;
     # with a 4 ms budget, "quick" must be served long before "slow" is done.

@@ -6,8 +6,8 @@
   calls and hand results back through :class:`~HardwareRepository.bridge.AsyncResult`;
 * :mod:`._device`: one shared, reference-counted connection per device name
   (a synchronous ``DeviceProxy`` used only from worker and poller threads);
-* :mod:`._events`: change-event callbacks from Tango threads, handed to the
-  hub in batches.
+* :mod:`._events`: change-event callbacks from Tango threads, put into the
+  channel's inbox of the bridge's sink (:class:`~HardwareRepository.bridge.HubSink`).
 
 Everything :mod:`HardwareRepository.Command.Tango` uses is exported here (it
 imports no module of this package directly). For the rest of the package (the
@@ -33,19 +33,20 @@ from ._errors import (
     TangoNotConnectedError,
     TangoTimeout,
 )
-from ._events import QUALITIES, READ_BACK, EventItem, EventSink
+from ._events import MAX_DEPTH, QUALITIES, READ_BACK, EventCallback, EventItem
 from ._modes import ChannelMode, EventMode, PollMode, Reading, ReadMode
 from ._workers import WorkerPool
 
 __all__ = [
     "FALLBACK_REASONS",
+    "MAX_DEPTH",
     "QUALITIES",
     "READ_BACK",
     "ChannelMode",
     "DeviceLink",
+    "EventCallback",
     "EventItem",
     "EventMode",
-    "EventSink",
     "PendingCall",
     "PollMode",
     "ReadMode",

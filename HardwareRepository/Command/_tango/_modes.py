@@ -10,14 +10,15 @@ created (XML ``polling``) and only ever calls the :class:`ChannelMode` methods:
   recovery; the channel reads the device on every ``get_value``.
 
 Each mode is given what it needs explicitly: the device link, a blocking read
-function and the channel's hub-side handlers. Handlers run in the hub thread;
+function and the channel's hub-side handlers, and a ``deliver(func, *args)``
+that carries a call into the hub through the channel's inbox of the bridge's
+sink (in order with the channel's events). Handlers run in the hub thread;
 reads and subscriptions run in the link's worker threads or the Poller's.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -26,7 +27,7 @@ import tango
 from ...bridge import native
 from ._device import DeviceLink
 from ._errors import FALLBACK_REASONS, translate
-from ._events import EventItem, EventSink
+from ._events import EventCallback
 
 __all__ = [
     "ChannelMode",
@@ -84,7 +85,7 @@ class ReadMode(ChannelMode):
     :param read: blocking read (worker thread) returning a :class:`Reading`.
     :param on_reading: hub handler of the value.
     :param on_failure: hub handler of a failed read.
-    :param post: hands a call to the channel's hub (``bridge.post``).
+    :param post: hands a call to the channel's hub, through its inbox.
     """
 
     name = "read"
@@ -193,11 +194,12 @@ class EventMode(ChannelMode):
     :param link: the device.
     :param attribute: the attribute name.
     :param extract: ``tango.ExtractAs`` of the values.
-    :param on_events: hub handler of the queued events (see :class:`EventSink`).
+    :param events: the callback Tango is subscribed with; it puts the events
+        into the channel's inbox (see :class:`EventCallback`).
     :param on_failure: hub handler of a subscription that could not be made.
     :param on_no_events: hub handler called with Tango's reasons when the
         server sends no change events for the attribute.
-    :param post: hands a call to the channel's hub (``bridge.post``).
+    :param post: hands a call to the channel's hub, through its inbox.
     :param source: names the channel in log messages.
     :param on_subscribed: hub handler called after each subscription that
         reached the device (not a stateless one).
@@ -210,7 +212,7 @@ class EventMode(ChannelMode):
         link: DeviceLink,
         attribute: str,
         extract: Any,
-        on_events: Callable[[deque[EventItem]], bool | None],
+        events: EventCallback,
         on_failure: FailureHandler,
         on_no_events: Callable[[list[str]], None],
         post: Callable[..., None],
@@ -225,7 +227,8 @@ class EventMode(ChannelMode):
         self._on_subscribed = on_subscribed
         self._post = post
         self._source = source
-        self.sink = EventSink(on_events)
+        #: the callback Tango is subscribed with
+        self.callback = events
         self._lock = native.allocate_lock()
         self._stopping = False  # guarded by _lock
         self._event_id: int | None = None  # guarded by _lock
@@ -247,28 +250,28 @@ class EventMode(ChannelMode):
         For ``API_MissedEvents`` and shortly after each subscription (cppTango
         joins the event stream a moment after the synchronous first read: an
         event pushed in between is lost). The value is queued only if no
-        event came in during the read (see :meth:`EventSink.push_read_back`).
+        event came in during the read (see :meth:`EventCallback.push_read_back`).
 
         :param read: blocking read returning ``(value, quality, timestamp)``.
         """
         self._link.pool.submit(self._reread, read)
 
     def stop(self) -> None:
-        """Drop queued events and unsubscribe in a worker thread."""
+        """Take no more events and unsubscribe in a worker thread."""
         with self._lock:
             self._stopping = True
-        self.sink.close()
+        self.callback.close()
         self._link.pool.submit(self._unsubscribe)
 
     # -- worker threads ---------------------------------------------------------
     def _reread(self, read: Callable[[], tuple[Any, Any, float]]) -> None:
-        before = self.sink.received
+        before = self.callback.received
         try:
             value, quality, timestamp = read()
         except Exception as exc:
             log.info("%s: reading the value again failed: %s", self._source, exc)
             return
-        self.sink.push_read_back(value, quality, timestamp, before)
+        self.callback.push_read_back(value, quality, timestamp, before)
 
     def _resubscribe(self) -> None:
         self._unsubscribe()
@@ -294,7 +297,7 @@ class EventMode(ChannelMode):
             event_id = proxy.subscribe_event(
                 self._attribute,
                 tango.EventType.CHANGE_EVENT,
-                self.sink,
+                self.callback,
                 sub_mode=tango.EventSubMode.SyncRead,
                 extract_as=self._extract,
             )
@@ -316,7 +319,7 @@ class EventMode(ChannelMode):
         return proxy.subscribe_event(
             self._attribute,
             tango.EventType.CHANGE_EVENT,
-            self.sink,
+            self.callback,
             sub_mode=tango.EventSubMode.Stateless,
             extract_as=self._extract,
         )
