@@ -43,14 +43,14 @@ from __future__ import annotations
 import logging
 import math
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
 import tango
 from greenlet import getcurrent
 
-from ..bridge import Inbox, InboxStatistics, native, sink_for
+from ..bridge import Inbox, InboxStatistics, get_bridge, native, sink_for
 from ..CommandContainer import NOT_INITIALIZED, ChannelObject, CommandObject, Quality
 from ..errors import BridgeClosedError, ConfigError, NotConnectedError, Timeout
 from ..policies import ConnectionHealth, values_equal
@@ -95,6 +95,7 @@ __all__ = [
     "RETRY_DELAY_MIN",
     "TangoChannel",
     "TangoCommand",
+    "TangoCommandBackend",
     "TangoCommandFailedError",
     "TangoCommunicationError",
     "TangoErrorDetails",
@@ -399,6 +400,122 @@ def _health_listener(
     return listener
 
 
+class TangoCommandBackend:
+    """The Tango side of a :class:`TangoCommand` (a ``CommandBackend``).
+
+    Called in the command's hub thread: the Tango call runs in one of the
+    device's worker threads while the caller waits cooperatively. Calls to one
+    device are sent one at a time, in order, and a call whose caller gave up
+    before it was sent is never sent (see :class:`TangoCommand`).
+
+    Args:
+        name: the command's name in its container.
+        command: the Tango command name.
+        device: the device name.
+        timeout: seconds; the default limit of one call (Tango's own client
+            timeout is made longer than it).
+    """
+
+    def __init__(
+        self, name: str, command: str, device: str, timeout: float | None
+    ) -> None:
+        self.name = name
+        self.command = command
+        self.device_name = device
+        self._target = f"command {command}"
+        self._on_connection: Callable[[bool], None] | None = None
+        self._closed = False
+        self._link: DeviceLink = acquire_link(device)
+        self._link.want_timeout(timeout)
+        self._health_token: int | None = None
+
+    def source(self) -> str:
+        """Name the command, its device and its Tango command, for messages."""
+        return f"TangoCommand {self.name!r} ({self.device_name} command {self.command})"
+
+    def connect(self, on_connection: Callable[[bool], None]) -> bool:
+        """Report the device's reachability to ``on_connection`` from now on.
+
+        ``on_connection`` is called from the device's health thread at each
+        change of its verdict (see :mod:`._tango._health`) and in the hub
+        thread after each call (reached the device or not); it must not block.
+
+        Returns:
+            Whether the device answers pings now.
+        """
+        self._on_connection = on_connection
+        health = self._link.health
+        self._health_token = health.watch(_health_listener(self._on_health))
+        return bool(health.alive)
+
+    def _on_health(self, alive: bool, why: str) -> None:
+        """Health thread: the device answers pings again, or stopped answering."""
+        if self._on_connection is not None and not self._closed:
+            self._on_connection(alive)
+
+    def _reached(self, reached: bool) -> None:
+        if self._on_connection is not None:
+            self._on_connection(reached)
+
+    def call(
+        self, args: tuple[Any, ...], kwargs: Mapping[str, Any], timeout: float | None
+    ) -> Any:
+        """Execute the command once, waiting cooperatively for its reply.
+
+        Zero arguments call the command without input, one argument is its
+        input, several are sent as one array input. ``timeout`` (seconds)
+        makes Tango's own client timeout longer than it; the command object
+        applies it to the wait.
+
+        Raises:
+            TangoCommandFailedError: the device answered with an error.
+            TangoNotConnectedError: the device cannot be reached.
+            TangoTimeout: the wait was given up (``sent`` says whether the
+                call had left).
+            TypeError: keyword arguments were given.
+        """
+        if kwargs:
+            raise TypeError(
+                f"{self.source()}: unexpected keyword arguments {sorted(kwargs)}"
+            )
+        self._link.want_timeout(timeout)
+        call = self._link.call(
+            self._target,
+            _command_inout,
+            self.command,
+            args,
+            command=True,
+            ordered=True,
+        )
+        try:
+            value = _await(call, None, self.device_name, self._target, self._target)
+        except NotConnectedError:
+            self._reached(False)
+            raise
+        except (TangoCommandFailedError, TangoCommunicationError):
+            self._reached(True)
+            raise
+        self._reached(True)
+        return value
+
+    def abort(self) -> None:
+        """Do nothing: Tango has no generic way to stop a command."""
+
+    def close(self) -> None:
+        """Release the device; idempotent.
+
+        Waits cooperatively (at most 5 s) for the device's worker threads when
+        this was the device's last item and the caller is a greenlet.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        if self._health_token is not None:
+            self._link.health.unwatch(self._health_token)
+        ended = release_link(self._link)
+        _wait_released(self._link, ended, get_bridge())
+
+
 class TangoCommand(CommandObject):
     """A command of a Tango device.
 
@@ -427,6 +544,9 @@ class TangoCommand(CommandObject):
     answers the pings of its health check (:mod:`._tango._health`), and
     disconnected again within about 1.5 s when it dies or freezes.
 
+    The Tango side is a :class:`TangoCommandBackend` (the package's
+    ``CommandBackend``), which the command holds as :attr:`backend`.
+
     :param name: the command's name in its container.
     :param command: the Tango command name.
     :param tangoname: the device name.
@@ -443,28 +563,13 @@ class TangoCommand(CommandObject):
         timeout: float | None = DEFAULT_COMMAND_TIMEOUT,
         **kwargs: Any,
     ) -> None:
-        super().__init__(name, username, timeout=timeout)
         if not tangoname:
             raise ConfigError(f"Tango command {name!r} has no device name")
+        self._tango = TangoCommandBackend(name, command, tangoname, timeout)
+        super().__init__(name, username, timeout=timeout, backend=self._tango)
         self.command = command
         self.device_name = tangoname
-        self._connected = False
-        self._link: DeviceLink = acquire_link(tangoname)
-        self._link.want_timeout(timeout)
-        health = self._link.health
-        self._health_token = health.watch(_health_listener(self._on_health))
-        if health.alive:
-            self._connected = True
-
-    def _on_health(self, alive: bool, why: str) -> None:
-        """Health thread: the device answers pings again, or stopped answering."""
-        self.set_connected_threadsafe(alive)
-
-    def source(self) -> str:
-        """Name the command, its device and its Tango command, for messages."""
-        return (
-            f"TangoCommand {self._name!r} ({self.device_name} command {self.command})"
-        )
+        self._connected = self._tango.connect(self.set_connected_threadsafe)
 
     def __call__(
         self,
@@ -484,37 +589,7 @@ class TangoCommand(CommandObject):
         :raises TangoTimeout: no reply within ``timeout`` (``sent`` says
             whether the call left).
         """
-        self._link.want_timeout(self.timeout if timeout is None else timeout)
         return super().__call__(*args, wait=wait, timeout=timeout, **kwargs)
-
-    def _execute(self, *args: Any, **kwargs: Any) -> Any:
-        if kwargs:
-            raise TypeError(
-                f"{self.source()}: unexpected keyword arguments {sorted(kwargs)}"
-            )
-        target = f"command {self.command}"
-        call = self._link.call(
-            target, _command_inout, self.command, args, command=True, ordered=True
-        )
-        try:
-            value = _await(call, None, self.device_name, target, target)
-        except NotConnectedError:
-            self.set_connected(False)
-            raise
-        except (TangoCommandFailedError, TangoCommunicationError):
-            self.set_connected(True)
-            raise
-        self.set_connected(True)
-        return value
-
-    def close(self) -> None:
-        """Refuse further calls and release the device (hub thread)."""
-        if self._closed:
-            return
-        self._link.health.unwatch(self._health_token)
-        ended = release_link(self._link)
-        super().close()
-        _wait_released(self._link, ended, self._bridge)
 
 
 class _HubTimer:

@@ -2,48 +2,49 @@
 
 A :class:`EventForwarder` is what the green proxy hands to Tango in place of
 the user's callback. Tango calls its :meth:`~EventForwarder.push_event` in its
-own threads; the event is appended to a deque and, once per batch, one call is
-posted to the subscriber's hub through the bridge. One greenlet then runs the
-user's callback for every queued event, in arrival order, and lingers a moment
-for more. Nothing is created per event: no watcher, no greenlet, no lock.
+own threads; the event goes into an :class:`~HardwareRepository.bridge.Inbox`
+of the subscriber's hub sink, the one way every value from another thread
+enters a hub. The sink hands the events, in arrival order and in batches, to
+the user's callback in a dispatcher greenlet, and lingers a moment after each
+batch for more. Nothing is created per event: no watcher, no greenlet.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import gevent
-
-from ..bridge import HubTrigger
-from ..errors import BridgeClosedError
+from ..bridge import BridgeClosedError, Inbox, get_sink
 
 __all__ = ["EventForwarder"]
 
 log = logging.getLogger("HardwareRepository.tango")
 
-#: seconds the delivering greenlet waits for more events after a batch
+#: seconds the subscriber's inbox stays awake after a batch for more events
 PAUSE = 0.002
-#: the wait after a batch of at least :data:`BURST` events: while Tango streams,
-#: fewer wake-ups of the hub mean fewer GIL hand-overs with Tango's thread (in
-#: the benchmark 20 ms gave ~20 % more events/s than 10 ms; an event of a burst
-#: waits at most this long)
+#: the linger after a batch of at least :data:`~HardwareRepository.bridge.BURST`
+#: events: while Tango streams, fewer wake-ups of the hub mean fewer GIL
+#: hand-overs with Tango's thread (in the benchmark 20 ms gave ~20 % more
+#: events/s than 10 ms; an event of a burst waits at most this long)
 BURST_PAUSE = 0.020
-BURST = 100
+#: events queued for one subscription before later ones replace the last
+#: queued one: far beyond any burst, so that every event reaches the callback
+#: as with PyTango, while a stalled hub still cannot exhaust memory
+CAPACITY = 1_000_000
 
 
 class EventForwarder:
     """Run a subscriber's event callback in the hub of the subscribing thread.
 
     Create it in the subscribing thread, which must have a gevent hub.
-    :meth:`push_event` is safe from any thread and never blocks: it appends and,
-    for the first event of a batch, posts once to the hub bridge.
+    :meth:`push_event` is safe from any thread and never blocks: it puts the
+    event into the subscription's inbox, which posts once per batch to the
+    hub's bridge.
 
-    The callback runs in a greenlet of that hub, one event at a time, in the
-    order Tango delivered them; it may wait cooperatively (later events wait
-    for it). An exception it raises is logged with its traceback
+    The callback runs in a dispatcher greenlet of that hub, one event at a
+    time, in the order Tango delivered them; it may wait cooperatively (later
+    events wait for it). An exception it raises is logged with its traceback
     (``HardwareRepository.tango``) and delivery goes on with the next event.
     After :meth:`close` no further call of the callback begins.
 
@@ -68,75 +69,48 @@ class EventForwarder:
                 "nor has a push_event method"
             )
         self.label = label
-        self._events: deque[Any] = deque()
-        self._trigger = HubTrigger(self._deliver)
-        self._closed = False
-        # True from the post that wakes the hub until the delivering greenlet
-        # finds the deque empty; both sides write it (see _deliver).
-        self._waking = False
+        self._inbox: Inbox = get_sink().inbox(
+            self._run,
+            label=label,
+            capacity=CAPACITY,
+            linger=PAUSE,
+            burst_linger=BURST_PAUSE,
+        )
         #: events received from Tango so far (for diagnostics)
         self.received = 0
         #: events handed to the callback so far (hub thread)
         self.delivered = 0
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else f"{len(self._events)} queued"
+        stats = self._inbox.statistics()
+        state = "closed" if self._inbox.closed else f"{stats.depth} queued"
         return f"<EventForwarder {self.label} {state}>"
 
     @property
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
-        return self._closed
+        return self._inbox.closed
 
     def push_event(self, event: Any) -> None:
         """Queue one event for the callback; called by Tango in its threads."""
-        if self._closed:
+        inbox = self._inbox
+        if inbox.closed:
             return
-        self._events.append(event)
         self.received += 1
-        if self._waking:
-            return
-        self._waking = True
         try:
-            self._trigger.send()
+            inbox.put(event)
         except BridgeClosedError:
             # The subscribing thread's hub is gone: nobody will deliver these.
-            self._closed = True
-            self._events.clear()
+            inbox.close()
 
-    def _deliver(self) -> None:
-        # Producers post only while _waking is false. It is cleared only once
-        # the deque is empty, and the deque is looked at again afterwards: an
-        # event appended in between is either seen here or was followed by a
-        # post, so none is left behind.
-        events = self._events
-        while not self._closed:
-            batch = self._run_batch()
-            gevent.sleep(BURST_PAUSE if batch >= BURST else PAUSE)
-            if events:
-                continue
-            self._waking = False
-            if not events or self._closed:
-                break
-            self._waking = True
-        if self._closed:
-            events.clear()
-
-    def _run_batch(self) -> int:
-        # Its own frame, so that no reference to the callback outlives the
-        # batch (the greenlet lingers between batches).
-        events = self._events
+    def _run(self, event: Any, merged: int) -> None:
+        # Dispatcher greenlet of the subscriber's hub, one event at a time.
+        self.delivered += 1
         callback = self._callback
-        batch = 0
-        while events and not self._closed:
-            event = events.popleft()
-            batch += 1
-            try:
-                callback(event)
-            except Exception:
-                log.exception("%s: event callback %r failed", self.label, callback)
-        self.delivered += batch
-        return batch
+        try:
+            callback(event)
+        except Exception:
+            log.exception("%s: event callback %r failed", self.label, callback)
 
     def close(self) -> None:
         """Drop queued and later events; safe from any thread.
@@ -144,9 +118,7 @@ class EventForwarder:
         Called in the subscribing thread, no call of the callback begins after
         it returns; from another thread one already being started may still run.
         """
-        self._closed = True
-        self._trigger.close()
-        self._events.clear()
+        self._inbox.close()
         # PyTango keeps an unsubscribed callback object for a minute (pytango
         # #185): let the subscriber's callback go now.
         self._callback = _ignore
