@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import enum
+import functools
 import json
 import logging
 import os
@@ -66,6 +67,12 @@ log = logging.getLogger("HardwareRepository.objects")
 #: mxCuBE's logger names: ``self.log`` is a child of ``HWR``.
 HWR_LOG = logging.getLogger("HWR")
 USER_LOG = logging.getLogger("user_level_log")
+
+
+@functools.cache
+def _class_logger(class_name: str) -> logging.Logger:
+    # One look-up per class, not per object (getChild takes logging's lock).
+    return HWR_LOG.getChild(class_name)
 
 
 def __getattr__(name: str) -> Any:
@@ -142,7 +149,7 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
         #: mxCuBE's record of the last connection made per sender
         self.connect_dict: dict[Any, dict[str, Any]] = {}
         #: logger for this object (mxCuBE: a child of ``HWR`` named by the class)
-        self.log = HWR_LOG.getChild(type(self).__name__)
+        self.log = _class_logger(type(self).__name__)
         #: logger for messages meant for the user (mxCuBE's ``user_level_log``)
         self.user_log = USER_LOG
         # Lookup face (docs/mxcube.md): False raises on an absent item (native),
@@ -163,6 +170,18 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
         """First initialisation step (before :meth:`init`); sets ``UNKNOWN``."""
         self._state = HardwareObjectState.UNKNOWN
 
+    def run_init_steps(self) -> None:
+        """Run mxCuBE's two initialisation steps: :meth:`_init`, then :meth:`init`.
+
+        The XML loader calls it once per object, after its references,
+        commands and channels are in place. Hub thread.
+
+        :raises Exception: what either step raised (the loader reports it as
+            the object's load failure).
+        """
+        self._init()
+        self.init()
+
     def init(self) -> None:
         """Read the configuration and connect; override in subclasses.
 
@@ -178,10 +197,26 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
         """
         self.close_commands_and_channels()
         for sender, signal, slot in self._connections:
-            remove = getattr(sender, "_remove_receiver", None)
-            if remove is not None:
-                remove(signal, slot)
+            if isinstance(sender, SignalEmitter):
+                sender.remove_signal_receiver(signal, slot)
         self._connections.clear()
+
+    def replace_references(
+        self, old: HardwareObjectNode, new: HardwareObjectNode
+    ) -> None:
+        """Put ``new`` in place of the child ``old``; also as a sender.
+
+        Besides the node's children (see
+        :meth:`HardwareObjectNode.replace_references`), this object's own
+        connections to ``old``'s signals are recorded as made to ``new``, so
+        that :meth:`shutdown` and :meth:`disconnect` reach the new sender.
+        Owning thread.
+        """
+        super().replace_references(old, new)
+        self._connections = [
+            (new if sender is old else sender, signal, slot)
+            for sender, signal, slot in self._connections
+        ]
 
     # -- lookups: the strict and the compatible face ----------------------------
     def _missed(self, kind: str, name: str, what: str | None = None) -> None:
@@ -381,12 +416,11 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
                 "configured?); nothing connected",
             )
             return
-        add = getattr(sender, "_add_receiver", None)
-        if add is None:
+        if not isinstance(sender, SignalEmitter):
             dispatcher.connect(slot, signal, sender, weak)
             self.connect_dict[sender] = {"signal": signal, "slot": slot}
             return
-        if add(signal, slot, weak):
+        if sender.add_signal_receiver(signal, slot, weak):
             if sender is not self:
                 self._connections.append((sender, signal, slot))
             self.connect_dict[sender] = {"signal": signal, "slot": slot}
@@ -424,11 +458,10 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
         if sender is None:
             return
         signal = str(signal)
-        remove = getattr(sender, "_remove_receiver", None)
-        if remove is None:
+        if not isinstance(sender, SignalEmitter):
             dispatcher.disconnect(slot, signal, sender)
             return
-        if remove(signal, slot):
+        if sender.remove_signal_receiver(signal, slot):
             self._connections = [
                 c
                 for c in self._connections
@@ -876,10 +909,8 @@ class Equipment(DeviceContainer, HardwareObject):
         pending: list[HardwareObjectNode] = [self]
         while pending:
             node = pending.pop(0)
-            missing += sum(
-                1 for items in node._objects.values() for item in items if item is None
-            )
-            for _tag, item in node._objects_order:
+            missing += node.missing_references()
+            for item in node.child_nodes():
                 if id(item) in seen:
                     continue
                 seen.add(id(item))

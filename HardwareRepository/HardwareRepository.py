@@ -106,7 +106,14 @@ _DEFAULT_CLASSES: dict[str, type[HardwareObject]] = {
 
 
 def _normalise(name: str) -> str:
-    name = str(name).strip()
+    return _normalise_text(str(name))
+
+
+# The same names are normalised at every look-up; the result depends on the
+# text only (a ConfigError raised for a bad name is not cached).
+@functools.lru_cache(maxsize=4096)
+def _normalise_text(name: str) -> str:
+    name = name.strip()
     if name.endswith(".xml"):
         name = name[:-4]
     if not name.startswith("/"):
@@ -318,12 +325,15 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
         found: set[str] = set()
         for directory in self.path:
             for dirpath, _dirnames, filenames in os.walk(directory):
+                # os.walk's dirpath starts with ``directory``: the relative
+                # part is a slice (os.path.relpath costs more than the walk).
+                rel_dir = os.path.relpath(dirpath, directory)
+                prefix = "/" if rel_dir == os.curdir else f"/{rel_dir}/"
+                if os.sep != "/":
+                    prefix = prefix.replace(os.sep, "/")
                 for filename in filenames:
                     if filename.endswith(".xml"):
-                        rel = os.path.relpath(
-                            os.path.join(dirpath, filename), directory
-                        )
-                        found.add("/" + rel[:-4].replace(os.sep, "/"))
+                        found.add(prefix + filename[:-4])
         return sorted(found)
 
     # -- access ---------------------------------------------------------------
@@ -749,12 +759,11 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
             obj.set_lookup_face(
                 self.compatible, functools.partial(self._record_miss, name)
             )
-            for error in obj._add_channels_and_commands():
+            for error in obj.create_declared_items():
                 self._problem(record, error)
         for obj in built.objects:
             try:
-                obj._init()
-                obj.init()
+                obj.run_init_steps()
             except Exception as exc:
                 raise ConfigError(
                     f"{type(obj).__name__}.init() of {obj.name()} raised {exc!r}",
@@ -863,7 +872,7 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
         """
         key = _normalise(name)
         old = self._objects.get(key)
-        table = dict(old._signal_table or {}) if old is not None else {}
+        table = old.receivers_snapshot() if old is not None else {}
         self.discard_hardware_object(key)
         new = self._get(key)
         if old is None:
@@ -871,28 +880,14 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
         # References first, so that receivers re-notified below (an Equipment
         # recomputing its state) already see the new instance.
         for node in self._all_nodes():
-            if node is new:
-                continue
-            for role in node.get_roles():
-                if node._roles[role] is old:
-                    node.replace_object(role, new)
-            for items in node._objects.values():  # references without a role
-                items[:] = [new if item is old else item for item in items]
-            node._objects_order = [
-                (tag, new if child is old else child)
-                for tag, child in node._objects_order
-            ]
-            if isinstance(node, HardwareObject):
-                node._connections = [
-                    (new if sender is old else sender, sig, slot)
-                    for sender, sig, slot in node._connections
-                ]
+            if node is not new:
+                node.replace_references(old, new)
         for signal, receivers in table.items():
             for receiver in receivers:
                 func = receiver.get()
                 if func is None or getattr(func, "__self__", None) is old:
                     continue
-                new._add_receiver(signal, func, receiver.strong is None)
+                new.add_signal_receiver(signal, func, receiver.weak is not None)
             new.connect_notify(signal)
         return new
 
@@ -910,7 +905,7 @@ class HardwareRepository(SignalEmitter, metaclass=_SingletonCall):
                 nodes.append(node)
                 pending.extend(
                     child
-                    for _tag, child in node._objects_order
+                    for child in node.child_nodes()
                     if not isinstance(child, HardwareObject)
                 )
         return nodes

@@ -103,7 +103,9 @@ class HardwareObjectNode:
         node: HardwareObjectNode = self
         while node._hwobj_container is not None:
             container = node._hwobj_container
-            role = next((r for r, o in container._roles.items() if o is node), None)
+            role = next(
+                (r for r, o in container.objects_by_role.items() if o is node), None
+            )
             roles.append(role or node._node_name)
             node = container
         return ".".join(reversed(roles))
@@ -127,7 +129,7 @@ class HardwareObjectNode:
         """
         if self._config is not None:
             return self._config
-        return _PropertiesView(self)
+        return _PropertiesView(self._node_name, self._properties)
 
     def get_by_id(self, dotted_id: str) -> HardwareObjectNode | None:
         """Return the object at role path ``dotted_id`` (``"diffractometer.phi"``)."""
@@ -151,7 +153,7 @@ class HardwareObjectNode:
             if path in found or node is self:
                 continue
             found[path] = node
-            pending.extend((f"{path}.{r}", o) for r, o in node._roles.items())
+            pending.extend((f"{path}.{r}", o) for r, o in node.objects_by_role.items())
         return found
 
     def apply_configuration(
@@ -348,29 +350,53 @@ class HardwareObjectNode:
         found = self._roles.get(key)
         if found is not None:
             return found
-        for _, child in self._objects_order:
+        for child in self.child_nodes():
             if isinstance(child, HardwareObjectNode) and child is not self:
-                found = child._find_role(key, {id(self)})
+                found = _find_role(child, key, {id(self)})
                 if found is not None:
                     return found
-        return None
-
-    def _find_role(self, key: str, seen: set[int]) -> HardwareObjectNode | None:
-        if id(self) in seen:
-            return None
-        seen.add(id(self))
-        found = self._roles.get(key)
-        if found is not None:
-            return found
-        for _, child in self._objects_order:
-            found = child._find_role(key, seen)
-            if found is not None:
-                return found
         return None
 
     def get_roles(self) -> list[str]:
         """Return the roles of the direct children."""
         return list(self._roles)
+
+    def child_nodes(self) -> list[HardwareObjectNode]:
+        """Return the children in configuration order (references included).
+
+        A reference whose target failed to load has no child here (see
+        :meth:`missing_references`).
+        """
+        return [child for _tag, child in self._objects_order]
+
+    def missing_references(self) -> int:
+        """Return how many references of this node have no object (target failed)."""
+        return sum(
+            1 for items in self._objects.values() for item in items if item is None
+        )
+
+    def replace_references(
+        self, old: HardwareObjectNode, new: HardwareObjectNode
+    ) -> None:
+        """Put ``new`` in place of the child ``old`` everywhere in this node.
+
+        Under each role (through :meth:`replace_object`), under its tag and in
+        the configuration order. The repository's reload calls it on every
+        node that may refer to the replaced object. Owning thread.
+        """
+        for role in self.get_roles():
+            if self._roles[role] is old:
+                self.replace_object(role, new)
+        for items in self._objects.values():  # references without a role
+            items[:] = [new if item is old else item for item in items]
+        self._objects_order = [
+            (tag, new if child is old else child) for tag, child in self._objects_order
+        ]
+
+    @property
+    def has_pending_references(self) -> bool:
+        """Whether :meth:`add_reference` declared children not yet resolved."""
+        return bool(self._pending_references)
 
     def add_reference(self, name: str, reference: str, role: str | None = None) -> None:
         """Declare a child ``name`` that is the object ``reference`` (``/eh1/phi``).
@@ -408,7 +434,7 @@ class HardwareObjectNode:
                 continue
             self.add_object(name, target, role)
         for _tag, child in list(self._objects_order):
-            if child._pending_references:
+            if child.has_pending_references:
                 child.resolve_references()
 
     def set_path(self, path: str) -> None:
@@ -432,27 +458,49 @@ class HardwareObjectNode:
     printLog = print_log
 
 
+def _find_role(
+    node: HardwareObjectNode, key: str, seen: set[int]
+) -> HardwareObjectNode | None:
+    """Return the object with role ``key`` at or under ``node``, depth-first."""
+    if id(node) in seen:
+        return None
+    seen.add(id(node))
+    found = node.objects_by_role.get(key)
+    if found is not None:
+        return found
+    for child in node.child_nodes():
+        found = _find_role(child, key, seen)
+        if found is not None:
+            return found
+    return None
+
+
 class _PropertyList(list):
     """A property given several times in XML (a list marked as such)."""
 
 
 class _PropertiesView:
-    """Attribute access to a node's properties (``obj.config.velocity``)."""
+    """Attribute access to a node's properties (``obj.config.velocity``).
 
-    __slots__ = ("_node",)
+    :param node_name: names the node in messages.
+    :param properties: the node's own property table (read live, never written).
+    """
 
-    def __init__(self, node: HardwareObjectNode) -> None:
-        self._node = node
+    __slots__ = ("_node_name", "_properties")
+
+    def __init__(self, node_name: str, properties: dict[str, Any]) -> None:
+        self._node_name = node_name
+        self._properties = properties
 
     def __getattr__(self, name: str) -> Any:
-        props = self._node._properties
+        props = self._properties
         if name in props:
             return props[name]
-        raise AttributeError(f"{self._node.name}: no configured property {name!r}")
+        raise AttributeError(f"{self._node_name}: no configured property {name!r}")
 
     def model_dump(self) -> dict[str, Any]:
         """Return the properties as a dictionary (pydantic's name)."""
-        return dict(self._node._properties)
+        return dict(self._properties)
 
 
 _ABSENT: Any = object()

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import MethodType
 from typing import Any
@@ -133,6 +133,13 @@ class SignalEmitter:
     tables are copy-on-write and their writers serialised by a native lock, so
     a connection made from another thread is safe too (it is seen by the next
     emission).
+
+    The receiver table's interface (:meth:`add_signal_receiver`,
+    :meth:`remove_signal_receiver`, :meth:`signal_receivers`,
+    :meth:`receivers_snapshot`, :meth:`dispatch_signal`) is what the package's
+    faces build on: items' ``connect_signal``, hardware objects' ``connect``,
+    the :mod:`~HardwareRepository.dispatcher` and the repository's reload.
+    Application code uses those faces.
     """
 
     # Created lazily: most objects of a large configuration never get a receiver.
@@ -145,18 +152,32 @@ class SignalEmitter:
             lock = self._signal_lock = native.allocate_lock()
         return lock
 
-    def _add_receiver(
+    def add_signal_receiver(
         self, signal: str, func: Callable[..., Any], weak: bool = True
     ) -> bool:
-        """Connect ``func`` to ``signal``; return ``False`` if it already was."""
+        """Connect ``func`` to ``signal``; any thread.
+
+        Args:
+            signal: the signal's name.
+            func: the receiver; see the module doc for how it is held.
+            weak: hold a bound method weakly (other callables are always held
+                strongly).
+
+        Returns:
+            ``False`` if ``func`` was already connected to ``signal``.
+
+        Raises:
+            TypeError: ``func`` is not callable.
+        """
         if not callable(func):
             raise TypeError(f"cannot connect {func!r} to {signal!r}: not callable")
-        self_ref = weakref.ref(self)
+        # Weak, so that a receiver's weak reference never keeps the emitter.
+        prune = weakref.WeakMethod(self._prune)
 
         def on_dead(_ref: Any, signal: str = signal) -> None:
-            emitter = self_ref()
-            if emitter is not None:
-                emitter._prune(signal)
+            method = prune()
+            if method is not None:
+                method(signal)
 
         receiver = _Receiver(func, weak, on_dead)
         with self._receivers_lock():
@@ -170,8 +191,12 @@ class SignalEmitter:
             table[signal] = [*current, receiver]
         return True
 
-    def _remove_receiver(self, signal: str, func: Callable[..., Any]) -> bool:
-        """Disconnect ``func`` from ``signal``; return whether it was connected."""
+    def remove_signal_receiver(self, signal: str, func: Callable[..., Any]) -> bool:
+        """Disconnect ``func`` from ``signal``; any thread.
+
+        Returns:
+            Whether it was connected.
+        """
         key = _key(func)
         with self._receivers_lock():
             table = self._signal_table
@@ -197,6 +222,39 @@ class SignalEmitter:
                 table[signal] = kept
             else:
                 del table[signal]
+
+    def signal_receivers(self, signal: str) -> Sequence[_Receiver]:
+        """Return the receivers of ``signal`` now, in connection order; any thread.
+
+        The sequence is never changed afterwards (the table is copy-on-write);
+        a receiver's ``get()`` gives its callable, or ``None`` once a weakly
+        held one is gone.
+        """
+        table = self._signal_table
+        return table.get(signal, ()) if table else ()
+
+    def receivers_snapshot(self) -> dict[str, Sequence[_Receiver]]:
+        """Return the receivers of every signal now (see :meth:`signal_receivers`).
+
+        For carrying receivers over to a replacement object; with each
+        receiver's ``weak`` (not ``None`` for a weakly held one), pass its
+        ``get()`` to :meth:`add_signal_receiver` of the new emitter.
+        """
+        return dict(self._signal_table or {})
+
+    def dispatch_signal(
+        self,
+        signal: str,
+        args: tuple[Any, ...],
+        responses: list[tuple[Callable[..., Any], Any]] | None = None,
+    ) -> None:
+        """Call the receivers of ``signal`` with ``args`` exactly as given.
+
+        The dispatcher's ``send``; see :meth:`_send` for the order and the
+        errors. ``responses``, if given, receives ``(receiver, returned value)``
+        per receiver that returned.
+        """
+        self._send(signal, args, responses)
 
     def _clear_receivers(self) -> None:
         """Disconnect every receiver of every signal (used at close/discard)."""
@@ -231,12 +289,14 @@ class SignalEmitter:
             are logged with their traceback.
         """
         table = self._signal_table
-        receivers = table.get(signal) if table else None
         anywhere = _any_sender
+        if table is None and anywhere is None:
+            return  # the usual case while a configuration loads
+        receivers = table.get(signal) if table else None
         if anywhere is not None and anywhere is not self:
-            any_table = anywhere._signal_table
-            if any_table and signal in any_table:
-                receivers = [*(receivers or ()), *any_table[signal]]
+            anywhere_receivers = anywhere.signal_receivers(signal)
+            if anywhere_receivers:
+                receivers = [*(receivers or ()), *anywhere_receivers]
         if not receivers:
             return
         first_error: BaseException | None = None

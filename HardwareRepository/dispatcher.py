@@ -112,7 +112,7 @@ def connect(
     :raises ValueError: ``signal`` is :data:`Any`.
     """
     name = _check_signal(signal)
-    if _table(sender)._add_receiver(name, receiver, weak) and sender is not Any:
+    if _table(sender).add_signal_receiver(name, receiver, weak) and sender is not Any:
         hooks = getattr(sender, "receiver_connected", None)  # a hardware object
         if hooks is not None:
             hooks(name)
@@ -135,7 +135,7 @@ def disconnect(
     del weak  # PyDispatcher's parameter; matching is by receiver identity
     name = _check_signal(signal)
     table = _existing_table(sender)
-    if table is not None and table._remove_receiver(name, receiver):
+    if table is not None and table.remove_signal_receiver(name, receiver):
         notify = getattr(sender, "disconnect_notify", None)
         if notify is not None and sender is not Any:
             try:
@@ -161,7 +161,7 @@ def send(
     table = _existing_table(sender)
     if table is None:
         table = any_sender_table()
-    table._send(name, tuple(arguments), responses)
+    table.dispatch_signal(name, tuple(arguments), responses)
     return responses
 
 

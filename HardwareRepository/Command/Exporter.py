@@ -22,7 +22,9 @@ and :class:`Exporter` of the process; it has its own reader thread
 connection changes reach each hub through the hub bridge, in the order the
 server sent them, every one of them (no coalescing): each server has one
 inbox of the hub sink per hub, whose dispatcher runs a few milliseconds at a
-time so that the hub's other greenlets keep running during a flood. A
+time so that the hub's other greenlets keep running during a flood (the
+sharing and the dispatchers are
+:mod:`HardwareRepository.Command.exporter.servers`). A
 channel follows its property's events; with ``polling`` (ms) it also reads
 the property on the Poller. After each (re)connection every channel reads its
 property again, so a server that comes back shows fresh values. A server that
@@ -42,26 +44,28 @@ The items are on the typed backend contract (:class:`ExporterChannelBackend`,
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-import gevent
-
-from ..bridge import HubBridge, get_bridge, sink_for
-from ..bridge import native as _native
+from ..bridge import get_bridge
 from ..commands import (
     ChannelObject,
     CommandObject,
     ConnectionListener,
-    Quality,
     Reading,
     ReadingListener,
 )
-from ..errors import BridgeClosedError, ConfigError, NotConnectedError
+from ..errors import ConfigError, NotConnectedError
 from ._common import pop_milliseconds, pop_polling, warn_unread
 from ._subscription import Subscription
-from .exporter import ExporterClient, Request, parse_value
-from .exporter.protocol import EventMessage
+from .exporter import (
+    Request,
+    ServerDispatch,
+    SharedServer,
+    acquire_server,
+    parse_value,
+    release_server,
+)
 
 __all__ = [
     "INHERITED_PROPERTIES",
@@ -80,8 +84,6 @@ log = logging.getLogger("HardwareRepository.Command.Exporter")
 INHERITED_PROPERTIES = ("exporter_address",)
 
 _DEFAULT_TIMEOUT = 3.0  # s
-#: events one server's inbox holds while the hub is busy (none is merged)
-_CAPACITY = 200_000
 
 
 def parse_address(text: Any) -> tuple[str, int]:
@@ -94,176 +96,6 @@ def parse_address(text: Any) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(f"exporter address {text!r} is not 'host:port'")
     return host, int(port)
-
-
-# -- one connection per server, one dispatcher per hub -------------------------
-class _HubDispatch:
-    """Deliver one server's events and connection changes in one hub.
-
-    An :class:`~HardwareRepository.Command.exporter.ExporterListener`: its
-    methods run in the client's I/O thread and post to the hub; everything
-    else runs in the hub thread.
-    """
-
-    def __init__(self, server: _Server, bridge: HubBridge) -> None:
-        self.server = server
-        self.bridge = bridge
-        self.channels: dict[str, list[ExporterChannelBackend]] = {}  # hub thread
-        self.callbacks: dict[str, list[Callable[[Any], None]]] = {}  # hub thread
-        self._refresh: gevent.Greenlet | None = None  # hub thread only
-        self.connected = False  # hub thread only
-        self._inbox = sink_for(bridge).inbox(
-            self._handle, label=f"exporter {server.address}", capacity=_CAPACITY
-        )
-
-    # I/O thread
-    def on_events(self, events: Sequence[EventMessage]) -> None:
-        try:
-            for event in events:
-                self._inbox.put(event)
-        except BridgeClosedError:
-            pass  # shutdown: nobody is left to tell
-
-    def on_connection(self, connected: bool) -> None:
-        try:
-            self._inbox.put_barrier(connected)
-        except BridgeClosedError:
-            pass
-
-    # hub thread
-    def _handle(self, item: Any, merged: int) -> None:
-        if isinstance(item, EventMessage):
-            self._deliver(item)
-        else:
-            self._connection(item)
-
-    def _deliver(self, event: EventMessage) -> None:
-        channels = self.channels.get(event.name)
-        callbacks = self.callbacks.get(event.name)
-        if not channels and not callbacks:
-            return
-        value = parse_value(event.text)
-        if channels:
-            reading = Reading(value, Quality.VALID, event.timestamp)
-            for channel in channels:
-                channel.deliver(reading)
-        for callback in callbacks or ():
-            try:
-                callback(value)
-            except Exception:
-                log.exception(
-                    "Exporter %s: callback %r for %s failed",
-                    self.server.address,
-                    callback,
-                    event.name,
-                )
-
-    def _connection(self, connected: bool) -> None:
-        self.connected = connected
-        for channels in list(self.channels.values()):
-            for channel in list(channels):
-                channel.report_connection(connected)
-        if connected and self.channels:
-            self.refresh()
-
-    def refresh(self) -> None:
-        """Read every followed property again (after a (re)connection)."""
-        if self._refresh is not None and not self._refresh.dead:
-            return
-        self._refresh = gevent.spawn(self._read_all)
-
-    def _read_all(self) -> None:
-        names = list(self.channels)
-        pending = []
-        for name in names:
-            try:
-                pending.append((name, self.server.client.submit(Request.READ, name)))
-            except NotConnectedError:
-                return
-        for name, reply in pending:
-            try:
-                value = parse_value(reply.wait(_DEFAULT_TIMEOUT))
-            except Exception as exc:
-                log.warning(
-                    "Exporter %s: reading %s failed: %s", self.server.address, name, exc
-                )
-                continue
-            reading = Reading(value)
-            for channel in list(self.channels.get(name, ())):
-                channel.deliver(reading)
-
-    def add_channel(self, channel: ExporterChannelBackend) -> None:
-        self.channels.setdefault(channel.property_name, []).append(channel)
-        channel.report_connection(self.connected)
-        if self.connected:
-            self.refresh()
-
-    def remove_channel(self, channel: ExporterChannelBackend) -> None:
-        listed = self.channels.get(channel.property_name, [])
-        if channel in listed:
-            listed.remove(channel)
-        if not listed:
-            self.channels.pop(channel.property_name, None)
-
-    def close(self) -> None:
-        self._inbox.close()
-        if self._refresh is not None:
-            self._refresh.kill(block=True, timeout=1.0)
-            self._refresh = None
-
-
-class _Server:
-    """The shared connection to one server and its per-hub dispatchers."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.client = ExporterClient(host, port)
-        self.address = self.client.address
-        self.users = 0  # guarded by _registry_lock
-        self.dispatchers: dict[int, _HubDispatch] = {}  # guarded by _registry_lock
-
-    def dispatcher(self, bridge: HubBridge) -> _HubDispatch:
-        with _registry_lock:
-            dispatch = self.dispatchers.get(id(bridge))
-            if dispatch is None:
-                dispatch = self.dispatchers[id(bridge)] = _HubDispatch(self, bridge)
-                created = True
-            else:
-                created = False
-        if created:
-            self.client.add_listener(dispatch)
-        return dispatch
-
-
-_registry_lock = _native.allocate_lock()
-_servers: dict[tuple[str, int], _Server] = {}  # guarded by _registry_lock
-
-
-def _acquire(host: str, port: int) -> _Server:
-    with _registry_lock:
-        server = _servers.get((host, port))
-        if server is None:
-            server = _servers[(host, port)] = _Server(host, port)
-            start = True
-        else:
-            start = False
-        server.users += 1
-    if start:
-        server.client.start()
-    return server
-
-
-def _release(server: _Server) -> None:
-    with _registry_lock:
-        server.users -= 1
-        if server.users > 0:
-            return
-        _servers.pop((server.client.host, server.client.port), None)
-        dispatchers = list(server.dispatchers.values())
-        server.dispatchers.clear()
-    for dispatch in dispatchers:
-        server.client.remove_listener(dispatch)
-        dispatch.close()
-    server.client.close()
 
 
 # -- the mxCuBE client class ---------------------------------------------------
@@ -291,9 +123,9 @@ class Exporter:
     def __init__(
         self, address: str, port: int, timeout: float = 3, retries: int = 1
     ) -> None:
-        self._server: _Server | None = _acquire(str(address), int(port))
+        self._server: SharedServer | None = acquire_server(str(address), int(port))
         self.timeout = float(timeout)
-        self._registered: list[tuple[_HubDispatch, str, Callable[[Any], None]]] = []
+        self._registered: list[tuple[ServerDispatch, str, Callable[[Any], None]]] = []
 
     @property
     def address(self) -> str:
@@ -304,7 +136,7 @@ class Exporter:
         """Describe the object for logs."""
         return f"<Exporter {self._server.address if self._server else 'closed'}>"
 
-    def _live(self) -> _Server:
+    def _live(self) -> SharedServer:
         if self._server is None:
             raise NotConnectedError("Exporter client is closed")
         return self._server
@@ -394,7 +226,7 @@ class Exporter:
             if callback in listed:
                 listed.remove(callback)
         self._registered.clear()
-        _release(server)
+        release_server(server)
 
     stop = close
 
@@ -581,21 +413,22 @@ class ExporterChannelBackend:
         self.property_name = property_name
         self.timeout = timeout
         self.polling = polling
-        self._server: _Server | None = _acquire(address, port)
+        self._server: SharedServer | None = acquire_server(address, port)
         #: the server, ``host:port``
         self.address = self._server.address
         self._source = f"exporter channel {name!r} ({property_name} on {self.address})"
-        self._dispatch: _HubDispatch | None = None  # hub thread only
+        self._dispatch: ServerDispatch | None = None  # hub thread only
         self._on_connection: ConnectionListener | None = None  # hub thread only
-        self._subscription = Subscription()
+        #: the reading listener, which the server's dispatcher feeds in the hub
+        self.subscription = Subscription()
         if polling is not None:
-            self._subscription.poll(self._poll_once, polling, self._on_poll_error)
+            self.subscription.poll(self._poll_once, polling, self._on_poll_error)
 
     def source(self) -> str:
         """Name the channel, its property and server, for messages."""
         return self._source
 
-    def _live(self) -> _Server:
+    def _live(self) -> SharedServer:
         if self._server is None:
             raise NotConnectedError(f"{self._source} is closed")
         return self._server
@@ -611,10 +444,6 @@ class ExporterChannelBackend:
         listener = self._on_connection
         if listener is not None:
             listener(connected)
-
-    def deliver(self, reading: Reading[Any]) -> None:
-        """Hub: a new value of the property (an event or a refresh)."""
-        self._subscription.deliver(reading)
 
     def read(self, timeout: float | None) -> Reading[Any]:
         """Read the property, waiting cooperatively (natively in a thread).
@@ -641,7 +470,7 @@ class ExporterChannelBackend:
 
     def subscribe(self, on_reading: ReadingListener[Any]) -> None:
         """Deliver every event of the property, and polled values with ``polling``."""
-        self._subscription.open(on_reading)
+        self.subscription.open(on_reading)
 
     def _poll_once(self) -> Any:
         """Poller thread: read the property once (waits natively)."""
@@ -653,7 +482,7 @@ class ExporterChannelBackend:
 
     def unsubscribe(self) -> None:
         """Stop delivering values; stop polling."""
-        self._subscription.close()
+        self.subscription.close()
 
     def close(self) -> None:
         """Stop following the property; release the connection; idempotent."""
@@ -664,7 +493,7 @@ class ExporterChannelBackend:
             return
         if self._dispatch is not None:
             self._dispatch.remove_channel(self)
-        _release(server)
+        release_server(server)
 
 
 class ExporterChannel(ChannelObject):

@@ -163,12 +163,14 @@ class Subscription:
         Before :meth:`open` the latest reading is held; after :meth:`close`
         readings are dropped.
         """
-        with self._lock:
-            listener = self._listener
-            if listener is None:
-                if not self._closed:
-                    self._held = reading
-                return
+        listener = self._listener  # one read: the lock guards only the hold
+        if listener is None:
+            with self._lock:
+                listener = self._listener
+                if listener is None:
+                    if not self._closed:
+                        self._held = reading
+                    return
         listener(reading)
 
     def deliver_value(self, value: Any) -> None:

@@ -233,6 +233,7 @@ def _walk(
             )
         elif tag in ITEM_TAGS and _is_item(child):
             attrs, text = _item_from_element(child, name, file)
+            line = child.sourceline
             key = (id(owner), tag, str(attrs.get("name")))
             if key in built.item_lines:
                 built.warnings.append(
@@ -240,14 +241,14 @@ def _walk(
                         f"duplicate {tag} name {key[2]!r} (first declared on line "
                         f"{built.item_lines[key]}): this one is ignored",
                         file=file,
-                        line=child.sourceline,
+                        line=line,
                         obj=name,
                     )
                 )
                 continue
-            built.item_lines[key] = child.sourceline
+            built.item_lines[key] = line
             adder = owner.add_channel if tag == "channel" else owner.add_command
-            adder(attrs, text, add_now=False, line=child.sourceline)
+            adder(attrs, text, add_now=False, line=line)
         elif tag in OBJECT_TAGS:
             child_name = child.get("name") or tag
             obj = _instantiate(make_object, child, child_name, file, name)

@@ -7,6 +7,8 @@ returned stripped. Names (tags, ``name=`` attributes) are never converted.
 
 from __future__ import annotations
 
+import functools
+
 __all__ = ["convert_value"]
 
 _LITERALS: dict[str, bool | None] = {"None": None, "True": True, "False": False}
@@ -19,8 +21,15 @@ def convert_value(text: str | None) -> bool | int | float | str | None:
     accepts in base 10 (``"12"``, ``"-3"``, ``"007"``) -> int; what
     :class:`float` accepts (``"1e-3"``, ``"nan"``, ``"inf"``) -> float; anything
     else -> the stripped string. ``None`` stays ``None``; blank text gives ``""``.
-    The same rules as mxCuBE's, minus its ``eval``.
+    The same rules as mxCuBE's, minus its ``eval``. Any thread.
     """
+    return _convert(text)
+
+
+# Configurations repeat the same few texts (types, flags, units) thousands of
+# times; every result is immutable, so equal texts may share it.
+@functools.lru_cache(maxsize=4096)
+def _convert(text: str | None) -> bool | int | float | str | None:
     if text is None:
         return None
     stripped = text.strip()

@@ -194,7 +194,7 @@ class Inbox:
         # Hub thread only: the batch a dispatcher holds, and what it handled.
         self._batch: deque[list[Any]] = deque()
         self._handled = 0
-        self._served = 0  # items handled since the inbox last went idle
+        self._handled_at_idle = 0  # _handled when a linger last ended
         if keep_warm:
             sink.attach()
 
@@ -221,12 +221,42 @@ class Inbox:
         Args:
             item: what the handler receives.
             kind: values merge only with a queued value whose kind is equal
-                (``==``); must not be ``None``.
+                (``==``); ``None`` is reserved for :meth:`put_barrier`.
 
         Raises:
             BridgeClosedError: the hub's bridge is closed.
         """
-        self._put(item, kind)
+        # The common case (nothing queued: each poll, each event of a quiet
+        # channel) takes the short path; ``python -m benchmarks poller``
+        # measures it.
+        sink = self._sink
+        if sink.bridge.closed:
+            raise self._bridge_closed()
+        first_drop = post_drain = False
+        with self._lock:
+            self._received += 1
+            entries = self._entries
+            if entries or self._closed:
+                first_drop = self._queue_behind(entries, item, kind)
+            else:
+                entries.append([item, 0, kind])
+                if not self._max_depth:
+                    self._max_depth = 1
+            if not self.queued and entries:
+                # Ready for service; the hub is woken once per batch.
+                self.queued = True
+                sink._ready.append(self)
+                if not sink._drain_pending:
+                    sink._drain_pending = post_drain = True
+        if post_drain:
+            sink._post_drain()
+        elif first_drop:
+            log.warning(
+                "%s: inbox full (%d items): dropping items the hub cannot keep up "
+                "with (counted in its statistics)",
+                self.label,
+                self.capacity,
+            )
 
     def put_barrier(self, item: Any) -> None:
         """Queue an item that is never merged and that no value merges across.
@@ -235,64 +265,47 @@ class Inbox:
 
         :raises BridgeClosedError: the hub's bridge is closed.
         """
-        self._put(item, None)
+        self.put(item, None)
 
-    def _put(self, item: Any, kind: Hashable) -> None:
-        sink = self._sink
-        bridge = sink.bridge
-        if bridge.closed:
-            raise BridgeClosedError(
-                f"{self.label}: the hub bridge of thread {bridge.thread_ident:#x} "
-                "is closed"
+    def _bridge_closed(self) -> BridgeClosedError:
+        bridge = self._sink.bridge
+        return BridgeClosedError(
+            f"{self.label}: the hub bridge of thread {bridge.thread_ident:#x} is closed"
+        )
+
+    def _queue_behind(
+        self, entries: deque[list[Any]], item: Any, kind: Hashable
+    ) -> bool:
+        """Merge, queue or drop ``item`` (``_lock`` held; something is queued).
+
+        Or the inbox is closed. Returns whether this is the first drop.
+        """
+        if self._closed:
+            self._dropped += 1
+            return False
+        depth = len(entries)
+        tail = entries[-1]
+        tail_kind = tail[_KIND]
+        if (
+            kind is not None
+            and tail_kind is not None
+            and (
+                depth >= self.capacity
+                or (self.coalesce and (tail_kind is kind or tail_kind == kind))
             )
-        first_drop = post_drain = False
-        with self._lock:
-            self._received += 1
-            if self._closed:
-                self._dropped += 1
-                return
-            entries = self._entries
-            depth = len(entries)
-            if depth:
-                tail = entries[-1]
-                tail_kind = tail[_KIND]
-                if (
-                    kind is not None
-                    and tail_kind is not None
-                    and (
-                        depth >= self.capacity
-                        or (self.coalesce and (tail_kind is kind or tail_kind == kind))
-                    )
-                ):
-                    tail[_ITEM] = item
-                    tail[_KIND] = kind
-                    tail[_MERGED] += 1
-                    self._merged += 1
-                    return
-                limit = self.capacity if kind is not None else 2 * self.capacity
-                if depth >= limit:
-                    self._dropped += 1
-                    first_drop = self._dropped == 1
-                    depth = -1
-            if depth >= 0:
-                entries.append([item, 0, kind])
-                if depth + 1 > self._max_depth:
-                    self._max_depth = depth + 1
-                if not self.queued:
-                    # Ready for service; the hub is woken once per batch.
-                    self.queued = True
-                    sink._ready.append(self)
-                    if not sink._drain_pending:
-                        sink._drain_pending = post_drain = True
-        if first_drop:
-            log.warning(
-                "%s: inbox full (%d items): dropping items the hub cannot keep up "
-                "with (counted in its statistics)",
-                self.label,
-                self.capacity,
-            )
-        elif post_drain:
-            sink._post_drain()
+        ):
+            tail[_ITEM] = item
+            tail[_KIND] = kind
+            tail[_MERGED] += 1
+            self._merged += 1
+            return False
+        if depth >= (self.capacity if kind is not None else 2 * self.capacity):
+            self._dropped += 1
+            return self._dropped == 1
+        entries.append([item, 0, kind])
+        if depth + 1 > self._max_depth:
+            self._max_depth = depth + 1
+        return False
 
     def statistics(self) -> InboxStatistics:
         """Return the inbox's counters now (see :class:`InboxStatistics`)."""
@@ -345,7 +358,6 @@ class Inbox:
                 if not sink._armed:
                     sink._arm()
                 self._handled += 1
-                self._served += 1
                 try:
                     handler(item, merged)
                 except Exception:
@@ -567,12 +579,13 @@ class HubSink:
         # Caller holds _lock: requeue an inbox that has items left or new ones,
         # or keep a lingering one queued (producers do not wake the hub) until
         # its timer looks again.
-        if inbox.closed:
+        if inbox._closed:
             inbox.queued = False
         elif inbox._entries:
             self._ready.append(inbox)
         elif inbox.linger or inbox.burst_linger:
-            served, inbox._served = inbox._served, 0
+            served = inbox._handled - inbox._handled_at_idle
+            inbox._handled_at_idle = inbox._handled
             delay = inbox.burst_linger if served >= BURST else inbox.linger
             if served and delay:
                 timer = self.bridge.hub.loop.timer(delay)

@@ -20,7 +20,7 @@ class CommandContainer:
     """The commands and channels of one object (mixin of every hardware object).
 
     Hub thread only. Items are declared by the XML loader with ``add_now=False``
-    and created by :meth:`_add_channels_and_commands` when the object is
+    and created by :meth:`create_declared_items` when the object is
     loaded (after its references, before ``init()``).
     """
 
@@ -198,15 +198,16 @@ class CommandContainer:
     def _create_item(
         self, kind: str, attrs: dict[str, Any], text: str, line: int | None
     ) -> Any:
-        file, obj = self._where()
         type_name = attrs.pop("type", None)
         name = attrs.pop("name", None)
         if name is None or name == "":
+            file, obj = self._where()
             raise ConfigError(
                 f"{kind} without a name= attribute", file=file, line=line, obj=obj
             )
         name = str(name)
         if type_name is None:
+            file, obj = self._where()
             raise ConfigError(
                 f"{kind} {name!r} has no type= attribute", file=file, line=line, obj=obj
             )
@@ -223,6 +224,7 @@ class CommandContainer:
                 item.add_argument(**arg)
         except Exception as exc:
             reason = exc.message if isinstance(exc, ConfigError) else repr(exc)
+            file, obj = self._where()
             error = ConfigError(
                 f"cannot create {type_name} {kind} {name!r}: {reason}",
                 file=file,
@@ -243,6 +245,8 @@ class CommandContainer:
 
     def _inherit_device_names(self, provider: Any, attrs: dict[str, Any]) -> None:
         wanted = getattr(provider, "INHERITED_PROPERTIES", ())
+        if not wanted:
+            return
         pairs = (
             wanted.items()
             if isinstance(wanted, Mapping)
@@ -257,10 +261,12 @@ class CommandContainer:
                     attrs[attr] = value
                     break
 
-    def _add_channels_and_commands(self) -> list[HardwareRepositoryError]:
-        """Create the declared items; return the errors (the caller reports them).
+    def create_declared_items(self) -> list[HardwareRepositoryError]:
+        """Create the items declared with ``add_now=False``; return the errors.
 
-        One failing item never stops the others.
+        The loader calls it once the object's references are attached and
+        before ``init()``, and reports the errors (one failing item never
+        stops the others). Hub thread.
         """
         pending, self._pending_items = self._pending_items, []
         errors: list[HardwareRepositoryError] = []
@@ -270,6 +276,9 @@ class CommandContainer:
             except HardwareRepositoryError as exc:
                 errors.append(exc)
         return errors
+
+    #: mxCuBE's name of :meth:`create_declared_items`
+    _add_channels_and_commands = create_declared_items
 
     def close_commands_and_channels(self) -> None:
         """Close every channel and command (subscriptions, pollers, proxies).

@@ -71,7 +71,7 @@ class _Item(SignalEmitter):
         :param weak: hold a bound method weakly (default); other callables are
             always held strongly. See :mod:`HardwareRepository._signals`.
         """
-        if self._add_receiver(signal, receiver, weak):
+        if self.add_signal_receiver(signal, receiver, weak):
             self.connect_notify(signal, receiver)
 
     connectSignal = connect_signal
@@ -84,7 +84,7 @@ class _Item(SignalEmitter):
 
     def disconnect_signal(self, signal: str, receiver: Callable[..., Any]) -> None:
         """Disconnect ``receiver`` from ``signal``; a no-op if not connected."""
-        self._remove_receiver(signal, receiver)
+        self.remove_signal_receiver(signal, receiver)
 
     disconnectSignal = disconnect_signal
     disconnect = disconnect_signal

@@ -180,7 +180,7 @@ def test_reload_reconnects_signals_and_replaces_references(make_repo, tmp_path, 
     assert got == [1]  # connect_notify re-emitted the current value
     old_channel = old.get_channel_object("position")
     discarded = []
-    repo._add_receiver("hardwareObjectDiscarded", discarded.append)
+    repo.add_signal_receiver("hardwareObjectDiscarded", discarded.append)
     with open(path, "w") as handle:
         handle.write(
             """<object class="RecordingObject">
