@@ -854,7 +854,7 @@ class TangoChannel(ChannelObject):
 
     def _read_back(self) -> None:
         if not self._stopping and isinstance(self._mode, EventMode):
-            self._mode.reread(self._read_stamped)
+            self._mode.reread_if_quiet(self._read_stamped)
 
     # -- fallback ---------------------------------------------------------------
     def _fall_back_to_polling(self, reasons: list[str]) -> None:

@@ -235,6 +235,8 @@ class EventMode(ChannelMode):
         # The proxy that holds the subscription: the link may drop its proxy
         # (close) before the worker unsubscribes; guarded by _lock.
         self._event_proxy: tango.DeviceProxy | None = None
+        # Events counted when the last subscription returned; guarded by _lock.
+        self._received_at_subscription = 0
 
     def start(self) -> None:
         """Subscribe in a worker thread."""
@@ -256,6 +258,19 @@ class EventMode(ChannelMode):
         """
         self._link.pool.submit(self._reread, read)
 
+    def reread_if_quiet(self, read: Callable[[], tuple[Any, Any, float]]) -> None:
+        """Like :meth:`reread`, but only if no event came since the subscription.
+
+        For the read shortly after a subscription: an event lost while
+        cppTango joined the stream matters only if no later event followed
+        it. When the stream is live the read is skipped, so it can never land
+        between events still in flight and show an older value after a newer
+        one.
+
+        :param read: blocking read returning ``(value, quality, timestamp)``.
+        """
+        self._link.pool.submit(self._reread_if_quiet, read)
+
     def stop(self) -> None:
         """Take no more events and unsubscribe in a worker thread."""
         with self._lock:
@@ -272,6 +287,12 @@ class EventMode(ChannelMode):
             log.info("%s: reading the value again failed: %s", self._source, exc)
             return
         self.callback.push_read_back(value, quality, timestamp, before)
+
+    def _reread_if_quiet(self, read: Callable[[], tuple[Any, Any, float]]) -> None:
+        with self._lock:
+            quiet = self.callback.received == self._received_at_subscription
+        if quiet:
+            self._reread(read)
 
     def _resubscribe(self) -> None:
         self._unsubscribe()
@@ -304,6 +325,8 @@ class EventMode(ChannelMode):
         except tango.DevFailed as exc:
             reasons = [e.reason for e in exc.args]
         else:
+            # The synchronous first event has been counted by now.
+            self._received_at_subscription = self.callback.received
             if self._on_subscribed is not None:
                 self._post(self._on_subscribed)
             return event_id
