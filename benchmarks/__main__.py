@@ -3,7 +3,9 @@
 Each module defines ``run() -> list[Figure]`` (see :mod:`benchmarks._report`).
 A fresh process per module keeps one benchmark's threads, loop choice and Qt
 application from disturbing the next. ``python -m benchmarks NAME...`` runs only
-the named modules (``bridge``, ``poller``, ...).
+the named modules (``bridge``, ``poller``, ...). cppTango's "not found in event
+callback map" lines are kept off the terminal, as ``hwr`` does (the children
+inherit the filtered stderr).
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ import pathlib
 import subprocess
 import sys
 
+from HardwareRepository.Command.cpptango_stderr import keep_cpptango_noise_off_stderr
+
 HERE = pathlib.Path(__file__).resolve().parent
 
 
 def main(argv: list[str]) -> int:
     names = argv or sorted(p.stem[len("bench_") :] for p in HERE.glob("bench_*.py"))
+    keep_cpptango_noise_off_stderr()
     failed = 0
     for name in names:
         print(f"== {name}", flush=True)
