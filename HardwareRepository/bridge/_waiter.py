@@ -120,6 +120,9 @@ class Waiter:
         hub = bridge.hub
         timer = None
         if timeout is not None:
+            # The loop's clock is cached: after the thread was blocked (a long
+            # synchronous call), a timer started from it would be due at once.
+            hub.loop.update_now()
             timer = hub.loop.timer(max(timeout, 0.0))
             timer.start(self._on_timeout)
         self._active = True

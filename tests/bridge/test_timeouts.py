@@ -63,6 +63,22 @@ def test_event_wait_times_out_with_false(run):
     assert out["value"] is False
 
 
+def test_a_wait_after_the_hub_thread_was_blocked_lasts_its_whole_timeout():
+    # The loop caches its clock; after a long synchronous call in the hub's
+    # thread a 1 s wait timed out at once (seen after 10 s of subprocess.run).
+    gevent.sleep(0)  # the hub exists and has run
+    time.sleep(1.5)  # blocks the thread: the loop's clock stands still
+    t0 = time.monotonic()
+    assert Event().wait(timeout=1.0) is False
+    assert time.monotonic() - t0 >= 1.0
+    result: AsyncResult[int] = AsyncResult(name="after a block")
+    time.sleep(1.5)
+    t0 = time.monotonic()
+    with pytest.raises(Timeout):
+        result.get(timeout=1.0)
+    assert time.monotonic() - t0 >= 1.0
+
+
 def test_queue_get_and_put_time_out(run):
     q: Queue[int] = Queue(maxsize=1)
     out = run(lambda: q.get(timeout=0.05))

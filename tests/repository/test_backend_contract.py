@@ -198,3 +198,21 @@ def test_a_command_calls_its_backend_with_timeout_wait_and_abort():
         running.get(TIMEOUT)
     command.close()
     assert backend.closed == 1
+
+
+class NapCommandBackend(SlowCommandBackend):
+    def call(
+        self, args: tuple[Any, ...], kwargs: Mapping[str, Any], timeout: float | None
+    ) -> str:
+        gevent.sleep(0.3)
+        return "rested"
+
+
+def test_a_command_timeout_counts_from_the_call_even_after_a_blocked_hub():
+    # A guard beside the bridge's fix for waits (tests/bridge/test_timeouts):
+    # after a long synchronous call in the hub's thread the loop's cached clock
+    # is stale; gevent.Timeout, which bounds a command, already allows for it.
+    command = CommandObject("nap", backend=NapCommandBackend())
+    gevent.sleep(0)
+    time.sleep(1.5)  # blocks the thread: the loop's clock stands still
+    assert command(timeout=1.0) == "rested"
