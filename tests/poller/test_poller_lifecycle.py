@@ -264,7 +264,9 @@ def test_collected_bound_method_callback_stops_the_poller():
 
 def test_lambda_polled_call_is_collected_with_a_warning(caplog):
     with caplog.at_level(logging.WARNING, logger="HardwareRepository.Poller"):
-        p = Poller.poll(lambda: 1, (), 2)
+        # The first call waits 2 s, so the lambda is certainly gone before it
+        # (with no delay a pool thread could call it first, on a busy machine).
+        p = Poller.poll(lambda: 1, (), 2, start_delay=2000)
         gc.collect()
         wait_until(lambda: p.is_stopped(), what="the poller to end")
     assert Poller.get_poller(p.get_id()) is None
