@@ -30,20 +30,22 @@ from __future__ import annotations
 import ast
 import enum
 import functools
-import json
 import logging
 import os
 import typing
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, ClassVar, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
 
-from . import _current, dispatcher
+from . import _current
 from ._config import parse_bytes, update_properties
 from ._node import HardwareObjectNode
 from ._signals import SignalEmitter, raise_receiver_errors, set_raise_receiver_errors
 from .bridge import Event
-from .CommandContainer import ChannelObject, CommandContainer, CommandObject
+from .commands import CommandContainer
 from .errors import ConfigError, HardwareRepositoryError, NotReadyTimeout
+
+if TYPE_CHECKING:
+    from .commands import ChannelObject, CommandObject
 
 __all__ = [  # and ConfiguredObject, imported on first use (see __getattr__)
     "DefaultSpecificState",
@@ -417,6 +419,8 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
             )
             return
         if not isinstance(sender, SignalEmitter):
+            from . import dispatcher  # the mxCuBE global, for foreign senders only
+
             dispatcher.connect(slot, signal, sender, weak)
             self.connect_dict[sender] = {"signal": signal, "slot": slot}
             return
@@ -459,6 +463,8 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
             return
         signal = str(signal)
         if not isinstance(sender, SignalEmitter):
+            from . import dispatcher
+
             dispatcher.disconnect(slot, signal, sender)
             return
         if sender.remove_signal_receiver(signal, slot):
@@ -717,6 +723,8 @@ class HardwareObject(HardwareObjectNode, CommandContainer, SignalEmitter):
         return self._exports
 
     def _build_models(self) -> None:
+        import json
+
         from pydantic import Field, create_model
 
         exports = self._collect_exports()

@@ -55,7 +55,6 @@ from . import _current
 from ._config import Built, ClassResolver, build, parse_bytes, parse_file
 from ._load_record import FAILED, OK, WARNING, LoadRecord
 from ._signals import SignalEmitter
-from ._yaml_loading import YamlLoader
 from .BaseHardwareObjects import (
     Device,
     Equipment,
@@ -1100,6 +1099,8 @@ def load_from_yaml(
     :raises HardwareRepositoryError: no repository (call
         :func:`init_hardware_repository` first).
     """
+    from ._yaml_loading import YamlLoader  # only repositories with YAML files pay
+
     loader = YamlLoader(get_hardware_repository(), on_top=_set_beamline)
     return loader.load(configuration_file, role, _container, _table)
 

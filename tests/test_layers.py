@@ -1,11 +1,15 @@
 """The architecture's layers hold: the core imports no GUI and no control system.
 
+Importing the repository also leaves out what only later use needs, and the
+names packages export lazily resolve to the defining modules' objects.
+
 Each check runs in a fresh interpreter, so what another test imported does not
 count.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -71,3 +75,64 @@ def test_loading_sim_objects_imports_no_gui_and_no_control_system():
 def test_the_tango_backend_does_not_import_the_gui():
     modules = imported_after("import HardwareRepository.Command.Tango")
     assert offenders(modules, ("PyQt5", "qtpy", "HardwareRepository.gui")) == []
+
+
+# Imported by the first use, not by ``import HardwareRepository.HardwareRepository``
+# (benchmarks/bench_repository.py measures what that import costs).
+LOADED_ON_FIRST_USE = (
+    "HardwareRepository._yaml_loading",  # a YAML file loaded
+    "HardwareRepository.dispatcher",  # a sender without signals of its own connected
+    "HardwareRepository._polling",  # the first poller, or the shutdown
+    "HardwareRepository.bridge._sink",  # an item's first change from another thread
+    "HardwareRepository.bridge._thread",  # the first bridge Thread
+    "HardwareRepository.commands._channel",  # the first backend module
+    "HardwareRepository.commands._command",
+    "HardwareRepository.policies",
+)
+
+
+def test_importing_the_repository_leaves_out_what_only_use_needs():
+    modules = imported_after("import HardwareRepository.HardwareRepository")
+    assert offenders(modules, LOADED_ON_FIRST_USE) == []
+
+
+@pytest.mark.parametrize(
+    ("package", "name", "module"),
+    [
+        ("HardwareRepository.bridge", "sink_for", "HardwareRepository.bridge._sink"),
+        ("HardwareRepository.bridge", "Thread", "HardwareRepository.bridge._thread"),
+        (
+            "HardwareRepository.commands",
+            "ChannelObject",
+            "HardwareRepository.commands._channel",
+        ),
+        (
+            "HardwareRepository.commands",
+            "NOT_INITIALIZED",
+            "HardwareRepository.policies",
+        ),
+    ],
+)
+def test_a_lazy_name_imports_its_module_on_first_use(package, name, module):
+    statement = (
+        f"import {package} as package, sys\n"
+        f"assert {module!r} not in sys.modules\n"
+        f"from {package} import {name}\n"
+        f"import {module} as origin\n"
+        f"assert {name} is origin.{name} is getattr(package, {name!r})\n"
+        f"assert {name!r} in vars(package)  # stored: no second __getattr__ call"
+    )
+    assert module in imported_after(statement)
+
+
+@pytest.mark.parametrize(
+    "package", ["HardwareRepository.bridge", "HardwareRepository.commands"]
+)
+def test_every_exported_name_resolves_and_an_unknown_one_is_an_attribute_error(
+    package,
+):
+    module = importlib.import_module(package)
+    for name in module.__all__:
+        assert hasattr(module, name), name
+    with pytest.raises(AttributeError, match=f"{package}' has no attribute 'Nope'"):
+        module.Nope  # noqa: B018

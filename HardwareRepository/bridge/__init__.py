@@ -19,6 +19,9 @@ one receiver and the memory a backlog takes, and counts all of it (the
 guarantees are written in :mod:`HardwareRepository.bridge._sink`).
 """
 
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 from ..errors import BridgeClosedError, InvalidThreadUseError, Timeout
 from . import native
 from ._hub import (
@@ -29,18 +32,43 @@ from ._hub import (
     spawn_logged,
 )
 from ._launch import HubTrigger, Launcher
-from ._sink import (
-    BURST,
-    DEFAULT_BUDGET,
-    DEFAULT_CAPACITY,
-    HubSink,
-    Inbox,
-    InboxStatistics,
-    get_sink,
-    sink_for,
-)
 from ._sync import AsyncResult, Empty, Event, Full, Lock, Queue, RLock
-from ._thread import Thread, ThreadResource
+
+# The sink and the threads are imported on first use: most importers (the
+# repository, objects without channels) need neither.
+if TYPE_CHECKING:
+    from ._sink import (
+        BURST,
+        DEFAULT_BUDGET,
+        DEFAULT_CAPACITY,
+        HubSink,
+        Inbox,
+        InboxStatistics,
+        get_sink,
+        sink_for,
+    )
+    from ._thread import Thread, ThreadResource
+else:
+    __getattr__ = lazy_exports(
+        __name__,
+        {
+            **dict.fromkeys(
+                (
+                    "BURST",
+                    "DEFAULT_BUDGET",
+                    "DEFAULT_CAPACITY",
+                    "HubSink",
+                    "Inbox",
+                    "InboxStatistics",
+                    "get_sink",
+                    "sink_for",
+                ),
+                "._sink",
+            ),
+            "Thread": "._thread",
+            "ThreadResource": "._thread",
+        },
+    )
 
 __all__ = [
     "BURST",
