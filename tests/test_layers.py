@@ -111,6 +111,11 @@ def test_importing_the_repository_leaves_out_what_only_use_needs():
             "NOT_INITIALIZED",
             "HardwareRepository.policies",
         ),
+        (
+            "HardwareRepository.policies",
+            "ConnectionHealth",
+            "HardwareRepository.policies._health",
+        ),
     ],
 )
 def test_a_lazy_name_imports_its_module_on_first_use(package, name, module):
@@ -126,7 +131,12 @@ def test_a_lazy_name_imports_its_module_on_first_use(package, name, module):
 
 
 @pytest.mark.parametrize(
-    "package", ["HardwareRepository.bridge", "HardwareRepository.commands"]
+    "package",
+    [
+        "HardwareRepository.bridge",
+        "HardwareRepository.commands",
+        "HardwareRepository.policies",
+    ],
 )
 def test_every_exported_name_resolves_and_an_unknown_one_is_an_attribute_error(
     package,

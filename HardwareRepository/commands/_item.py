@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._signals import SignalEmitter
-from ..bridge import (
-    BridgeClosedError,
-    Inbox,
-    InboxStatistics,
-    get_bridge,
-    native,
-    sink_for,
-)
+from ..bridge import BridgeClosedError, get_bridge, native
+
+if TYPE_CHECKING:
+    from ..bridge import Inbox, InboxStatistics
 
 # Serialises the creation of items' inboxes (rare: once per item at most).
 _inbox_lock = native.allocate_lock()
@@ -147,6 +143,9 @@ class _Item(SignalEmitter):
         """Return the item's inbox into its hub, creating it once; any thread."""
         inbox = self._inbox
         if inbox is None:
+            # The sink is imported by the first item that needs an inbox.
+            from ..bridge import sink_for
+
             with _inbox_lock:
                 inbox = self._inbox
                 if inbox is None:

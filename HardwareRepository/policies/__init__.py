@@ -11,8 +11,18 @@
 This package sits below the poller and the object layer, and imports neither.
 """
 
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 from ._compare import values_equal
-from ._health import ConnectionHealth, RetryBackoff
 from ._sentinel import NOT_INITIALIZED
+
+# Imported on first use: only backends on a client library reconnect.
+if TYPE_CHECKING:
+    from ._health import ConnectionHealth, RetryBackoff
+else:
+    __getattr__ = lazy_exports(
+        __name__, {"ConnectionHealth": "._health", "RetryBackoff": "._health"}
+    )
 
 __all__ = ["NOT_INITIALIZED", "ConnectionHealth", "RetryBackoff", "values_equal"]
