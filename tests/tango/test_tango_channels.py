@@ -318,7 +318,9 @@ def test_coalescing_merges_queued_values_but_never_a_change_of_quality(
     # bridge's sink, with the Tango quality as merge kind. The hub is held
     # (the main greenlet joins a plain thread natively) while the server
     # pushes, so what queues up is exact.
-    monkeypatch.setattr(Tango, "READ_BACK_DELAY", 60.0)  # no read-back barrier
+    monkeypatch.setattr(
+        Tango.TangoChannelBackend, "read_back_delay", 60.0
+    )  # no read-back barrier
     channel = tango_items(
         "channel", "reading", "Reading", tangoname=values_url, polling="events"
     )

@@ -1,6 +1,6 @@
 """How a Tango channel gets its values: one small strategy class per mode.
 
-A :class:`~HardwareRepository.Command.Tango.TangoChannel` picks one when it is
+A :class:`~._channel_backend.TangoChannelBackend` picks one when it is
 created (XML ``polling``) and only ever calls the :class:`ChannelMode` methods:
 
 * :class:`EventMode` (``polling="events"``): a change-event subscription;
@@ -34,13 +34,13 @@ __all__ = [
     "EventMode",
     "PollMode",
     "ReadMode",
-    "Reading",
+    "TangoReading",
 ]
 
 log = logging.getLogger("HardwareRepository.Command.Tango")
 
 
-class Reading(NamedTuple):
+class TangoReading(NamedTuple):
     """A read value; compared by the Poller to skip unchanged values."""
 
     value: Any
@@ -48,7 +48,7 @@ class Reading(NamedTuple):
 
 
 #: ``handler(reading)``: a value read from the device (hub thread)
-ReadingHandler = Callable[[Reading], None]
+ReadingHandler = Callable[[TangoReading], None]
 #: ``handler(exc)``: a read, poll or subscription failed (hub thread)
 FailureHandler = Callable[[BaseException], None]
 
@@ -82,7 +82,7 @@ class ReadMode(ChannelMode):
     """Read on demand: one read at start and at each :meth:`restart`.
 
     :param link: the device.
-    :param read: blocking read (worker thread) returning a :class:`Reading`.
+    :param read: blocking read (worker thread) returning a :class:`TangoReading`.
     :param on_reading: hub handler of the value.
     :param on_failure: hub handler of a failed read.
     :param post: hands a call to the channel's hub, through its inbox.
@@ -94,7 +94,7 @@ class ReadMode(ChannelMode):
     def __init__(
         self,
         link: DeviceLink,
-        read: Callable[[], Reading],
+        read: Callable[[], TangoReading],
         on_reading: ReadingHandler,
         on_failure: FailureHandler,
         post: Callable[..., None],
@@ -134,7 +134,7 @@ class PollMode(ChannelMode):
     starts a fresh poller, whose first value is delivered even when it equals
     the last one.
 
-    :param read: blocking read (Poller thread) returning a :class:`Reading`.
+    :param read: blocking read (Poller thread) returning a :class:`TangoReading`.
     :param period_ms: the polling period in milliseconds.
     :param on_reading: hub handler of a changed value.
     :param on_failure: hub handler of a failed poll.
@@ -144,7 +144,7 @@ class PollMode(ChannelMode):
 
     def __init__(
         self,
-        read: Callable[[], Reading],
+        read: Callable[[], TangoReading],
         period_ms: float,
         on_reading: ReadingHandler,
         on_failure: FailureHandler,
@@ -172,10 +172,10 @@ class PollMode(ChannelMode):
         if poller is not None:
             poller.stop()
 
-    def _poll(self) -> Reading:
+    def _poll(self) -> TangoReading:
         return self._read()
 
-    def _polled(self, reading: Reading) -> None:
+    def _polled(self, reading: TangoReading) -> None:
         self._on_reading(reading)
 
     def _poll_failed(self, exc: BaseException, poller_id: Any = None) -> None:
