@@ -392,7 +392,7 @@ class TangoChannelBackend:
     @property
     def events(self) -> EventCallback | None:
         """The event callback of an ``events`` channel (``None`` in other modes)."""
-        return self._mode.callback if isinstance(self._mode, EventMode) else None
+        return self._mode.callback
 
     @property
     def inbox(self) -> Inbox:
@@ -592,7 +592,7 @@ class TangoChannelBackend:
             self._read_back_timer.start(self.read_back_delay, self._read_back)
 
     def _read_back(self) -> None:
-        if self._active and isinstance(self._mode, EventMode):
+        if self._active:
             self._mode.reread_if_quiet(self._read_stamped)
 
     def _on_error_event(self, errors: tuple[tuple[str, str, str], ...]) -> None:
@@ -619,8 +619,7 @@ class TangoChannelBackend:
                 self.missed_event_reports,
                 text,
             )
-        if isinstance(self._mode, EventMode):
-            self._mode.reread(self._read_stamped)
+        self._mode.reread(self._read_stamped)
 
     def _fall_back_to_polling(self, reasons: list[str]) -> None:
         """Hub: the server sends no change events for the attribute; poll it."""

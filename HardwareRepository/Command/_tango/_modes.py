@@ -60,6 +60,8 @@ class ChannelMode:
     name = ""
     #: whether ``get_value()`` reads the device every time (else: cached value)
     reads_on_demand = False
+    #: the callback Tango is subscribed with (an event mode's only)
+    callback: EventCallback | None = None
 
     def start(self) -> None:
         """Start getting values (once, at creation)."""
@@ -76,6 +78,19 @@ class ChannelMode:
     def stop(self) -> None:
         """Stop for good; never blocks (Tango calls are queued to workers)."""
         raise NotImplementedError
+
+    def reread(self, read: Callable[[], tuple[Any, Any, float]]) -> None:
+        """Read the value again behind the values received (Tango lost some).
+
+        Only an event stream can lose values: the other modes do nothing.
+        """
+
+    def reread_if_quiet(self, read: Callable[[], tuple[Any, Any, float]]) -> None:
+        """Read the value again if none came since the subscription.
+
+        Only an event subscription has a moment in which values are lost:
+        the other modes do nothing.
+        """
 
 
 class ReadMode(ChannelMode):
@@ -228,7 +243,7 @@ class EventMode(ChannelMode):
         self._post = post
         self._source = source
         #: the callback Tango is subscribed with
-        self.callback = events
+        self.callback: EventCallback = events
         self._lock = native.allocate_lock()
         self._stopping = False  # guarded by _lock
         self._event_id: int | None = None  # guarded by _lock
