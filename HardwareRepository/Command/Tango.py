@@ -30,6 +30,11 @@ through the channel's :class:`~HardwareRepository.bridge.Inbox` of the
 bridge's sink (:mod:`._tango._events`), in order. Every signal is emitted in
 the hub thread.
 
+The items are on the typed backend contract: :class:`TangoCommand` holds a
+:class:`TangoCommandBackend`, :class:`TangoChannel` a
+:class:`TangoChannelBackend` (modes, health, retries, fallback and read-backs);
+both live in :mod:`._tango`.
+
 Why not PyTango's gevent green mode: it delivers each event through its own
 async watcher and greenlet, blocks Tango's event thread until the hub has
 started that greenlet (a busy hub stalls Tango), raises ``gevent.Timeout``
@@ -42,41 +47,32 @@ from __future__ import annotations
 
 import logging
 import math
-import weakref
-from collections.abc import Callable, Mapping
-from functools import partial
 from typing import Any
 
 import tango
-from greenlet import getcurrent
 
-from ..bridge import Inbox, InboxStatistics, get_bridge, native, sink_for
+from ..bridge import InboxStatistics
 from ..CommandContainer import NOT_INITIALIZED, ChannelObject, CommandObject, Quality
-from ..errors import BridgeClosedError, ConfigError, NotConnectedError, Timeout
-from ..policies import ConnectionHealth, values_equal
+from ..commands import Reading
+from ..errors import ConfigError, NotConnectedError
 from ._tango import (
-    FALLBACK_REASONS,
-    MAX_DEPTH,
-    QUALITIES,
-    READ_BACK,
-    ChannelMode,
-    DeviceLink,
+    BUSY_LINGER,
+    FALLBACK_POLLING_PERIOD,
+    HUB_SLICE,
+    LINGER,
+    READ_BACK_DELAY,
+    RETRY_DELAY_MAX,
+    RETRY_DELAY_MIN,
     EventCallback,
-    EventItem,
-    EventMode,
-    PendingCall,
-    PollMode,
-    Reading,
-    ReadMode,
+    TangoChannelBackend,
+    TangoCommandBackend,
     TangoCommandFailedError,
     TangoCommunicationError,
     TangoErrorDetails,
     TangoNotConnectedError,
     TangoTimeout,
     WorkerPool,
-    acquire_link,
-    release_link,
-    released_links,
+    lingering,
 )
 
 __all__ = [
@@ -94,6 +90,7 @@ __all__ = [
     "RETRY_DELAY_MAX",
     "RETRY_DELAY_MIN",
     "TangoChannel",
+    "TangoChannelBackend",
     "TangoCommand",
     "TangoCommandBackend",
     "TangoCommandFailedError",
@@ -115,13 +112,6 @@ INHERITED_PROPERTIES = ("tangoname",)
 DEFAULT_COMMAND_TIMEOUT = 3.0
 #: seconds; a channel read/write default limit (mxCuBE's)
 DEFAULT_CHANNEL_TIMEOUT = 10.0
-#: ms; how often a ``polling="events"`` channel polls when the server sends no events
-FALLBACK_POLLING_PERIOD = 1000
-#: seconds; first wait before reconnecting a failed channel (Tango refuses a
-#: reconnection within 1 s of the previous one, pytango #375)
-RETRY_DELAY_MIN = 1.0
-#: seconds; the wait doubles after each failure up to this bound
-RETRY_DELAY_MAX = 3.0
 #: ms; the shortest polling period accepted (a shorter one would keep a core busy)
 MIN_POLLING_PERIOD = 10
 #: ms; the shortest ``timeout`` accepted
@@ -129,23 +119,6 @@ MIN_TIMEOUT = 1
 #: ms; the longest ``timeout`` accepted (Tango's client keeps it in a signed
 #: 32-bit integer: a longer one made every call of that device fail)
 MAX_TIMEOUT = 2**31 - 1
-#: seconds after a subscription when an event channel reads its value once
-#: more (cppTango joins the event stream a moment after the first reading; a
-#: change in between would otherwise leave the channel on a stale value)
-READ_BACK_DELAY = 0.5
-#: seconds; the most the hub spends on one channel's queued events before it
-#: lets other work run (the rest follows at once after)
-HUB_SLICE = 0.005
-#: seconds a channel's inbox stays awake after a batch for more events, and
-#: after a batch of :data:`~HardwareRepository.bridge.BURST` or more (a
-#: burst): each wake-up of the hub costs two GIL hand-overs with Tango's
-#: event thread, which on a busy machine cost more than the events
-LINGER = 0.002
-BUSY_LINGER = 0.010
-# seconds close() waits for a device's worker threads to end
-_CLOSE_WAIT = 5.0
-# seconds between two log messages about events Tango lost
-_MISSED_LOG_INTERVAL = 10.0
 
 
 # -- XML attribute parsing ---------------------------------------------------------
@@ -269,253 +242,6 @@ def make_channel(
     )
 
 
-# -- blocking Tango calls (worker and poller threads only) -------------------------
-def _command_inout(proxy: tango.DeviceProxy, command: str, args: tuple[Any, ...]):
-    if not args:
-        return proxy.command_inout(command)
-    if len(args) == 1:
-        return proxy.command_inout(command, args[0])
-    return proxy.command_inout(command, list(args))
-
-
-def _read(proxy: tango.DeviceProxy, attribute: str, extract: Any):
-    return proxy.read_attribute(attribute, extract_as=extract)
-
-
-def _write(proxy: tango.DeviceProxy, attribute: str, value: Any) -> None:
-    try:
-        proxy.write_attribute(attribute, value)
-    except TypeError:
-        # PyTango converts the value with the attribute's configuration; when
-        # the device cannot be reached that lookup fails and PyTango reports an
-        # "unsupported data_format" TypeError. Let the real cause surface.
-        proxy.ping()
-        raise
-
-
-def _config(proxy: tango.DeviceProxy, attribute: str):
-    return proxy.get_attribute_config(attribute)
-
-
-def _await(
-    call: PendingCall,
-    timeout: float | None,
-    device: str,
-    target: str,
-    what: str,
-) -> Any:
-    """Wait for ``call``; if the wait is given up, make sure it is never sent.
-
-    The wait ends early on a :class:`Timeout` (``timeout`` here, or the
-    caller's own ``gevent.Timeout``) or when the waiting greenlet is killed.
-    A call still queued is then taken back and never reaches the device: the
-    error says "not sent". A call already sent cannot be recalled: the error
-    says "sent, outcome unknown" (the device may still act on it).
-
-    :param timeout: seconds; ``None`` waits until the call ends (or the
-        caller's own timeout fires).
-    :param device: the device, for the error.
-    :param target: ``"command Name"`` or ``"attribute name"``, for the error.
-    :param what: the call in words (``"write of attribute x"``), for the error.
-    :raises TangoTimeout: the wait timed out (whatever its source); its
-        ``sent`` says whether the call had left.
-    """
-    try:
-        return call.result.get(timeout)
-    except BaseException as exc:
-        if call.result.ready():
-            raise  # the call's own outcome
-        sent = not call.cancel()
-        if sent:
-            fate = "sent, outcome unknown: the device may still carry it out"
-        else:
-            fate = "not sent: dropped before it reached the device"
-        if not isinstance(exc, Timeout):
-            log.info(
-                "%s: %s abandoned (%s); %s", device, what, type(exc).__name__, fate
-            )
-            raise
-        if timeout is None:
-            text = f"{exc}; {fate}"
-        else:
-            text = f"{device}: {what} did not complete within {timeout:g} s; {fate}"
-        error = TangoTimeout(text)
-        error.set_details(device, target, ())
-        error.sent = sent
-        raise error from exc
-
-
-def _can_wait(bridge: Any) -> bool:
-    return getcurrent() is not bridge.hub
-
-
-def _wait_released(link: DeviceLink, ended: Any, bridge: Any) -> None:
-    """Wait for a released link's threads, unless a call holds them.
-
-    A call in flight (a command on a frozen device) may hold a thread for the
-    device's whole Tango timeout: then ``close()`` returns at once and the
-    repository's shutdown reports the device (:func:`lingering`).
-    """
-    if ended is not None and _can_wait(bridge) and not link.busy():
-        ended.wait(_CLOSE_WAIT)
-
-
-def lingering(timeout: float = 0.0) -> list[str]:
-    """Wait for released devices' threads; describe those still running.
-
-    Called by the repository's ``shutdown()`` after closing every item. Waits
-    cooperatively in a greenlet (natively in a plain thread) up to ``timeout``
-    seconds in all.
-
-    :returns: one line per device whose worker or health threads still run,
-        naming the calls in flight.
-    """
-    deadline = native.monotonic() + timeout
-    problems = []
-    for link in released_links():
-        if not link.ended.wait(max(0.0, deadline - native.monotonic())):
-            calls = ", ".join(link.busy()) or "none"
-            problems.append(
-                f"Tango device {link.device}: threads still running after "
-                f"shutdown (calls in flight: {calls})"
-            )
-    return problems
-
-
-def _health_listener(
-    handler: Callable[[bool, str], None],
-) -> Callable[[bool, str], None]:
-    """Return a health listener that calls ``handler`` in the health thread.
-
-    ``handler`` (a bound method that hands the verdict to its hub, any thread)
-    is held weakly: the device's health must not keep a forgotten item alive.
-    """
-    ref = weakref.WeakMethod(handler)
-
-    def listener(alive: bool, why: str) -> None:
-        method = ref()
-        if method is not None:
-            method(alive, why)
-
-    return listener
-
-
-class TangoCommandBackend:
-    """The Tango side of a :class:`TangoCommand` (a ``CommandBackend``).
-
-    Called in the command's hub thread: the Tango call runs in one of the
-    device's worker threads while the caller waits cooperatively. Calls to one
-    device are sent one at a time, in order, and a call whose caller gave up
-    before it was sent is never sent (see :class:`TangoCommand`).
-
-    Args:
-        name: the command's name in its container.
-        command: the Tango command name.
-        device: the device name.
-        timeout: seconds; the default limit of one call (Tango's own client
-            timeout is made longer than it).
-    """
-
-    def __init__(
-        self, name: str, command: str, device: str, timeout: float | None
-    ) -> None:
-        self.name = name
-        self.command = command
-        self.device_name = device
-        self._target = f"command {command}"
-        self._on_connection: Callable[[bool], None] | None = None
-        self._closed = False
-        self._link: DeviceLink = acquire_link(device)
-        self._link.want_timeout(timeout)
-        self._health_token: int | None = None
-
-    def source(self) -> str:
-        """Name the command, its device and its Tango command, for messages."""
-        return f"TangoCommand {self.name!r} ({self.device_name} command {self.command})"
-
-    def connect(self, on_connection: Callable[[bool], None]) -> bool:
-        """Report the device's reachability to ``on_connection`` from now on.
-
-        ``on_connection`` is called from the device's health thread at each
-        change of its verdict (see :mod:`._tango._health`) and in the hub
-        thread after each call (reached the device or not); it must not block.
-
-        Returns:
-            Whether the device answers pings now.
-        """
-        self._on_connection = on_connection
-        health = self._link.health
-        self._health_token = health.watch(_health_listener(self._on_health))
-        return bool(health.alive)
-
-    def _on_health(self, alive: bool, why: str) -> None:
-        """Health thread: the device answers pings again, or stopped answering."""
-        if self._on_connection is not None and not self._closed:
-            self._on_connection(alive)
-
-    def _reached(self, reached: bool) -> None:
-        if self._on_connection is not None:
-            self._on_connection(reached)
-
-    def call(
-        self, args: tuple[Any, ...], kwargs: Mapping[str, Any], timeout: float | None
-    ) -> Any:
-        """Execute the command once, waiting cooperatively for its reply.
-
-        Zero arguments call the command without input, one argument is its
-        input, several are sent as one array input. ``timeout`` (seconds)
-        makes Tango's own client timeout longer than it; the command object
-        applies it to the wait.
-
-        Raises:
-            TangoCommandFailedError: the device answered with an error.
-            TangoNotConnectedError: the device cannot be reached.
-            TangoTimeout: the wait was given up (``sent`` says whether the
-                call had left).
-            TypeError: keyword arguments were given.
-        """
-        if kwargs:
-            raise TypeError(
-                f"{self.source()}: unexpected keyword arguments {sorted(kwargs)}"
-            )
-        self._link.want_timeout(timeout)
-        call = self._link.call(
-            self._target,
-            _command_inout,
-            self.command,
-            args,
-            command=True,
-            ordered=True,
-        )
-        try:
-            value = _await(call, None, self.device_name, self._target, self._target)
-        except NotConnectedError:
-            self._reached(False)
-            raise
-        except (TangoCommandFailedError, TangoCommunicationError):
-            self._reached(True)
-            raise
-        self._reached(True)
-        return value
-
-    def abort(self) -> None:
-        """Do nothing: Tango has no generic way to stop a command."""
-
-    def close(self) -> None:
-        """Release the device; idempotent.
-
-        Waits cooperatively (at most 5 s) for the device's worker threads when
-        this was the device's last item and the caller is a greenlet.
-        """
-        if self._closed:
-            return
-        self._closed = True
-        if self._health_token is not None:
-            self._link.health.unwatch(self._health_token)
-        ended = release_link(self._link)
-        _wait_released(self._link, ended, get_bridge())
-
-
 class TangoCommand(CommandObject):
     """A command of a Tango device.
 
@@ -592,37 +318,6 @@ class TangoCommand(CommandObject):
         return super().__call__(*args, wait=wait, timeout=timeout, **kwargs)
 
 
-class _HubTimer:
-    """One pending call later in the hub (a retry, a read-back); hub thread."""
-
-    def __init__(self, bridge: Any) -> None:
-        self._bridge = bridge
-        self._timer: Any = None
-
-    @property
-    def pending(self) -> bool:
-        """Whether a call is due."""
-        return self._timer is not None
-
-    def start(self, delay: float, func: Callable[[], None]) -> None:
-        """Call ``func()`` in ``delay`` seconds (a pending call is replaced)."""
-        self.cancel()
-        timer = self._bridge.hub.loop.timer(delay)
-        self._timer = timer
-        timer.start(self._fire, func)
-
-    def _fire(self, func: Callable[[], None]) -> None:
-        self.cancel()
-        func()
-
-    def cancel(self) -> None:
-        """Forget the pending call, if any."""
-        timer, self._timer = self._timer, None
-        if timer is not None:
-            timer.stop()
-            timer.close()
-
-
 class TangoChannel(ChannelObject):
     """An attribute of a Tango device.
 
@@ -671,6 +366,9 @@ class TangoChannel(ChannelObject):
     Construct it in the owning hub thread; it never blocks there and loads even
     when the device server is down (it then says disconnected).
 
+    The Tango side is a :class:`TangoChannelBackend` (the package's
+    ``ChannelBackend``), which the channel holds as :attr:`backend`.
+
     :param name: the channel's name in its container.
     :param attribute_name: the Tango attribute.
     :param tangoname: the device name.
@@ -691,91 +389,67 @@ class TangoChannel(ChannelObject):
         read_as_str: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(name, username)
         if not tangoname:
             raise ConfigError(f"Tango channel {name!r} has no device name")
+        kind, period_ms = _polling(polling)
+        self._tango = TangoChannelBackend(
+            name,
+            attribute_name,
+            tangoname,
+            kind=kind,
+            period_ms=period_ms,
+            timeout=timeout,
+            read_as_str=bool(read_as_str),
+        )
         self.attribute_name = attribute_name
         self.device_name = tangoname
         self.timeout = timeout
         self.read_as_str = bool(read_as_str)
-        kind, self.polling_period = _polling(polling)
-        #: whether an ``events`` channel fell back to client polling
-        self.polling_fallback = False
-        self._target = f"attribute {attribute_name}"
-        self._extract = tango.ExtractAs.String if read_as_str else tango.ExtractAs.Numpy
-        self._enum_labels: list[str] | None = None
-        self._stopping = False
-        self._retry_timer = _HubTimer(self._bridge)
-        self._read_back_timer = _HubTimer(self._bridge)
-        # Outages logged once, their recovery, and the retry back-off; the
-        # shared policy, used in the hub thread only.
-        self._outages: ConnectionHealth[str] = ConnectionHealth(
-            self.source, log, RETRY_DELAY_MIN, RETRY_DELAY_MAX
-        )
-        #: how many ``API_MissedEvents`` reports Tango sent (events it lost)
-        self.missed_event_reports = 0
-        #: error events received (``API_MissedEvents``, ``API_EventTimeout``...)
-        self.error_events = 0
-        #: values read back after a subscription or lost events and delivered
-        #: because they changed something (they are not events)
-        self.read_backs = 0
-        self._missed_logged_at = -_MISSED_LOG_INTERVAL  # hub thread only
-        # Everything other threads hand to this channel (events, reads made in
-        # workers, health verdicts, failures) enters the hub here, in order.
-        self._hub_inbox: Inbox = sink_for(self._bridge).inbox(
-            self._on_hub_item,
-            label=self.source(),
-            capacity=MAX_DEPTH,
-            budget=HUB_SLICE,
-            linger=LINGER,
-            burst_linger=BUSY_LINGER,
-        )
-        self._link: DeviceLink = acquire_link(tangoname)
-        self._link.want_timeout(timeout)
-        # The device's verdict as last handed to this hub: None (not known
-        # yet), True (answers pings), False (dead or frozen); hub thread only.
-        self._device_alive: bool | None = None
-        self._health_token = self._link.health.watch(
-            _health_listener(self._on_health_threadsafe)
-        )
+        self.polling_period = period_ms
         try:
-            self._mode = self._make_mode(kind)
-            self._mode.start()
+            super().__init__(name, username, backend=self._tango)
         except BaseException:
-            # A channel that fails to be created releases what it opened.
-            self._link.health.unwatch(self._health_token)
-            release_link(self._link)
-            self._hub_inbox.close()
+            # A channel that fails to start releases what it opened.
+            self._tango.close()
             raise
 
-    def _make_mode(self, kind: str) -> ChannelMode:
-        post = self._call_in_hub
-        if kind == "events":
-            return EventMode(
-                self._link,
-                self.attribute_name,
-                self._extract,
-                EventCallback(self._hub_inbox),
-                self._on_failure,
-                self._fall_back_to_polling,
-                post,
-                self.source(),
-                self._on_subscribed,
-            )
-        if kind == "poll":
-            assert self.polling_period is not None, self.source()
-            return self._poll_mode(self.polling_period)
-        return ReadMode(
-            self._link, self._read, self._on_reading, self._on_failure, post
-        )
+    def _on_backend_reading(self, reading: Reading[Any]) -> None:
+        """Show a reading of the backend; hub thread (where it calls its listeners).
 
-    def _poll_mode(self, period_ms: float) -> PollMode:
-        return PollMode(self._read, period_ms, self._on_reading, self._on_poll_error)
+        An ``INVALID`` reading changes the quality and keeps the last value.
+        """
+        if reading.quality is Quality.INVALID:
+            self._set_quality(Quality.INVALID)
+            return
+        self.update(reading.value, reading.quality, reading.timestamp)
 
     @property
     def mode(self) -> str:
         """``"events"``, ``"poll"`` or ``"read"`` (``"poll"`` after a fallback)."""
-        return self._mode.name
+        return self._tango.mode
+
+    @property
+    def polling_fallback(self) -> bool:
+        """Whether an ``events`` channel fell back to client polling."""
+        return self._tango.polling_fallback
+
+    @property
+    def missed_event_reports(self) -> int:
+        """How many ``API_MissedEvents`` reports Tango sent (events it lost)."""
+        return self._tango.missed_event_reports
+
+    @property
+    def error_events(self) -> int:
+        """Error events received (``API_MissedEvents``, ``API_EventTimeout``...)."""
+        return self._tango.error_events
+
+    @property
+    def read_backs(self) -> int:
+        """Values the channel read itself and delivered because they changed.
+
+        Read after a subscription or after Tango lost events; not events.
+        """
+        return self._tango.read_backs
 
     @property
     def sink(self) -> EventCallback | None:
@@ -784,7 +458,7 @@ class TangoChannel(ChannelObject):
         Tango calls its ``push_event``; it puts each event into the channel's
         inbox of the bridge's sink.
         """
-        return self._mode.callback if isinstance(self._mode, EventMode) else None
+        return self._tango.events
 
     @property
     def coalesce(self) -> bool:
@@ -794,129 +468,20 @@ class TangoChannel(ChannelObject):
         and need no intermediate one. Only values of the same quality merge;
         error events and read-backs are never merged. Any thread.
         """
-        return self._hub_inbox.coalesce
+        return self._tango.inbox.coalesce
 
     @coalesce.setter
     def coalesce(self, on: bool) -> None:
-        self._hub_inbox.coalesce = bool(on)
+        self._tango.inbox.coalesce = bool(on)
 
     @property
     def merged_updates(self) -> int:
         """Values merged into a later one before the hub delivered them."""
-        return self._hub_inbox.statistics().merged
+        return self._tango.inbox.statistics().merged
 
     def delivery_statistics(self) -> InboxStatistics:
         """Return the counters of the channel's inbox into the hub; any thread."""
-        return self._hub_inbox.statistics()
-
-    def _call_in_hub(self, func: Callable[..., None], *args: Any) -> None:
-        """Run ``func(*args)`` in the hub, in order with the events; any thread.
-
-        Ignored once the channel or the hub's bridge is closed.
-        """
-        try:
-            self._hub_inbox.put_barrier(partial(func, *args))
-        except BridgeClosedError:
-            pass  # the hub is shutting down: nobody to tell
-
-    def _on_health_threadsafe(self, alive: bool, why: str) -> None:
-        """Health thread: hand the device's verdict to the hub."""
-        self._call_in_hub(self._on_health, alive, why)
-
-    def source(self) -> str:
-        """Name the channel, its device and attribute, for messages."""
-        return (
-            f"TangoChannel {self._name!r} ({self.device_name} "
-            f"attribute {self.attribute_name})"
-        )
-
-    # -- device health ----------------------------------------------------------
-    def _on_health(self, alive: bool, why: str) -> None:
-        """Hub: the device answers pings again, or stopped answering."""
-        if self._stopping:
-            return
-        was = self._device_alive
-        self._device_alive = alive
-        if not alive:
-            self._disconnected(why)
-        elif was is False:
-            log.info(
-                "%s: the device answers again; getting a fresh value", self.source()
-            )
-            self._retry_timer.cancel()
-            self._outages.backoff.reset()
-            self._mode.restart()
-
-    def _on_subscribed(self) -> None:
-        """Hub: a subscription reached the device; read once more a bit later."""
-        if not self._stopping and not self._read_back_timer.pending:
-            self._read_back_timer.start(READ_BACK_DELAY, self._read_back)
-
-    def _read_back(self) -> None:
-        if not self._stopping and isinstance(self._mode, EventMode):
-            self._mode.reread_if_quiet(self._read_stamped)
-
-    # -- fallback ---------------------------------------------------------------
-    def _fall_back_to_polling(self, reasons: list[str]) -> None:
-        """Hub: the server sends no change events for the attribute; poll it."""
-        if self._stopping or self.polling_fallback:
-            return
-        log.warning(
-            "%s: the server sends no change events for this attribute (%s); "
-            "polling it every %d ms instead",
-            self.source(),
-            ", ".join(reasons),
-            FALLBACK_POLLING_PERIOD,
-        )
-        self.polling_fallback = True
-        self._mode.stop()
-        self._mode = self._poll_mode(FALLBACK_POLLING_PERIOD)
-        self._mode.start()
-
-    # -- blocking read (worker and poller threads) ------------------------------
-    def _read_attribute(self) -> Any:
-        return self._link.read_in_thread(
-            self._target, _read, self.attribute_name, self._extract
-        )
-
-    def _read(self) -> Reading:
-        attr = self._read_attribute()
-        return Reading(attr.value, attr.quality)
-
-    def _read_stamped(self) -> tuple[Any, Any, float]:
-        attr = self._read_attribute()
-        return attr.value, attr.quality, attr.time.totime()
-
-    # -- hub-side delivery ---------------------------------------------------------
-    def _on_hub_item(self, item: EventItem | partial[None], merged: int) -> None:
-        """Dispatcher greenlet: handle one item of the channel's inbox.
-
-        An :data:`EventItem` is an event or a read-back; anything else is a
-        call handed over by :meth:`_call_in_hub`. The common case (a value of
-        a known quality other than ``INVALID`` while connected) goes straight
-        to :meth:`update`; everything else takes the general path of
-        :meth:`_deliver` and :meth:`_on_error_event`. ``merged`` (values this
-        one replaced) is counted by the inbox.
-        """
-        if self._stopping:
-            return
-        if not isinstance(item, tuple):
-            item()
-            return
-        value, tango_quality, timestamp, errors = item
-        if errors is not None:
-            if errors is READ_BACK:
-                if self._deliver_if_changed(value, tango_quality, timestamp):
-                    self.read_backs += 1
-            else:
-                self.error_events += 1
-                self._on_error_event(errors)
-            return
-        quality = QUALITIES.get(tango_quality, Quality.INVALID)
-        if quality is Quality.INVALID or self._outages.in_outage or not self._connected:
-            self._deliver(value, tango_quality, timestamp)
-            return
-        self.update(value, quality, timestamp)
+        return self._tango.inbox.statistics()
 
     def statistics(self) -> dict[str, int]:
         """Return the event counts of this channel (zeros outside ``events``).
@@ -925,116 +490,14 @@ class TangoChannel(ChannelObject):
         ``queued``: waiting for the hub now (events and other items of the
         channel's inbox); ``merged``: values replaced by a later one before
         the hub delivered them (by :attr:`coalesce`, or because the queue held
-        :data:`~._tango._events.MAX_DEPTH` items); ``dropped``: events
-        discarded because the queue was full of items that never merge
-        (counted by the inbox, see :meth:`delivery_statistics`); ``errors``:
-        error events;
+        ``MAX_DEPTH`` (50,000) items); ``dropped``: events discarded because
+        the queue was full of items that never merge (counted by the inbox,
+        see :meth:`delivery_statistics`); ``errors``: error events;
         ``missed_reports``: ``API_MissedEvents`` reports among them (events
         Tango itself lost); ``read_backs``: values the channel read itself and
         delivered because they changed something (not in ``received``).
         """
-        sink = self.sink
-        inbox = self._hub_inbox.statistics()
-        return {
-            "received": sink.received if sink else 0,
-            "queued": inbox.depth if sink else 0,
-            "merged": inbox.merged,
-            "dropped": inbox.dropped,
-            "errors": self.error_events,
-            "missed_reports": self.missed_event_reports,
-            "read_backs": self.read_backs,
-        }
-
-    def _on_error_event(self, errors: tuple[tuple[str, str, str], ...]) -> None:
-        reasons = [e[0] for e in errors]
-        if FALLBACK_REASONS.intersection(reasons):
-            self._fall_back_to_polling(reasons)
-            return
-        text = "; ".join(f"{r}: {d}" for r, d, _ in errors)
-        if reasons == ["API_MissedEvents"]:
-            self._report_missed(text)
-            return
-        self._disconnected(f"event error: {text}")
-
-    def _deliver(self, value: Any, tango_quality: Any, timestamp: float | None) -> None:
-        if self._device_alive is False:
-            # A value read or sent before the device died or froze: it must
-            # not make the channel look live. The recovery reads afresh.
-            return
-        self._outages.back()
-        self._outages.backoff.reset()
-        self.set_connected(True)
-        quality = QUALITIES.get(tango_quality, Quality.INVALID)
-        if quality is Quality.INVALID:
-            if self._quality is not Quality.INVALID:
-                self._quality = Quality.INVALID
-                self._send("qualityChanged", (Quality.INVALID,))
-            return
-        self.update(value, quality, timestamp)
-
-    def _report_missed(self, text: str) -> None:
-        """Hub: Tango lost events (its ZMQ queue overflowed); read the value again."""
-        self.missed_event_reports += 1
-        now = native.monotonic()
-        if now - self._missed_logged_at >= _MISSED_LOG_INTERVAL:
-            self._missed_logged_at = now
-            log.warning(
-                "%s: Tango lost change events (%d report(s) so far), reading "
-                "the value again: %s",
-                self.source(),
-                self.missed_event_reports,
-                text,
-            )
-        if isinstance(self._mode, EventMode):
-            self._mode.reread(self._read_stamped)
-
-    def _disconnected(self, why: str) -> None:
-        self._outages.lost(why, why)
-        self.set_connected(False)
-
-    def _on_reading(self, reading: Reading) -> None:
-        if not self._stopping:
-            self._deliver(reading.value, reading.quality, None)
-
-    def _on_poll_error(self, exc: BaseException) -> None:
-        self._on_failure(exc)
-
-    def _on_failure(self, exc: BaseException) -> None:
-        """Hub: a poll, a read or a subscription failed; report, retry later."""
-        if self._stopping:
-            return
-        if self._retry_timer.pending:  # a retry is already due
-            self._disconnected(str(exc))
-            return
-        delay = self._outages.backoff.next_delay()
-        self._disconnected(f"{exc}; retrying in {delay:g} s")
-        self._retry_timer.start(delay, self._retry)
-
-    def _retry(self) -> None:
-        if not self._stopping:
-            self._mode.restart()
-
-    # -- reading, writing, configuration --------------------------------------------
-    def _call(
-        self,
-        what: str,
-        func: Any,
-        *args: Any,
-        timeout: float | None,
-        ordered: bool = False,
-    ) -> Any:
-        if self._closed:
-            raise NotConnectedError(f"{self.source()} is closed")
-        limit = self.timeout if timeout is None else timeout
-        self._link.want_timeout(limit)
-        call = self._link.call(self._target, func, *args, ordered=ordered)
-        return _await(
-            call,
-            limit,
-            self.device_name,
-            self._target,
-            f"{what} of attribute {self.attribute_name}",
-        )
+        return self._tango.statistics()
 
     def get_value(self, force: bool = False, timeout: float | None = None) -> Any:
         """Return the attribute's value.
@@ -1056,40 +519,15 @@ class TangoChannel(ChannelObject):
         """
         if self._closed:
             raise NotConnectedError(f"{self.source()} is closed")
-        on_demand = self._mode.reads_on_demand
-        if not force and not on_demand and self._value is not NOT_INITIALIZED:
+        if (
+            not force
+            and not self._tango.reads_on_demand
+            and self._value is not NOT_INITIALIZED
+        ):
             return self._value
-        try:
-            attr = self._call(
-                "read", _read, self.attribute_name, self._extract, timeout=timeout
-            )
-        except (NotConnectedError, Timeout) as exc:
-            if on_demand and not self._closed:
-                # The only way this channel learns of an outage: say so at
-                # once (in the hub), then retry as after a failed first read.
-                if self._bridge.in_hub_thread():
-                    self._on_failure(exc)
-                else:
-                    self._call_in_hub(self._on_failure, exc)
-            raise
-        if on_demand and self._bridge.in_hub_thread():
-            self._deliver_if_changed(attr.value, attr.quality)
-        return attr.value
+        return self._tango.read(timeout).value
 
     getValue = get_value
-
-    def _deliver_if_changed(
-        self, value: Any, tango_quality: Any, timestamp: float | None = None
-    ) -> bool:
-        quality = QUALITIES.get(tango_quality, Quality.INVALID)
-        if (
-            self._value is NOT_INITIALIZED
-            or quality is not self._quality
-            or not values_equal(self._value, value)
-        ):
-            self._deliver(value, tango_quality, timestamp)
-            return True
-        return False
 
     def set_value(self, value: Any, timeout: float | None = None) -> None:
         """Write ``value`` to the attribute and wait for the device to accept it.
@@ -1107,17 +545,7 @@ class TangoChannel(ChannelObject):
         :raises TangoTimeout: no answer within ``timeout``.
         :raises ValueError: an unknown enum label.
         """
-        if isinstance(value, str) and not self.read_as_str:
-            labels = self.get_enum_labels(timeout=timeout)
-            if labels:
-                if value not in labels:
-                    raise ValueError(
-                        f"{self.source()}: {value!r} is not one of {labels}"
-                    )
-                value = labels.index(value)
-        self._call(
-            "write", _write, self.attribute_name, value, timeout=timeout, ordered=True
-        )
+        super().set_value(value, timeout)
 
     setValue = set_value
 
@@ -1129,36 +557,11 @@ class TangoChannel(ChannelObject):
         :raises TangoNotConnectedError: the device cannot be reached.
         :raises Timeout: no answer within ``timeout`` seconds.
         """
-        return self._call(
-            "configuration query", _config, self.attribute_name, timeout=timeout
-        )
+        return self._tango.get_info(timeout)
 
     def get_enum_labels(self, timeout: float | None = None) -> list[str]:
         """Return the labels of an enum attribute (empty for other types).
 
         Queried once from the device, then cached.
         """
-        if self._enum_labels is None:
-            info = self.get_info(timeout=timeout)
-            self._enum_labels = list(info.enum_labels or [])
-        return self._enum_labels
-
-    # -- closing -------------------------------------------------------------------
-    def close(self) -> None:
-        """Unsubscribe, stop polling and release the device; hub thread.
-
-        Waits cooperatively (at most 5 s) for the device's worker threads when
-        this was the device's last item and the caller is a greenlet. Later
-        calls of :meth:`get_value` raise ``NotConnectedError``.
-        """
-        if self._closed:
-            return
-        self._stopping = True
-        self._retry_timer.cancel()
-        self._read_back_timer.cancel()
-        self._link.health.unwatch(self._health_token)
-        self._mode.stop()
-        self._hub_inbox.close()
-        ended = release_link(self._link)
-        super().close()
-        _wait_released(self._link, ended, self._bridge)
+        return self._tango.get_enum_labels(timeout)

@@ -99,8 +99,8 @@ Errors: ``read``/``write``/``call`` raise
 ``__cause__``) or :class:`~HardwareRepository.errors.Timeout`, each naming
 device and attribute or command.
 
-The older way, still used by some types: subclass without a backend
----------------------------------------------------------------------
+The older way, for types written before the contract: subclass without a backend
+----------------------------------------------------------------------------------
 A command type overrides ``_execute(*args, **kwargs)``: perform the command
 and return its value, or raise. It always runs in a greenlet of the owning hub
 thread (the thread that created the command), so it may wait cooperatively (a

@@ -25,8 +25,9 @@ class ChannelObject(_Item):
 
     A channel either holds a :class:`~HardwareRepository.commands.ChannelBackend`
     (given at construction; the channel then connects it, subscribes to its
-    readings and reads and writes through it) or is a subclass that does that
-    work itself (the older way, still used by the Tango type).
+    readings and reads and writes through it), as every built-in type does, or
+    is a subclass that does that work itself (the older way, for third-party
+    types written before the contract).
 
     :param name: the channel's name in its container.
     :param username: display name.
@@ -189,10 +190,19 @@ class ChannelObject(_Item):
         else:
             self.set_connected(item)
 
+    def _set_quality(self, quality: Quality) -> None:
+        """Change only the quality (the value is kept); hub thread.
+
+        Emits ``qualityChanged(quality)`` if it differs from the current one.
+        """
+        if self._closed or quality is self._quality:
+            return
+        self._quality = quality
+        self._send("qualityChanged", (quality,))
+
     def _on_connection_changed(self, connected: bool) -> None:
         if not connected and self._quality is not Quality.UNKNOWN:
-            self._quality = Quality.INVALID
-            self._send("qualityChanged", (Quality.INVALID,))
+            self._set_quality(Quality.INVALID)
 
     def close(self) -> None:
         """Unsubscribe and close the backend, then disconnect every receiver.

@@ -30,11 +30,13 @@ def test_read_write_exec_and_name(client):
 def test_a_move_pushes_position_and_state_events_in_order(client):
     c, recorder = client
     start = float(c.call(Request.READ, "PhiPosition"))
-    c.call(Request.WRTE, "PhiPosition", [start + 3.0])
+    # 0.5 s at Phi's 60 units/s: many 20 ms ticks even when the machine is
+    # busy (a 3-unit move took only two late ticks under load)
+    c.call(Request.WRTE, "PhiPosition", [start + 30.0])
     wait_for(lambda: "Ready" in recorder.values("PhiState")[1:], what="end of move")
     positions = [float(v) for v in recorder.values("PhiPosition")]
     assert positions == sorted(positions)
-    assert positions[-1] == pytest.approx(start + 3.0)
+    assert positions[-1] == pytest.approx(start + 30.0)
     assert len(positions) > 2  # moved over time, not in one step
     assert recorder.values("PhiState")[:2] == ["Moving", "Ready"]
 

@@ -318,7 +318,9 @@ def test_coalescing_merges_queued_values_but_never_a_change_of_quality(
     # bridge's sink, with the Tango quality as merge kind. The hub is held
     # (the main greenlet joins a plain thread natively) while the server
     # pushes, so what queues up is exact.
-    monkeypatch.setattr(Tango, "READ_BACK_DELAY", 60.0)  # no read-back barrier
+    monkeypatch.setattr(
+        Tango.TangoChannelBackend, "read_back_delay", 60.0
+    )  # no read-back barrier
     channel = tango_items(
         "channel", "reading", "Reading", tangoname=values_url, polling="events"
     )
@@ -353,3 +355,38 @@ def test_coalescing_merges_queued_values_but_never_a_change_of_quality(
     assert rec.values()[updates_before:] == [2.0, 4.0, 5.0]
     assert rec.values("qualityChanged")[-2:] == [Quality.ALARM, Quality.VALID]
     assert channel.statistics()["merged"] - merged_before == 2
+
+
+def test_the_tango_backend_runs_a_plain_channel_object(values_url, recorder):
+    # The backend honours the package's ChannelBackend contract: the generic
+    # ChannelObject, with no Tango code of its own, follows, reads and writes.
+    from HardwareRepository.commands import ChannelObject
+
+    backend = Tango.TangoChannelBackend(
+        "plain",
+        "Counter",
+        values_url,
+        kind="events",
+        period_ms=None,
+        timeout=5.0,
+        read_as_str=False,
+    )
+    channel = ChannelObject("plain", backend=backend)
+    try:
+        assert channel.backend is backend
+        assert channel.source() == backend.source()
+        rec = recorder(channel)
+        rec.wait_for(channel.is_connected, 10, "connected")
+        channel.set_value(7)
+        rec.wait_for(lambda: 7 in rec.values(), 10, "the written value as an event")
+        assert channel.get_value() == 7
+        assert channel.get_quality() is Quality.VALID
+        reading = backend.read(5.0)
+        assert reading.value == 7
+        assert reading.quality is Quality.VALID
+        assert reading.timestamp > 0
+        assert channel.get_value(force=True) == 7
+    finally:
+        channel.close()
+    assert not channel.is_connected()
+    assert not _device._links  # the device is released with its last item

@@ -334,7 +334,9 @@ def test_a_change_lost_while_subscribing_is_read_back(
     # synchronous first reading: an event pushed in between is lost (seen in
     # the suite under load). The channel reads once more READ_BACK_DELAY s
     # after subscribing. Here the change comes with no event at all.
-    monkeypatch.setattr(Tango, "READ_BACK_DELAY", 2.0)  # the change comes first
+    monkeypatch.setattr(
+        Tango.TangoChannelBackend, "read_back_delay", 2.0
+    )  # the change comes first
     url = server.device_url(DEVICE)
     silently = tango_items("command", "set", "SetSequenceSilently", tangoname=url)
     silently(0)

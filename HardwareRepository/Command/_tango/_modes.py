@@ -1,6 +1,6 @@
 """How a Tango channel gets its values: one small strategy class per mode.
 
-A :class:`~HardwareRepository.Command.Tango.TangoChannel` picks one when it is
+A :class:`~._channel_backend.TangoChannelBackend` picks one when it is
 created (XML ``polling``) and only ever calls the :class:`ChannelMode` methods:
 
 * :class:`EventMode` (``polling="events"``): a change-event subscription;
@@ -34,13 +34,13 @@ __all__ = [
     "EventMode",
     "PollMode",
     "ReadMode",
-    "Reading",
+    "TangoReading",
 ]
 
 log = logging.getLogger("HardwareRepository.Command.Tango")
 
 
-class Reading(NamedTuple):
+class TangoReading(NamedTuple):
     """A read value; compared by the Poller to skip unchanged values."""
 
     value: Any
@@ -48,7 +48,7 @@ class Reading(NamedTuple):
 
 
 #: ``handler(reading)``: a value read from the device (hub thread)
-ReadingHandler = Callable[[Reading], None]
+ReadingHandler = Callable[[TangoReading], None]
 #: ``handler(exc)``: a read, poll or subscription failed (hub thread)
 FailureHandler = Callable[[BaseException], None]
 
@@ -60,6 +60,8 @@ class ChannelMode:
     name = ""
     #: whether ``get_value()`` reads the device every time (else: cached value)
     reads_on_demand = False
+    #: the callback Tango is subscribed with (an event mode's only)
+    callback: EventCallback | None = None
 
     def start(self) -> None:
         """Start getting values (once, at creation)."""
@@ -77,12 +79,25 @@ class ChannelMode:
         """Stop for good; never blocks (Tango calls are queued to workers)."""
         raise NotImplementedError
 
+    def reread(self, read: Callable[[], tuple[Any, Any, float]]) -> None:
+        """Read the value again behind the values received (Tango lost some).
+
+        Only an event stream can lose values: the other modes do nothing.
+        """
+
+    def reread_if_quiet(self, read: Callable[[], tuple[Any, Any, float]]) -> None:
+        """Read the value again if none came since the subscription.
+
+        Only an event subscription has a moment in which values are lost:
+        the other modes do nothing.
+        """
+
 
 class ReadMode(ChannelMode):
     """Read on demand: one read at start and at each :meth:`restart`.
 
     :param link: the device.
-    :param read: blocking read (worker thread) returning a :class:`Reading`.
+    :param read: blocking read (worker thread) returning a :class:`TangoReading`.
     :param on_reading: hub handler of the value.
     :param on_failure: hub handler of a failed read.
     :param post: hands a call to the channel's hub, through its inbox.
@@ -94,7 +109,7 @@ class ReadMode(ChannelMode):
     def __init__(
         self,
         link: DeviceLink,
-        read: Callable[[], Reading],
+        read: Callable[[], TangoReading],
         on_reading: ReadingHandler,
         on_failure: FailureHandler,
         post: Callable[..., None],
@@ -134,7 +149,7 @@ class PollMode(ChannelMode):
     starts a fresh poller, whose first value is delivered even when it equals
     the last one.
 
-    :param read: blocking read (Poller thread) returning a :class:`Reading`.
+    :param read: blocking read (Poller thread) returning a :class:`TangoReading`.
     :param period_ms: the polling period in milliseconds.
     :param on_reading: hub handler of a changed value.
     :param on_failure: hub handler of a failed poll.
@@ -144,7 +159,7 @@ class PollMode(ChannelMode):
 
     def __init__(
         self,
-        read: Callable[[], Reading],
+        read: Callable[[], TangoReading],
         period_ms: float,
         on_reading: ReadingHandler,
         on_failure: FailureHandler,
@@ -172,10 +187,10 @@ class PollMode(ChannelMode):
         if poller is not None:
             poller.stop()
 
-    def _poll(self) -> Reading:
+    def _poll(self) -> TangoReading:
         return self._read()
 
-    def _polled(self, reading: Reading) -> None:
+    def _polled(self, reading: TangoReading) -> None:
         self._on_reading(reading)
 
     def _poll_failed(self, exc: BaseException, poller_id: Any = None) -> None:
@@ -228,7 +243,7 @@ class EventMode(ChannelMode):
         self._post = post
         self._source = source
         #: the callback Tango is subscribed with
-        self.callback = events
+        self.callback: EventCallback = events
         self._lock = native.allocate_lock()
         self._stopping = False  # guarded by _lock
         self._event_id: int | None = None  # guarded by _lock
