@@ -34,18 +34,15 @@ import logging
 import os
 import typing
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
+from typing import Any, ClassVar, Literal, overload
 
 from . import _current
 from ._config import parse_bytes, update_properties
 from ._node import HardwareObjectNode
 from ._signals import SignalEmitter, raise_receiver_errors, set_raise_receiver_errors
 from .bridge import Event
-from .commands import CommandContainer
+from .CommandContainer import ChannelObject, CommandContainer, CommandObject
 from .errors import ConfigError, HardwareRepositoryError, NotReadyTimeout
-
-if TYPE_CHECKING:
-    from .commands import ChannelObject, CommandObject
 
 __all__ = [  # and ConfiguredObject, imported on first use (see __getattr__)
     "DefaultSpecificState",

@@ -85,9 +85,7 @@ LOADED_ON_FIRST_USE = (
     "HardwareRepository._polling",  # the first poller, or the shutdown
     "HardwareRepository.bridge._sink",  # an item's first change from another thread
     "HardwareRepository.bridge._thread",  # the first bridge Thread
-    "HardwareRepository.commands._channel",  # the first backend module
-    "HardwareRepository.commands._command",
-    "HardwareRepository.policies",
+    "HardwareRepository.policies._health",  # the first backend that reconnects
 )
 
 
@@ -101,16 +99,6 @@ def test_importing_the_repository_leaves_out_what_only_use_needs():
     [
         ("HardwareRepository.bridge", "sink_for", "HardwareRepository.bridge._sink"),
         ("HardwareRepository.bridge", "Thread", "HardwareRepository.bridge._thread"),
-        (
-            "HardwareRepository.commands",
-            "ChannelObject",
-            "HardwareRepository.commands._channel",
-        ),
-        (
-            "HardwareRepository.commands",
-            "NOT_INITIALIZED",
-            "HardwareRepository.policies",
-        ),
         (
             "HardwareRepository.policies",
             "ConnectionHealth",
@@ -134,7 +122,6 @@ def test_a_lazy_name_imports_its_module_on_first_use(package, name, module):
     "package",
     [
         "HardwareRepository.bridge",
-        "HardwareRepository.commands",
         "HardwareRepository.policies",
     ],
 )

@@ -140,10 +140,24 @@ synchronous delivery in the hub thread, failing receivers logged) are those of
 :mod:`HardwareRepository._signals`.
 """
 
-from typing import TYPE_CHECKING
-
-from .._lazy import lazy_exports
+from ..policies import NOT_INITIALIZED
+from ._backend import (
+    ChannelBackend,
+    CommandBackend,
+    ConnectionListener,
+    Reading,
+    ReadingListener,
+)
+from ._channel import ChannelObject
+from ._command import (
+    ARGUMENT_TYPE_JSON_SCHEMA,
+    ARGUMENT_TYPE_LIST,
+    PROCEDURE_COMMAND_T,
+    TWO_STATE_COMMAND_T,
+    CommandObject,
+)
 from ._container import CommandContainer
+from ._quality import Quality
 from ._registry import (
     get_type,
     lingering,
@@ -151,57 +165,6 @@ from ._registry import (
     registered_types,
     unregister_type,
 )
-
-# The command and channel classes are imported on first use (by the first
-# backend module, or a ``from ... import``): a hardware object needs only the
-# container, and many hold no command or channel.
-if TYPE_CHECKING:
-    from ..policies import NOT_INITIALIZED
-    from ._backend import (
-        ChannelBackend,
-        CommandBackend,
-        ConnectionListener,
-        Reading,
-        ReadingListener,
-    )
-    from ._channel import ChannelObject
-    from ._command import (
-        ARGUMENT_TYPE_JSON_SCHEMA,
-        ARGUMENT_TYPE_LIST,
-        PROCEDURE_COMMAND_T,
-        TWO_STATE_COMMAND_T,
-        CommandObject,
-    )
-    from ._quality import Quality
-else:
-    __getattr__ = lazy_exports(
-        __name__,
-        {
-            "NOT_INITIALIZED": "..policies",
-            **dict.fromkeys(
-                (
-                    "ChannelBackend",
-                    "CommandBackend",
-                    "ConnectionListener",
-                    "Reading",
-                    "ReadingListener",
-                ),
-                "._backend",
-            ),
-            "ChannelObject": "._channel",
-            **dict.fromkeys(
-                (
-                    "ARGUMENT_TYPE_JSON_SCHEMA",
-                    "ARGUMENT_TYPE_LIST",
-                    "PROCEDURE_COMMAND_T",
-                    "TWO_STATE_COMMAND_T",
-                    "CommandObject",
-                ),
-                "._command",
-            ),
-            "Quality": "._quality",
-        },
-    )
 
 __all__ = [
     "ARGUMENT_TYPE_JSON_SCHEMA",

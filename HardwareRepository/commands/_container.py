@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import Any, Literal, overload
 
 from ..errors import ConfigError, HardwareRepositoryError
+from ._channel import ChannelObject
+from ._command import CommandObject
 from ._registry import get_type
-
-if TYPE_CHECKING:
-    from ._channel import ChannelObject
-    from ._command import CommandObject
 
 __all__ = ["CommandContainer"]
 
