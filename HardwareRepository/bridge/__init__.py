@@ -34,8 +34,8 @@ from ._hub import (
 from ._launch import HubTrigger, Launcher
 from ._sync import AsyncResult, Empty, Event, Full, Lock, Queue, RLock
 
-# The sink and the threads are imported on first use: most importers (the
-# repository, objects without channels) need neither.
+# The sink and the threads are imported on first use: the repository, and
+# channels that never hear from another thread, need neither.
 if TYPE_CHECKING:
     from ._sink import (
         BURST,
