@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 from ._quality import Quality
@@ -42,25 +41,49 @@ T = TypeVar("T")
 R_co = TypeVar("R_co", covariant=True)
 
 
-# Not frozen: a frozen dataclass is built through three object.__setattr__
-# calls (about 1 us, a third of an Exporter event's whole cost in the hub),
-# paid for every event of every backend. Treat a Reading as immutable: one may
-# be shared by several channels.
-@dataclass(slots=True)
 class Reading(Generic[T]):
     """One value of a channel, with its quality and when it was taken.
 
-    Attributes:
+    Treat a reading as immutable: one may be shared by several channels. (A
+    plain slots class: it is built for every event of every backend, and
+    defining it costs the package's import less than a dataclass.)
+
+    Args:
         value: the value as the control system gave it (numpy arrays stay
             arrays).
         quality: the control system's verdict on the value.
         timestamp: wall-clock seconds (``time.time()``) of the reading, the
-            control system's own time stamp when it gives one.
+            control system's own time stamp when it gives one; default now.
     """
 
-    value: T
-    quality: Quality = Quality.VALID
-    timestamp: float = field(default_factory=time.time)
+    __slots__ = ("quality", "timestamp", "value")
+
+    def __init__(
+        self,
+        value: T,
+        quality: Quality = Quality.VALID,
+        timestamp: float | None = None,
+    ) -> None:
+        self.value = value
+        self.quality = quality
+        self.timestamp: float = time.time() if timestamp is None else timestamp
+
+    def __repr__(self) -> str:
+        return (
+            f"Reading(value={self.value!r}, quality={self.quality!r}, "
+            f"timestamp={self.timestamp!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Reading) or type(other) is not type(self):
+            return NotImplemented
+        return (self.value, self.quality, self.timestamp) == (
+            other.value,
+            other.quality,
+            other.timestamp,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a dataclass
 
 
 #: Receives each new reading of a subscribed channel; any thread, never blocks.
