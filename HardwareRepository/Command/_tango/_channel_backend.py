@@ -321,7 +321,7 @@ class TangoChannelBackend:
                 else:
                     self._call_in_hub(self._on_failure, exc)
             raise
-        if on_demand and self._bridge.in_hub_thread():
+        if on_demand and self._active and self._bridge.in_hub_thread():
             self._deliver_if_changed(attr.value, attr.quality)
         return Reading(
             attr.value,
