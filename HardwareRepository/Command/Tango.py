@@ -401,10 +401,7 @@ class TangoChannel(ChannelObject):
             timeout=timeout,
             read_as_str=bool(read_as_str),
         )
-        self.attribute_name = attribute_name
-        self.device_name = tangoname
-        self.timeout = timeout
-        self.read_as_str = bool(read_as_str)
+        #: the configured polling period in ms (``None`` unless polled)
         self.polling_period = period_ms
         try:
             super().__init__(name, username, backend=self._tango)
@@ -422,6 +419,30 @@ class TangoChannel(ChannelObject):
             self._set_quality(Quality.INVALID)
             return
         self.update(reading.value, reading.quality, reading.timestamp)
+
+    @property
+    def attribute_name(self) -> str:
+        """The Tango attribute."""
+        return self._tango.attribute_name
+
+    @property
+    def device_name(self) -> str:
+        """The Tango device."""
+        return self._tango.device_name
+
+    @property
+    def read_as_str(self) -> bool:
+        """Whether the value is read as a string."""
+        return self._tango.read_as_str
+
+    @property
+    def timeout(self) -> float:
+        """Seconds; the default limit of one read, write or query."""
+        return self._tango.timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        self._tango.timeout = seconds
 
     @property
     def mode(self) -> str:

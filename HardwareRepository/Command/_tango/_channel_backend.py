@@ -18,7 +18,6 @@ backend calls its listeners in the hub thread only.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -525,8 +524,7 @@ class TangoChannelBackend:
         self._shown_quality = quality
         listener = self._on_reading
         if listener is not None:
-            stamp = time.time() if timestamp is None else timestamp
-            listener(Reading(value, quality, stamp))
+            listener(Reading(value, quality, timestamp))
 
     def _set_connected(self, connected: bool) -> None:
         if connected == self._connected:
