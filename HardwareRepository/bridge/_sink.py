@@ -8,8 +8,8 @@ to the inbox's handler, in *dispatcher* greenlets of the hub, in batches.
 Guarantees
 ==========
 Ordering
-    The items of one inbox reach its handler in the order they were put (for
-    items put by different threads: in the order the inbox's lock took them).
+    The items of one inbox reach its handler in the order they were put (of
+    items put by different threads at the same moment, either may be first).
     One inbox is served by one dispatcher at a time, so its handler never runs
     twice at once. Between inboxes there is no order: ready inboxes take turns.
 
@@ -44,15 +44,16 @@ Lingering (opt-in, per inbox)
     never delayed.
 
 Bounded memory
-    An inbox holds at most ``capacity`` queued items. A value put into a full
-    inbox is merged into the last queued value whatever its kind (counted as
-    merged), or dropped
-    (counted as dropped, and logged once) when the last item is a barrier.
-    Barriers are kept up to twice the capacity, then dropped too.
+    An inbox holds at most ``capacity`` queued items, give or take one per
+    thread putting at the moment it fills. A value put into a full inbox is
+    merged into the last queued value whatever its kind (counted as merged),
+    or dropped (counted as dropped, and logged once) when the last item is a
+    barrier. Barriers are kept up to twice the capacity, then dropped too.
 
 Visible
     :meth:`Inbox.statistics` gives the queue depth (now and at most), and the
-    items received, handled, merged and dropped, per inbox.
+    items received, handled, merged and dropped, per inbox; ``received`` is
+    ``depth + handled + merged + dropped``.
 
 Shutdown
     :meth:`Inbox.close` drops what is queued and ignores later items. Once the
@@ -60,11 +61,25 @@ Shutdown
     :class:`~HardwareRepository.errors.BridgeClosedError`.
 
 Cost
-    A put takes the sink's lock once, appends one small list and, only for
-    the first item of a batch, posts one call through the bridge. The
-    inboxes of one hub share that lock (one lock round per put and per
-    inbox served, as measured by ``python -m benchmarks poller``); it is held
-    only for a few appends and counters, never while a handler runs.
+    An inbox has two queues. The *lane* takes the items of a stream that the
+    hub is already serving (every event of a burst after the first) when the
+    inbox does not coalesce and is not nearly full: the put appends the bare
+    item, one atomic step under the GIL, with no lock and no allocation.
+    Every other put takes the sink's lock once, appends a small entry to the
+    *backlog* (where values merge) and, only for the first item of a batch,
+    posts one call through the bridge. A put goes to the lane only while the
+    backlog is empty, and the hub takes the backlog only once the lane is
+    empty, so the two keep the order of the items. The inboxes of one hub
+    share the lock; the hub takes it once per inbox served and to take a
+    backlog, never while a handler runs. ``python -m benchmarks tango``
+    measures the lane (a put per Tango event costs about what Tango's own
+    callback does), ``python -m benchmarks poller`` the locked path.
+
+    The lane needs no lock because only the hub (and :meth:`Inbox.close`)
+    removes its items, and because of the order of two steps: a put appends
+    and then reads ``queued``; the hub, letting an inbox go idle, clears
+    ``queued`` under the lock and then looks at the queues again. So either
+    the hub sees the item, or the put sees the inbox idle and queues it.
 """
 
 from __future__ import annotations
@@ -107,8 +122,8 @@ BURST = 100
 #: what an inbox's handler receives: the item and how many values it replaced
 Handler = Callable[[Any, int], None]
 
-# A queued entry: [item, merged, kind]; a list so that merging updates the
-# tail in place (under the inbox's lock). ``kind`` is None for a barrier.
+# A backlog entry: [item, merged, kind]; a list so that merging updates the
+# tail in place (under the sink's lock). ``kind`` is None for a barrier.
 _ITEM = 0
 _MERGED = 1
 _KIND = 2
@@ -182,24 +197,35 @@ class Inbox:
         self._keep_warm = keep_warm
         # The sink's lock, shared by its inboxes (see "Cost" in the module doc).
         self._lock = sink._lock
-        # Guarded by _lock.
-        self._entries: deque[list[Any]] = deque()
+        # The lane: bare items appended by any thread without the lock; only
+        # the hub and close() remove them, each with one atomic popleft.
+        self._lane: deque[Any] = deque()
+        # The backlog, behind the lane: entries put under the lock, where
+        # values merge; guarded by _lock.
+        self._backlog: deque[list[Any]] = deque()
+        # Backlog entries the hub took (moved under the lock), handled before
+        # the lane; the hub pops them, close() may empty them.
+        self._batch: deque[list[Any]] = deque()
+        # Written under _lock.
         self._closed = False
-        self._received = 0
         self._merged = 0
         self._dropped = 0
+        # Raised by every put (without the lock on the lane's path).
         self._max_depth = 0
-        # Guarded by _lock: in the sink's ready queue or being served.
+        # Written under _lock, read without it by puts on the lane's path:
+        # in the sink's ready queue, being served, or lingering.
         self.queued = False
-        # Hub thread only: the batch a dispatcher holds, and what it handled.
-        self._batch: deque[list[Any]] = deque()
+        # Hub thread only.
         self._handled = 0
         self._handled_at_idle = 0  # _handled when a linger last ended
         if keep_warm:
             sink.attach()
 
     def __repr__(self) -> str:
-        return f"<Inbox {self.label} depth={len(self._entries) + len(self._batch)}>"
+        return f"<Inbox {self.label} depth={self._depth()}>"
+
+    def _depth(self) -> int:
+        return len(self._lane) + len(self._backlog) + len(self._batch)
 
     @property
     def closed(self) -> bool:
@@ -209,7 +235,7 @@ class Inbox:
     @property
     def settled(self) -> bool:
         """Whether nothing is queued and no dispatcher is handling this inbox."""
-        return not self.queued and not self._entries and not self._batch
+        return not self.queued and not self._depth()
 
     def put(self, item: Any, kind: Hashable = _VALUE) -> None:
         """Queue a value for the handler; any thread, never blocks.
@@ -226,23 +252,31 @@ class Inbox:
         Raises:
             BridgeClosedError: the hub's bridge is closed.
         """
-        # The common case (nothing queued: each poll, each event of a quiet
-        # channel) takes the short path; ``python -m benchmarks poller``
-        # measures it.
-        sink = self._sink
-        if sink.bridge.closed:
+        if self._sink.bridge.closed:
             raise self._bridge_closed()
+        lane = self._lane
+        depth = len(lane)
+        if (
+            self.queued
+            and not self._backlog
+            and not self.coalesce
+            and depth < self.capacity - 1
+        ):
+            # The lane: no lock, no allocation (see "Cost" in the module doc).
+            lane.append(item)
+            if depth >= self._max_depth:
+                self._max_depth = depth + 1
+            if not self.queued or self._closed:
+                self._requeue()
+            return
         first_drop = post_drain = False
+        sink = self._sink
         with self._lock:
-            self._received += 1
-            entries = self._entries
-            if entries or self._closed:
-                first_drop = self._queue_behind(entries, item, kind)
-            else:
-                entries.append([item, 0, kind])
-                if not self._max_depth:
-                    self._max_depth = 1
-            if not self.queued and entries:
+            if self._closed:
+                self._dropped += 1
+                return
+            first_drop = self._queue(item, kind)
+            if not self.queued and self._depth():
                 # Ready for service; the hub is woken once per batch.
                 self.queued = True
                 sink._ready.append(self)
@@ -273,49 +307,75 @@ class Inbox:
             f"{self.label}: the hub bridge of thread {bridge.thread_ident:#x} is closed"
         )
 
-    def _queue_behind(
-        self, entries: deque[list[Any]], item: Any, kind: Hashable
-    ) -> bool:
-        """Merge, queue or drop ``item`` (``_lock`` held; something is queued).
+    def _requeue(self) -> None:
+        """After a put on the lane found the inbox idle or closed; any thread.
 
-        Or the inbox is closed. Returns whether this is the first drop.
+        The hub let it go idle between the put's first look and its append:
+        queue it again (or, closed, drop what is queued).
         """
-        if self._closed:
-            self._dropped += 1
+        post_drain = False
+        sink = self._sink
+        with self._lock:
+            if self._closed:
+                self._dropped += _take_all(self._lane)
+                return
+            if not self.queued and self._depth():
+                self.queued = True
+                sink._ready.append(self)
+                if not sink._drain_pending:
+                    sink._drain_pending = post_drain = True
+        if post_drain:
+            sink._post_drain()
+
+    def _queue(self, item: Any, kind: Hashable) -> bool:
+        """Queue ``item`` on the lane, or merge, queue or drop it in the backlog.
+
+        ``_lock`` held, the inbox open.
+
+        Returns whether this is the first drop.
+        """
+        backlog = self._backlog
+        lane = self._lane
+        depth = len(lane) + len(backlog)
+        if not backlog and not self.coalesce and depth < self.capacity - 1:
+            lane.append(item)
+            if depth >= self._max_depth:
+                self._max_depth = depth + 1
             return False
-        depth = len(entries)
-        tail = entries[-1]
-        tail_kind = tail[_KIND]
-        if (
-            kind is not None
-            and tail_kind is not None
-            and (
-                depth >= self.capacity
-                or (self.coalesce and (tail_kind is kind or tail_kind == kind))
-            )
-        ):
-            tail[_ITEM] = item
-            tail[_KIND] = kind
-            tail[_MERGED] += 1
-            self._merged += 1
-            return False
-        if depth >= (self.capacity if kind is not None else 2 * self.capacity):
+        full = depth >= self.capacity
+        if backlog and kind is not None:
+            tail = backlog[-1]
+            tail_kind = tail[_KIND]
+            if tail_kind is not None and (
+                full or (self.coalesce and (tail_kind is kind or tail_kind == kind))
+            ):
+                tail[_ITEM] = item
+                tail[_KIND] = kind
+                tail[_MERGED] += 1
+                self._merged += 1
+                return False
+        # A value not merged into a full inbox is dropped if the backlog's
+        # tail is a barrier; with no backlog yet (the lane full) it starts
+        # one, one over the capacity, rather than be lost.
+        if depth >= 2 * self.capacity if kind is None else full and backlog:
             self._dropped += 1
             return self._dropped == 1
-        entries.append([item, 0, kind])
-        if depth + 1 > self._max_depth:
+        backlog.append([item, 0, kind])
+        if depth >= self._max_depth:
             self._max_depth = depth + 1
         return False
 
     def statistics(self) -> InboxStatistics:
         """Return the inbox's counters now (see :class:`InboxStatistics`)."""
         with self._lock:
+            depth = self._depth()
+            handled = self._handled
             return InboxStatistics(
                 label=self.label,
-                depth=len(self._entries) + len(self._batch),
-                max_depth=self._max_depth,
-                received=self._received,
-                handled=self._handled,
+                depth=depth,
+                max_depth=max(self._max_depth, depth),
+                received=depth + handled + self._merged + self._dropped,
+                handled=handled,
                 merged=self._merged,
                 dropped=self._dropped,
             )
@@ -323,60 +383,98 @@ class Inbox:
     def close(self) -> None:
         """Drop the queued items and ignore later ones; any thread, idempotent.
 
-        A handler already running finishes; a batch a dispatcher holds is not
-        handled further.
+        A handler already running finishes; nothing queued is handled after.
         """
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            self._dropped += len(self._entries)
-            self._entries.clear()
+            self._dropped += (
+                _take_all(self._lane) + _take_all(self._batch) + len(self._backlog)
+            )
+            self._backlog.clear()
         if self._keep_warm:
             self._sink.detach()
 
     # -- hub side ---------------------------------------------------------
 
     def _serve(self, now: float) -> float:
-        """Hand the batch to the handler for at most :attr:`budget` seconds.
+        """Hand queued items to the handler for at most :attr:`budget` seconds.
 
-        Dispatcher greenlet, after the sink made the queued items the batch
-        (under the lock); the sink guarantees one dispatcher per inbox.
+        Dispatcher greenlet; the sink guarantees one dispatcher per inbox.
+        What is left stays queued, ahead of what arrives meanwhile.
 
         :param now: ``time.perf_counter()`` read just before.
         :returns: ``time.perf_counter()`` read after the last item handled
             (``now`` if none was).
         """
+        lane = self._lane
         batch = self._batch
         handler = self.handler
         sink = self._sink
         clock = time.perf_counter
         deadline = now + self.budget
-        try:
-            while batch and not self._closed:
-                item, merged, _ = batch.popleft()
-                if not sink._armed:
-                    sink._arm()
-                self._handled += 1
-                try:
-                    handler(item, merged)
-                except Exception:
-                    log.exception("%s: handling %r failed", self.label, item)
-                now = clock()
-                if now >= deadline:
-                    break
-            return now
-        finally:
+        while not self._closed:
+            # Older first: backlog entries taken earlier, then the lane, then
+            # the backlog (put behind the lane).
             if batch:
-                # Put back what is left, ahead of what arrived meanwhile.
-                with self._lock:
-                    if self._closed:
-                        self._dropped += len(batch)
-                        batch.clear()
-                    else:
-                        batch.extend(self._entries)
-                        self._entries.clear()
-                        self._entries, self._batch = batch, self._entries
+                try:
+                    item, merged, _ = batch.popleft()
+                except IndexError:  # emptied by close()
+                    break
+            else:
+                try:
+                    item = lane.popleft()
+                except IndexError:
+                    if self._take_backlog():
+                        continue
+                    break
+                merged = 0
+            if not sink._armed:
+                sink._arm()
+            self._handled += 1
+            try:
+                handler(item, merged)
+            except Exception:
+                log.exception("%s: handling %r failed", self.label, item)
+            now = clock()
+            if now >= deadline:
+                break
+        return now
+
+    def _take_backlog(self) -> bool:
+        """Move the backlog's entries to the batch; returns whether to go on.
+
+        Hub, when the batch is empty and the lane was found empty. The lane
+        is looked at again under the lock: items put on it while the hub
+        waited for the lock are older than the backlog and go first. The
+        deques stay where they are (:meth:`_serve` holds the batch).
+        """
+        with self._lock:
+            if self._closed:
+                return False
+            if self._lane:
+                return True
+            backlog = self._backlog
+            if not backlog:
+                return False
+            self._batch.extend(backlog)
+            backlog.clear()
+            return True
+
+
+def _take_all(queue: deque[Any]) -> int:
+    """Empty ``queue`` one atomic ``popleft`` at a time; returns how many.
+
+    An item the hub takes at the same moment is counted once, as handled.
+    """
+    count = 0
+    while True:
+        try:
+            queue.popleft()
+        except IndexError:
+            return count
+        count += 1
 
 
 class HubSink:
@@ -540,8 +638,6 @@ class HubSink:
                     if inbox is not None:
                         self._finish(inbox)
                     inbox = ready.popleft() if ready else None
-                    if inbox is not None:  # what is queued becomes its batch
-                        inbox._entries, inbox._batch = inbox._batch, inbox._entries
                     users = self._users
                 if inbox is not None:
                     now = inbox._serve(now)
@@ -581,7 +677,7 @@ class HubSink:
         # its timer looks again.
         if inbox._closed:
             inbox.queued = False
-        elif inbox._entries:
+        elif inbox._depth():
             self._ready.append(inbox)
         elif inbox.linger or inbox.burst_linger:
             served = inbox._handled - inbox._handled_at_idle
@@ -591,20 +687,34 @@ class HubSink:
                 timer = self.bridge.hub.loop.timer(delay)
                 timer.start(self._linger_over, inbox, timer)
             else:
-                inbox.queued = False
+                self._go_idle(inbox)
         else:
-            inbox.queued = False
+            self._go_idle(inbox)
+
+    def _go_idle(self, inbox: Inbox) -> None:
+        # Caller holds _lock; the inbox is open and was found empty. A put on
+        # the lane appends, then reads ``queued``; here ``queued`` is cleared
+        # first and the inbox looked at after, so an item appended meanwhile
+        # is seen here or by its put (which then queues the inbox).
+        inbox.queued = False
+        if inbox._depth():
+            inbox.queued = True
+            self._ready.append(inbox)
 
     def _linger_over(self, inbox: Inbox, timer: Any) -> None:
         # Hub (a loop timer callback): serve what came in meanwhile, or let
         # the inbox go idle (the next put wakes the hub again).
         timer.close()
         with self._lock:
-            if inbox._entries and not inbox.closed:
-                self._ready.append(inbox)
-            else:
+            if inbox.closed:
                 inbox.queued = False
                 return
+            if inbox._depth():
+                self._ready.append(inbox)
+            else:
+                self._go_idle(inbox)
+                if not inbox.queued:
+                    return
         self._ensure_progress()
 
 

@@ -322,3 +322,73 @@ def test_bad_capacity_and_budget_are_refused():
         get_sink().inbox(lambda i, m: None, label="c", capacity=0)
     with pytest.raises(ValueError, match="budget"):
         get_sink().inbox(lambda i, m: None, label="b", budget=0.0)
+
+
+@pytest.mark.parametrize("toggle_coalesce", [False, True], ids=["plain", "toggling"])
+def test_a_stream_keeps_its_order_through_lane_backlog_and_merges(toggle_coalesce):
+    # A small capacity and a handler that yields make the stream alternate
+    # between the lane (no lock), the backlog and merges at capacity; the
+    # toggling case also switches coalescing on and off under the producer.
+    n = 20_000
+    rec = Recorder(lambda items: items[-1][0] == n - 1)
+    inbox = get_sink().inbox(rec, label="stream", capacity=64, budget=0.001)
+
+    def handler(item, merged):
+        rec(item, merged)
+        if toggle_coalesce and len(rec.items) % 50 == 0:
+            inbox.coalesce = not inbox.coalesce
+
+    inbox.handler = handler
+    producer = threading.Thread(target=lambda: [inbox.put(i) for i in range(n)])
+    producer.start()
+    rec.wait()
+    producer.join(TIMEOUT)
+    seen = [item for item, _ in rec.items]
+    assert seen == sorted(set(seen)), "out of order or handled twice"
+    stats = inbox.statistics()
+    assert stats.received == n
+    assert stats.handled + stats.merged == n
+    assert stats.handled == len(rec.items)
+    assert sum(merged for _, merged in rec.items) == stats.merged
+    assert (stats.depth, stats.dropped) == (0, 0)
+    inbox.close()
+
+
+def test_a_put_into_an_inbox_being_served_takes_no_lock():
+    rec = Recorder(lambda items: len(items) == 101)
+    inbox = get_sink().inbox(rec, label="lane")
+    _in_threads(lambda: inbox.put(0))  # queued for the hub, which has not run
+    lock = get_sink()._lock
+    with lock:  # held by the hub thread while another thread puts
+        _in_threads(lambda: [inbox.put(i) for i in range(1, 101)])
+    rec.wait()
+    assert rec.items == [(i, 0) for i in range(101)]
+    inbox.close()
+
+
+def test_closing_under_a_streaming_thread_accounts_for_every_item():
+    n = 50_000
+    after_close = []
+
+    def handler(item, merged):
+        if inbox.closed:
+            after_close.append(item)
+        elif item == 1000:
+            inbox.close()
+            closed.set()
+
+    closed = Event()
+    inbox = get_sink().inbox(handler, label="closing-stream")
+    producer = threading.Thread(target=lambda: [inbox.put(i) for i in range(n)])
+    producer.start()
+    assert closed.wait(TIMEOUT)
+    producer.join(TIMEOUT)
+    assert not producer.is_alive()
+    assert after_close == []
+    stats = inbox.statistics()
+    assert stats.received == n
+    assert stats.depth == 0
+    assert stats.handled == 1001
+    # The rest was dropped by close() or later puts, or merged while full.
+    assert stats.dropped + stats.merged == n - 1001
+    assert stats.dropped > 0

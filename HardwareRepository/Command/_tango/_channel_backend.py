@@ -81,6 +81,10 @@ LINGER = 0.002
 BUSY_LINGER = 0.010
 # seconds between two log messages about events Tango lost
 _MISSED_LOG_INTERVAL = 10.0
+# Looked up once: an enum member read from its class costs ~0.1 us, and the
+# event path would read it for every event.
+_INVALID = Quality.INVALID
+_quality_of = QUALITIES.get
 
 
 class _HubTimer:
@@ -511,15 +515,21 @@ class TangoChannelBackend:
                 self.error_events += 1
                 self._on_error_event(errors)
             return
-        quality = QUALITIES.get(tango_quality, Quality.INVALID)
-        if quality is Quality.INVALID or self._outages.in_outage or not self._connected:
+        quality = _quality_of(tango_quality, _INVALID)
+        # Connected implies no outage: only _deliver connects, after back().
+        if quality is _INVALID or not self._connected:
             self._deliver(value, tango_quality, timestamp)
             return
-        self._show(value, quality, timestamp)
+        # What _show does, inline: this runs for every event.
+        self._shown_value = value
+        self._shown_quality = quality
+        listener = self._on_reading
+        if listener is not None:
+            listener(Reading(value, quality, timestamp))
 
     # -- what the channel shows (hub thread) -----------------------------------------
     def _show(self, value: Any, quality: Quality, timestamp: float | None) -> None:
-        if quality is not Quality.INVALID:
+        if quality is not _INVALID:
             self._shown_value = value
         self._shown_quality = quality
         listener = self._on_reading
