@@ -53,7 +53,8 @@ Bounded memory
 Visible
     :meth:`Inbox.statistics` gives the queue depth (now and at most), and the
     items received, handled, merged and dropped, per inbox; ``received`` is
-    ``depth + handled + merged + dropped``.
+    ``depth + handled + merged + dropped``. ``max_depth`` may read low by one
+    per thread putting at the moment of the peak.
 
 Shutdown
     :meth:`Inbox.close` drops what is queued and ignores later items. Once the
