@@ -80,7 +80,11 @@ Cost
     removes its items, and because of the order of two steps: a put appends
     and then reads ``queued``; the hub, letting an inbox go idle, clears
     ``queued`` under the lock and then looks at the queues again. So either
-    the hub sees the item, or the put sees the inbox idle and queues it.
+    the hub sees the item, or the put sees the inbox idle and queues it. The
+    hub takes an item without the lock and counts it as handled just after;
+    :meth:`Inbox.statistics` waits for that count, so ``received`` never
+    misses an item. The batch the hub took from the backlog counts against
+    the capacity like the lane and the backlog.
 """
 
 from __future__ import annotations
@@ -216,8 +220,11 @@ class Inbox:
         # Written under _lock, read without it by puts on the lane's path:
         # in the sink's ready queue, being served, or lingering.
         self.queued = False
-        # Hub thread only.
+        # Hub thread only. ``_taking`` is set while the hub has taken an item
+        # from a queue and not yet counted it as handled (a few bytecodes,
+        # without the lock): statistics() waits for it to be counted.
         self._handled = 0
+        self._taking = False
         self._handled_at_idle = 0  # _handled when a linger last ended
         if keep_warm:
             sink.attach()
@@ -256,7 +263,7 @@ class Inbox:
         if self._sink.bridge.closed:
             raise self._bridge_closed()
         lane = self._lane
-        depth = len(lane)
+        depth = len(lane) + len(self._batch)
         if (
             self.queued
             and not self._backlog
@@ -337,7 +344,7 @@ class Inbox:
         """
         backlog = self._backlog
         lane = self._lane
-        depth = len(lane) + len(backlog)
+        depth = len(lane) + len(backlog) + len(self._batch)
         if not backlog and not self.coalesce and depth < self.capacity - 1:
             lane.append(item)
             if depth >= self._max_depth:
@@ -369,8 +376,16 @@ class Inbox:
     def statistics(self) -> InboxStatistics:
         """Return the inbox's counters now (see :class:`InboxStatistics`)."""
         with self._lock:
-            depth = self._depth()
-            handled = self._handled
+            while True:
+                # The hub takes an item without the lock, then counts it: read
+                # the two when it is not between (in this order, so that an
+                # item it took meanwhile shows in _taking or in _handled).
+                handled = self._handled
+                if not self._taking:
+                    depth = self._depth()
+                    if not self._taking and handled == self._handled:
+                        break
+                native.sleep(0)  # another thread: the hub is a few steps away
             return InboxStatistics(
                 label=self.label,
                 depth=depth,
@@ -418,22 +433,26 @@ class Inbox:
         while not self._closed:
             # Older first: backlog entries taken earlier, then the lane, then
             # the backlog (put behind the lane).
+            self._taking = True
             if batch:
                 try:
                     item, merged, _ = batch.popleft()
                 except IndexError:  # emptied by close()
+                    self._taking = False
                     break
             else:
                 try:
                     item = lane.popleft()
                 except IndexError:
+                    self._taking = False
                     if self._take_backlog():
                         continue
                     break
                 merged = 0
+            self._handled += 1
+            self._taking = False
             if not sink._armed:
                 sink._arm()
-            self._handled += 1
             try:
                 handler(item, merged)
             except Exception:

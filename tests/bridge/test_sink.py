@@ -392,3 +392,87 @@ def test_closing_under_a_streaming_thread_accounts_for_every_item():
     # The rest was dropped by close() or later puts, or merged while full.
     assert stats.dropped + stats.merged == n - 1001
     assert stats.dropped > 0
+
+
+def test_a_batch_being_handled_counts_against_the_capacity():
+    # A coalescing inbox with values of alternating kinds fills its backlog;
+    # the hub takes it as one batch and its handler waits in the first item.
+    # What is put meanwhile must merge into what is queued, not start a
+    # second full backlog behind the batch.
+    release = Event()
+    started = Event()
+    got = []
+
+    def handler(item, merged):
+        got.append(item)
+        started.set()
+        release.wait(TIMEOUT)
+
+    inbox = get_sink().inbox(handler, label="batch-full", capacity=10, coalesce=True)
+    try:
+        _in_threads(lambda: [inbox.put(i, i % 2) for i in range(30)])
+        assert inbox.statistics().depth == 10
+        assert started.wait(TIMEOUT)
+        _in_threads(lambda: [inbox.put(i, i % 2) for i in range(100, 130)])
+        waiting = inbox.statistics()
+        assert waiting.depth <= 10, waiting
+        inbox.coalesce = False  # the lane too stops at the capacity
+        _in_threads(lambda: [inbox.put(i) for i in range(200, 230)])
+        waiting = inbox.statistics()
+        assert waiting.depth <= 10, waiting
+    finally:
+        release.set()
+    _settle(inbox)
+    stats = inbox.statistics()
+    assert stats.max_depth <= 10, stats
+    assert got[-1] == 229
+    assert (stats.received, stats.handled + stats.merged) == (90, 90)
+    inbox.close()
+
+
+def test_statistics_count_an_item_the_hub_is_taking():
+    # The hub takes an item without the lock and counts it as handled just
+    # after: statistics() from another thread in between must not lose the
+    # item from ``received`` (which would go backwards).
+    for _ in range(3):
+        assert _received_while_draining(20_000) == []
+
+
+def _received_while_draining(n):
+    """Drain ``n`` items on the lane; return the wrong ``received`` seen."""
+    import sys
+
+    inbox = get_sink().inbox(lambda item, merged: None, label="taking", capacity=n)
+    _in_threads(lambda: [inbox.put(i) for i in range(n)])  # all on the lane
+    seen = []
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            received = inbox.statistics().received
+            if received != n:
+                seen.append(received)
+
+    watcher = threading.Thread(target=watch)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often, also mid-take
+    watcher.start()
+    try:
+        _settle(inbox)
+    finally:
+        stop.set()
+        sys.setswitchinterval(interval)
+        watcher.join(TIMEOUT)
+    assert not watcher.is_alive()
+    assert inbox.statistics().handled == n
+    inbox.close()
+    return seen
+
+
+def _settle(inbox):
+    import gevent
+
+    deadline = time.monotonic() + TIMEOUT
+    while not inbox.settled and time.monotonic() < deadline:
+        gevent.sleep(0.002)
+    assert inbox.settled, inbox.statistics()
