@@ -44,8 +44,9 @@ Lingering (opt-in, per inbox)
     never delayed.
 
 Bounded memory
-    An inbox holds at most ``capacity`` queued items, give or take one per
-    thread putting at the moment it fills. A value put into a full inbox is
+    An inbox holds at most ``capacity`` queued items (the batch the hub is
+    handling included), give or take one per thread putting at the moment it
+    fills. A value put into a full inbox is
     merged into the last queued value whatever its kind (counted as merged),
     or dropped (counted as dropped, and logged once) when the last item is a
     barrier. Barriers are kept up to twice the capacity, then dropped too.
@@ -62,19 +63,19 @@ Shutdown
     :class:`~HardwareRepository.errors.BridgeClosedError`.
 
 Cost
-    An inbox has two queues. The *lane* takes the items of a stream that the
-    hub is already serving (every event of a burst after the first) when the
-    inbox does not coalesce and is not nearly full: the put appends the bare
-    item, one atomic step under the GIL, with no lock and no allocation.
-    Every other put takes the sink's lock once, appends a small entry to the
-    *backlog* (where values merge) and, only for the first item of a batch,
-    posts one call through the bridge. A put goes to the lane only while the
-    backlog is empty, and the hub takes the backlog only once the lane is
-    empty, so the two keep the order of the items. The inboxes of one hub
-    share the lock; the hub takes it once per inbox served and to take a
-    backlog, never while a handler runs. ``python -m benchmarks tango``
-    measures the lane (a put per Tango event costs about what Tango's own
-    callback does), ``python -m benchmarks poller`` the locked path.
+    An inbox has two queues. The *lane* holds bare items: a put into an
+    inbox the hub is already serving (every event of a burst after the
+    first), that does not coalesce, is not nearly full and has nothing in its
+    backlog appends the item there in one atomic step under the GIL, with no
+    lock and no allocation. Every other put takes the sink's lock once, puts
+    the item on the lane or, when values may merge (the inbox coalesces or
+    is nearly full), a small entry on the *backlog*, and, only for the first
+    item of a batch, posts one call through the bridge. The hub takes the
+    backlog only when the lane is empty (checked under the lock), so the two
+    keep the order of the items. The inboxes of one hub share the lock; the
+    hub takes it once per inbox served and to take a backlog, never while a
+    handler runs. ``python -m benchmarks tango`` measures the lane,
+    ``python -m benchmarks poller`` the locked path.
 
     The lane needs no lock because only the hub (and :meth:`Inbox.close`)
     removes its items, and because of the order of two steps: a put appends
@@ -83,8 +84,7 @@ Cost
     the hub sees the item, or the put sees the inbox idle and queues it. The
     hub takes an item without the lock and counts it as handled just after;
     :meth:`Inbox.statistics` waits for that count, so ``received`` never
-    misses an item. The batch the hub took from the backlog counts against
-    the capacity like the lane and the backlog.
+    misses an item. Decision record 0006 says why.
 """
 
 from __future__ import annotations
