@@ -503,7 +503,8 @@ class HubSink:
     Get it with :func:`sink_for` or :func:`get_sink`. :meth:`inbox`,
     :meth:`attach` and :meth:`detach` are safe from any thread. Dispatchers
     exist while an inbox has work, and stay parked for reuse while some
-    ``keep_warm`` inbox is open.
+    ``keep_warm`` inbox is open or some inbox lingers (a stream's next batch
+    then costs no new greenlet).
     """
 
     def __init__(self, bridge: HubBridge) -> None:
@@ -518,6 +519,7 @@ class HubSink:
         self._scheduled = 0  # dispatchers spawned/woken/yielding, not yet running
         self._dispatchers = 0
         self._armed = False
+        self._lingering = 0  # inboxes whose linger timer is pending
 
     def __repr__(self) -> str:
         return (
@@ -673,7 +675,7 @@ class HubSink:
                             self._scheduled -= 1
                         turn_started = now = clock()
                     continue
-                if users == 0 or self._idle:
+                if (users == 0 and not self._lingering) or self._idle:
                     return
                 waiter = Waiter()
                 self._idle.append(waiter)
@@ -706,6 +708,7 @@ class HubSink:
             if served and delay:
                 timer = self.bridge.hub.loop.timer(delay)
                 timer.start(self._linger_over, inbox, timer)
+                self._lingering += 1
             else:
                 self._go_idle(inbox)
         else:
@@ -725,17 +728,19 @@ class HubSink:
         # Hub (a loop timer callback): serve what came in meanwhile, or let
         # the inbox go idle (the next put wakes the hub again).
         timer.close()
+        self._lingering -= 1
         with self._lock:
             if inbox.closed:
                 inbox.queued = False
-                return
-            if inbox._depth():
+            elif inbox._depth():
                 self._ready.append(inbox)
             else:
                 self._go_idle(inbox)
-                if not inbox.queued:
-                    return
-        self._ensure_progress()
+            users = self._users
+        if inbox.queued:
+            self._ensure_progress()
+        elif not (users or self._lingering):
+            self._release_idle()  # no stream left: parked dispatchers end
 
 
 _sinks: weakref.WeakKeyDictionary[HubBridge, HubSink] = weakref.WeakKeyDictionary()
