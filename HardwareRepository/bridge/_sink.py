@@ -445,7 +445,9 @@ class Inbox:
                     item = lane.popleft()
                 except IndexError:
                     self._taking = False
-                    if self._take_backlog():
+                    # (An empty backlog needs no lock to look at: what a put
+                    # adds meanwhile, the sink's _finish sees under it.)
+                    if self._backlog and self._take_backlog():
                         continue
                     break
                 merged = 0
