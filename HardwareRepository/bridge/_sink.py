@@ -504,9 +504,8 @@ class HubSink:
 
     Get it with :func:`sink_for` or :func:`get_sink`. :meth:`inbox`,
     :meth:`attach` and :meth:`detach` are safe from any thread. Dispatchers
-    exist while an inbox has work, and stay parked for reuse while some
-    ``keep_warm`` inbox is open or some inbox lingers (a stream's next batch
-    then costs no new greenlet).
+    exist while an inbox has work or lingers, and stay parked for reuse
+    while some ``keep_warm`` inbox is open.
     """
 
     def __init__(self, bridge: HubBridge) -> None:
@@ -521,7 +520,6 @@ class HubSink:
         self._scheduled = 0  # dispatchers spawned/woken/yielding, not yet running
         self._dispatchers = 0
         self._armed = False
-        self._lingering = 0  # inboxes whose linger timer is pending
 
     def __repr__(self) -> str:
         return (
@@ -658,47 +656,81 @@ class HubSink:
             turn_started = now = clock()
             while True:
                 # One lock round per inbox: finish the last, take the next.
+                linger = 0.0
                 with lock:
                     if inbox is not None:
-                        self._finish(inbox)
-                    inbox = ready.popleft() if ready else None
+                        linger = self._finish(inbox)
+                    if not linger:
+                        inbox = ready.popleft() if ready else None
                     users = self._users
-                if inbox is not None:
-                    now = inbox._serve(now)
-                    if now - turn_started >= inbox.budget:
-                        # Let the hub run its timers and other greenlets.
-                        with lock:
-                            self._finish(inbox)
-                        inbox = None
-                        self._scheduled += 1
-                        try:
-                            gevent.sleep(0)
-                        finally:
-                            self._scheduled -= 1
-                        turn_started = now = clock()
+                if inbox is None:
+                    if users == 0 or self._idle:
+                        return
+                    self._park()
+                    turn_started = now = clock()
                     continue
-                if (users == 0 and not self._lingering) or self._idle:
-                    return
-                waiter = Waiter()
-                self._idle.append(waiter)
-                try:
-                    waiter.get()
-                finally:
-                    if waiter in self._idle:  # killed while parked
-                        self._idle.remove(waiter)
-                    else:
+                if linger:
+                    if not self._linger(inbox, linger):
+                        inbox = None
+                        continue
+                    turn_started = now = clock()
+                now = inbox._serve(now)
+                if now - turn_started >= inbox.budget:
+                    # Let the hub run its timers and other greenlets.
+                    with lock:
+                        self._finish(inbox, may_linger=False)
+                    inbox = None
+                    self._scheduled += 1
+                    try:
+                        gevent.sleep(0)
+                    finally:
                         self._scheduled -= 1
-                turn_started = now = clock()
+                    turn_started = now = clock()
         finally:
-            if inbox is not None:  # killed in a handler
+            if inbox is not None:  # killed in a handler or while lingering
                 with lock:
-                    self._finish(inbox)
+                    self._finish(inbox, may_linger=False)
             self._dispatchers -= 1
 
-    def _finish(self, inbox: Inbox) -> None:
-        # Caller holds _lock: requeue an inbox that has items left or new ones,
-        # or keep a lingering one queued (producers do not wake the hub) until
-        # its timer looks again.
+    def _park(self) -> None:
+        # Wait, idle, until _ensure_progress or _release_idle wakes this
+        # dispatcher.
+        waiter = Waiter()
+        self._idle.append(waiter)
+        try:
+            waiter.get()
+        finally:
+            if waiter in self._idle:  # killed while parked
+                self._idle.remove(waiter)
+            else:
+                self._scheduled -= 1
+
+    def _linger(self, inbox: Inbox, delay: float) -> bool:
+        """Stay with a lingering inbox; returns whether it has items now.
+
+        The dispatcher sleeps ``delay`` seconds while puts into the inbox wake
+        no one (it stays ``queued``); other dispatchers serve the other
+        inboxes meanwhile. A stream is thus served by one greenlet that
+        wakes once per linger, like a loop with ``gevent.sleep``: no timer,
+        ready-queue round or greenlet switch of its own per batch.
+        """
+        gevent.sleep(delay)
+        with self._lock:
+            if inbox._closed:
+                inbox.queued = False
+                return False
+            if inbox._depth():
+                return True
+            self._go_idle(inbox)
+            return False
+
+    def _finish(self, inbox: Inbox, may_linger: bool = True) -> float:
+        """Requeue, keep lingering or let go an inbox just served.
+
+        Caller holds _lock. Returns the seconds the inbox lingers (the
+        caller then stays with it, see :meth:`_linger`), else 0: the inbox
+        is back in the ready queue if it has items, or idle.
+        """
         if inbox._closed:
             inbox.queued = False
         elif inbox._depth():
@@ -707,14 +739,12 @@ class HubSink:
             served = inbox._handled - inbox._handled_at_idle
             inbox._handled_at_idle = inbox._handled
             delay = inbox.burst_linger if served >= BURST else inbox.linger
-            if served and delay:
-                timer = self.bridge.hub.loop.timer(delay)
-                timer.start(self._linger_over, inbox, timer)
-                self._lingering += 1
-            else:
-                self._go_idle(inbox)
+            if served and delay and may_linger:
+                return delay
+            self._go_idle(inbox)
         else:
             self._go_idle(inbox)
+        return 0.0
 
     def _go_idle(self, inbox: Inbox) -> None:
         # Caller holds _lock; the inbox is open and was found empty. A put on
@@ -725,24 +755,6 @@ class HubSink:
         if inbox._depth():
             inbox.queued = True
             self._ready.append(inbox)
-
-    def _linger_over(self, inbox: Inbox, timer: Any) -> None:
-        # Hub (a loop timer callback): serve what came in meanwhile, or let
-        # the inbox go idle (the next put wakes the hub again).
-        timer.close()
-        self._lingering -= 1
-        with self._lock:
-            if inbox.closed:
-                inbox.queued = False
-            elif inbox._depth():
-                self._ready.append(inbox)
-            else:
-                self._go_idle(inbox)
-            users = self._users
-        if inbox.queued:
-            self._ensure_progress()
-        elif not (users or self._lingering):
-            self._release_idle()  # no stream left: parked dispatchers end
 
 
 _sinks: weakref.WeakKeyDictionary[HubBridge, HubSink] = weakref.WeakKeyDictionary()
