@@ -201,6 +201,7 @@ class TangoChannelBackend:
             budget=HUB_SLICE,
             linger=LINGER,
             burst_linger=BUSY_LINGER,
+            run_handler=self._on_hub_items,
         )
         self._link: DeviceLink = acquire_link(device)
         self._link.want_timeout(timeout)
@@ -520,12 +521,35 @@ class TangoChannelBackend:
         if quality is _INVALID or not self._connected:
             self._deliver(value, tango_quality, timestamp)
             return
-        # What _show does, inline: this runs for every event.
-        self._shown_value = value
-        self._shown_quality = quality
-        listener = self._on_reading
-        if listener is not None:
-            listener(Reading(value, quality, timestamp))
+        self._show(value, quality, timestamp)
+
+    def _on_hub_items(self, items: list[EventItem | partial[None]]) -> None:
+        """Dispatcher greenlet: handle a run of the inbox's items, in order.
+
+        What :meth:`_on_hub_item` does for each, with the common case (a
+        value event of a known quality other than ``INVALID`` while
+        connected) inline: a burst of events costs one call here, not one
+        per event (``python -m benchmarks tango``).
+        """
+        quality_of = _quality_of
+        invalid = _INVALID
+        for item in items:
+            if not self._active:
+                return
+            try:
+                if type(item) is tuple and item[3] is None and self._connected:
+                    value, tango_quality, timestamp, _ = item
+                    quality = quality_of(tango_quality, invalid)
+                    if quality is not invalid:
+                        self._shown_value = value
+                        self._shown_quality = quality
+                        listener = self._on_reading
+                        if listener is not None:
+                            listener(Reading(value, quality, timestamp))
+                        continue
+                self._on_hub_item(item, 0)
+            except Exception:
+                log.exception("%s: handling %r failed", self.source(), item)
 
     # -- what the channel shows (hub thread) -----------------------------------------
     def _show(self, value: Any, quality: Quality, timestamp: float | None) -> None:
