@@ -21,6 +21,7 @@ from HardwareRepository.bridge import (
     get_sink,
     sink_for,
 )
+from HardwareRepository.bridge._sink import RUN
 
 TIMEOUT = 10.0
 
@@ -476,3 +477,63 @@ def _settle(inbox):
     while not inbox.settled and time.monotonic() < deadline:
         gevent.sleep(0.002)
     assert inbox.settled, inbox.statistics()
+
+
+def test_a_run_handler_takes_the_lane_in_order_and_the_handler_the_merged():
+    n = 5_000
+    delivered: list[tuple[int, int]] = []  # (item, merged), in the hub's order
+    run_sizes: list[int] = []
+    done = Event()
+
+    def on_run(items):
+        run_sizes.append(len(items))
+        delivered.extend((i, 0) for i in items)
+        if items[-1] == n - 1:
+            done.set()
+
+    def on_item(item, merged):
+        delivered.append((item, merged))
+        if item == n - 1:
+            done.set()
+
+    inbox = get_sink().inbox(on_item, label="runs", capacity=100, run_handler=on_run)
+    producer = threading.Thread(target=lambda: [inbox.put(i) for i in range(n)])
+    producer.start()
+    assert done.wait(TIMEOUT)
+    producer.join(TIMEOUT)
+    assert run_sizes, "a burst is handed over in runs"
+    assert all(1 <= size <= RUN for size in run_sizes)
+    items = [i for i, _ in delivered]
+    assert items == sorted(set(items)), "out of order or handled twice"
+    stats = inbox.statistics()
+    assert stats.handled == len(items)
+    assert stats.handled + stats.merged == n
+    assert sum(merged for _, merged in delivered) == stats.merged
+    inbox.close()
+
+
+def test_a_failing_run_handler_is_logged_and_later_runs_still_arrive(caplog):
+    runs: list[list[int]] = []
+    done = Event()
+
+    def on_run(items):
+        runs.append(list(items))
+        if runs[0] is runs[-1]:
+            raise ValueError("broken run receiver")
+        if 199 in items:
+            done.set()
+
+    def on_item(item, merged):
+        runs.append([item])
+        if item == 199:
+            done.set()
+
+    inbox = get_sink().inbox(on_item, label="failing-runs", run_handler=on_run)
+    with caplog.at_level(logging.ERROR, "HardwareRepository.bridge"):
+        _in_threads(lambda: [inbox.put(i) for i in range(100)])
+        _in_threads(lambda: [inbox.put(i) for i in range(100, 200)])
+        assert done.wait(TIMEOUT)
+    assert "failing-runs: handling a run of" in caplog.text
+    assert "broken run receiver" in caplog.text
+    assert [i for run in runs for i in run] == list(range(200))
+    inbox.close()
