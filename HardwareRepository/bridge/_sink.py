@@ -291,8 +291,16 @@ class Inbox:
             if self._closed:
                 self._dropped += 1
                 return
-            first_drop = self._queue(item, kind)
-            if not self.queued and self._depth():
+            backlog = self._backlog
+            depth = len(lane) + len(backlog) + len(self._batch)
+            if not backlog and not self.coalesce and depth < self.capacity - 1:
+                # (Each poll of an idle inbox comes this way: no call.)
+                lane.append(item)
+                if depth >= self._max_depth:
+                    self._max_depth = depth + 1
+            else:
+                first_drop = self._queue_behind(item, kind, depth)
+            if not self.queued:
                 # Ready for service; the hub is woken once per batch.
                 self.queued = True
                 sink._ready.append(self)
@@ -335,7 +343,7 @@ class Inbox:
             if self._closed:
                 self._dropped += _take_all(self._lane)
                 return
-            if not self.queued and self._depth():
+            if not self.queued and (self._lane or self._backlog or self._batch):
                 self.queued = True
                 sink._ready.append(self)
                 if not sink._drain_pending:
@@ -343,21 +351,14 @@ class Inbox:
         if post_drain:
             sink._post_drain()
 
-    def _queue(self, item: Any, kind: Hashable) -> bool:
-        """Queue ``item`` on the lane, or merge, queue or drop it in the backlog.
+    def _queue_behind(self, item: Any, kind: Hashable, depth: int) -> bool:
+        """Merge, queue or drop ``item`` in the backlog.
 
-        ``_lock`` held, the inbox open.
+        ``_lock`` held, the inbox open, ``depth`` the items queued.
 
         Returns whether this is the first drop.
         """
         backlog = self._backlog
-        lane = self._lane
-        depth = len(lane) + len(backlog) + len(self._batch)
-        if not backlog and not self.coalesce and depth < self.capacity - 1:
-            lane.append(item)
-            if depth >= self._max_depth:
-                self._max_depth = depth + 1
-            return False
         full = depth >= self.capacity
         if backlog and kind is not None:
             tail = backlog[-1]
@@ -454,17 +455,21 @@ class Inbox:
                 if now >= deadline:
                     break
                 continue
-            else:
+            elif lane:
                 try:
                     item = lane.popleft()
-                except IndexError:
+                except IndexError:  # emptied by close()
                     self._taking = False
-                    # (An empty backlog needs no lock to look at: what a put
-                    # adds meanwhile, the sink's _finish sees under it.)
-                    if self._backlog and self._take_backlog():
-                        continue
                     break
                 merged = 0
+            else:
+                # (Checked, not caught: an IndexError per batch costs more
+                # than a poll. An empty backlog needs no lock to look at:
+                # what a put adds meanwhile, the sink's _finish sees.)
+                self._taking = False
+                if self._backlog and self._take_backlog():
+                    continue
+                break
             self._handled += 1
             self._taking = False
             if not sink._armed:
@@ -764,7 +769,7 @@ class HubSink:
             if inbox._closed:
                 inbox.queued = False
                 return False
-            if inbox._depth():
+            if inbox._lane or inbox._backlog or inbox._batch:
                 return True
             self._go_idle(inbox)
             return False
@@ -778,7 +783,7 @@ class HubSink:
         """
         if inbox._closed:
             inbox.queued = False
-        elif inbox._depth():
+        elif inbox._lane or inbox._backlog or inbox._batch:
             self._ready.append(inbox)
         elif inbox.linger or inbox.burst_linger:
             served = inbox._handled - inbox._handled_at_idle
@@ -797,7 +802,7 @@ class HubSink:
         # first and the inbox looked at after, so an item appended meanwhile
         # is seen here or by its put (which then queues the inbox).
         inbox.queued = False
-        if inbox._depth():
+        if inbox._lane or inbox._backlog or inbox._batch:
             inbox.queued = True
             self._ready.append(inbox)
 
