@@ -156,7 +156,8 @@ class _ChannelLog:
         self.rejected = group.create_dataset("rejected_samples", data=numpy.int64(0))
         self.samples: list[tuple[float, Any, int]] = []
         self.connections: list[tuple[float, bool]] = []
-        self.written = 0
+        self.written = 0  # samples on disk (counted once the file is flushed)
+        self.unflushed = 0  # samples written to the file, not yet flushed
         self.rejected_count = 0
         self.dropped_count = 0
 
@@ -363,7 +364,7 @@ class NexusLogFile:
         return 2 * total
 
     def written(self, index: int) -> int:
-        """Return how many samples of channel ``index`` are written."""
+        """Return how many samples of channel ``index`` are written and flushed."""
         return self.channels[index].written
 
     def flush(self, pause: Callable[[], None] | None = None) -> None:
@@ -392,6 +393,11 @@ class NexusLogFile:
             _append(self._warnings, new_warnings)
             self._warnings_written += len(new_warnings)
         self._file.flush()
+        # Only now are they on disk: a reader of ``written`` (a test filling
+        # the disk once the samples are written) must not race the flush.
+        for log in self.channels:
+            log.written += log.unflushed
+            log.unflushed = 0
 
     def _write_channel(self, log: _ChannelLog) -> None:
         samples, log.samples = log.samples, []
@@ -428,7 +434,7 @@ class NexusLogFile:
             )
             _append(log.time, times)
             _append(log.quality, numpy.asarray(qualities, dtype=numpy.uint8))
-            log.written += len(values)
+            log.unflushed += len(values)
         log.rejected[()] = log.rejected_count
 
     @staticmethod
@@ -447,7 +453,7 @@ class NexusLogFile:
         _append(log.value, values)
         _append(log.time, numpy.fromiter((s[0] for s in samples), numpy.float64))
         _append(log.quality, numpy.fromiter((s[2] for s in samples), numpy.uint8))
-        log.written += len(samples)
+        log.unflushed += len(samples)
         return True
 
     def _write_connections(self, log: _ChannelLog) -> None:
