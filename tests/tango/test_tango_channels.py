@@ -327,6 +327,14 @@ def test_coalescing_merges_queued_values_but_never_a_change_of_quality(
     push = tango_items("command", "push", "PushReading", tangoname=values_url)
     rec = recorder(channel, ("update", "qualityChanged"))
     rec.wait_until_events_flow(lambda: push([0.5, int(tango.AttrQuality.ATTR_VALID)]))
+    # The subscription's notice (it arms the read-back) and the device's first
+    # health verdict enter the same inbox as barriers: had one come between
+    # two pushed values, they could not merge. Let both arrive first.
+    backend = channel._tango
+    deadline = native.monotonic() + 10
+    while not (backend._device_alive and backend._read_back_timer.pending):
+        assert native.monotonic() < deadline, "no subscription notice or verdict"
+        gevent.sleep(0.01)
     channel.coalesce = True
     valid, alarm = tango.AttrQuality.ATTR_VALID, tango.AttrQuality.ATTR_ALARM
     pushed = [(1.0, valid), (2.0, valid), (3.0, alarm), (4.0, alarm), (5.0, valid)]
