@@ -301,11 +301,7 @@ class Inbox:
             else:
                 first_drop = self._queue_behind(item, kind, depth)
             if not self.queued:
-                # Ready for service; the hub is woken once per batch.
-                self.queued = True
-                sink._ready.append(self)
-                if not sink._drain_pending:
-                    sink._drain_pending = post_drain = True
+                post_drain = sink._make_ready(self)
         if post_drain:
             sink._post_drain()
         elif first_drop:
@@ -344,10 +340,7 @@ class Inbox:
                 self._dropped += _take_all(self._lane)
                 return
             if not self.queued and (self._lane or self._backlog or self._batch):
-                self.queued = True
-                sink._ready.append(self)
-                if not sink._drain_pending:
-                    sink._drain_pending = post_drain = True
+                post_drain = sink._make_ready(self)
         if post_drain:
             sink._post_drain()
 
@@ -652,6 +645,19 @@ class HubSink:
             self.bridge.post(self._release_idle)
         except BridgeClosedError:
             log.debug("%r: bridge closed, no dispatcher left to release", self)
+
+    def _make_ready(self, inbox: Inbox) -> bool:
+        """Queue an idle inbox for service (``_lock`` held; any thread).
+
+        Returns whether the caller must wake the hub (:meth:`_post_drain`,
+        after releasing the lock): once per batch, not per inbox.
+        """
+        inbox.queued = True
+        self._ready.append(inbox)
+        if self._drain_pending:
+            return False
+        self._drain_pending = True
+        return True
 
     def _post_drain(self) -> None:
         # Any thread, without _lock: wake the hub to serve the ready queue.

@@ -540,7 +540,7 @@ class TangoChannelBackend:
                 if type(item) is tuple and item[3] is None and self._connected:
                     value, tango_quality, timestamp, _ = item
                     quality = quality_of(tango_quality, invalid)
-                    if quality is not invalid:
+                    if quality is not invalid:  # _show, inline (per event)
                         self._shown_value = value
                         self._shown_quality = quality
                         listener = self._on_reading
